@@ -1,0 +1,115 @@
+# fcgipm build. Objects go under $(BUILD); SAN=1 builds with ASan+UBSan.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS     := fcgi libconfuse
+PC_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PC_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iprotocol -Imanager \
+             -Iworker $(PC_CFLAGS) -MMD -MP
+
+PROTO_SRC := $(wildcard protocol/fcgi_*.c)
+REQ_SRC   := $(wildcard protocol/request_*.c)
+MGR_SRC   := $(filter-out manager/main.c,$(wildcard manager/*.c))
+WRK_SRC   := $(wildcard worker/*.c)
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+APP_SRC   := $(wildcard t/apps/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+PROTO_OBJ := $(call obj,$(PROTO_SRC))
+LIB_OBJ   := $(call obj,$(MGR_SRC) $(WRK_SRC)) $(PROTO_OBJ)
+# Unit tests reach syscalls through t/unit/fake_sys.c instead of sys.c;
+# the archive lets each test pull in only the modules it uses.
+UNIT_AR   := $(BUILD)/libunit.a
+UNIT_LIB  := $(filter-out $(BUILD)/manager/sys.o,$(LIB_OBJ)) \
+             $(BUILD)/t/unit/fake_sys.o
+UNITS     := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
+APPS      := $(patsubst t/apps/%.c,$(BUILD)/t/apps/%,$(APP_SRC))
+
+FCGIPM       := $(BUILD)/fcgipm
+FCGI_REQUEST := $(BUILD)/fcgi-request
+
+.PHONY: all run test check-unit check-integration deps deps-test install \
+        clean asan
+all: $(FCGIPM) $(FCGI_REQUEST)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(FCGIPM): $(BUILD)/manager/main.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+$(FCGI_REQUEST): $(call obj,$(REQ_SRC)) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(UNIT_AR): $(UNIT_LIB)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_AR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/t/apps/%: $(BUILD)/t/apps/%.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+deps:
+	@.ci/deps build
+deps-test:
+	@.ci/deps test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p run
+	@echo "fcgipm: serving etc/fcgipm.conf; in another shell try:"
+	@echo "  $(FCGI_REQUEST) -i unix:$(CURDIR)/run/fcgipm.sock /hello"
+	@echo "stop with Ctrl-C (fast) or 'kill -QUIT <pid>' (graceful)"
+	exec $(FCGIPM) -c etc/fcgipm.conf
+
+check-unit: $(UNITS)
+	@t/run-units $(UNITS)
+
+check-integration: all $(APPS)
+	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
+	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps t/run-integration t/integration/*.t
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check-unit \
+	    check-integration
+
+test: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-unit check-integration
+	@$(MAKE) --no-print-directory asan
+	@echo "make test: all suites passed"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(FCGIPM) $(DESTDIR)$(PREFIX)/sbin/fcgipm
+	install -m 755 $(FCGI_REQUEST) $(DESTDIR)$(PREFIX)/bin/fcgi-request
+	for m in man/*.8; do [ -f "$$m" ] && install -m 644 "$$m" \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/ || true; done
+	for m in man/*.5; do [ -f "$$m" ] && install -m 644 "$$m" \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/ || true; done
+	for m in man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/ || true; done
+
+clean:
+	rm -rf build run
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,102 @@
+/* The configuration: built-in defaults, the libconfuse file, then the CLI,
+ * copied into plain structs that nothing else needs libconfuse to read. */
+#ifndef FCGIPM_CONF_H
+#define FCGIPM_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum pool_mode { MODE_EXEC, MODE_CGI, MODE_MODULE };
+enum pm_kind { PM_STATIC, PM_DYNAMIC, PM_ONDEMAND, PM_ADAPTIVE };
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
+                 LOG_LEVEL_DEBUG };
+
+/* One pool: a set of workers sharing listening sockets and a program. */
+struct pool_conf {
+    char *name;                 /* "default" for the top-level pool */
+    char **listen;              /* addresses as written, NULL-terminated */
+    size_t nlisten;
+    int backlog;                /* listen(2) backlog, default 511 */
+    mode_t socket_mode;         /* unix sockets, default 0660 */
+    char *socket_user;          /* NULL: leave the owner alone */
+    char *socket_group;
+    uid_t socket_uid;           /* resolved; (uid_t)-1 when unset */
+    gid_t socket_gid;           /* resolved; (gid_t)-1 when unset */
+    enum pool_mode mode;
+    enum pm_kind pm;
+    char **command;             /* argv for exec mode, NULL-terminated */
+    size_t ncommand;
+    char *user;                 /* workers run as this; NULL: unchanged */
+    char *group;
+    uid_t uid;                  /* resolved; (uid_t)-1 when unset */
+    gid_t gid;                  /* resolved; (gid_t)-1 when unset */
+    char *chdir;                /* NULL: stay in the master's cwd */
+    bool clear_env;             /* default true */
+    char **env;                 /* "K=V" entries, NULL-terminated */
+    size_t nenv;
+    unsigned workers;           /* static size, default 1 */
+    unsigned max_workers;       /* ceiling for TTIN, default 256 */
+    int stop_signal;            /* default SIGUSR1 (libfcgi, php-cgi) */
+    unsigned graceful_timeout_ms; /* default 30000 */
+    unsigned kill_timeout_ms;   /* TERM then KILL after this, default 5000 */
+    unsigned backoff_min_ms;    /* restart_backoff, default 100 */
+    unsigned backoff_max_ms;    /* restart_backoff_max, default 30000 */
+    unsigned min_uptime_ms;     /* a quicker death is a crash, default 1000 */
+};
+
+struct conf {
+    char *path;                 /* the file read, NULL when none */
+    char *pid_file;             /* NULL: none */
+    char *log;                  /* "stderr", "syslog" or a path */
+    enum log_level log_level;   /* default info */
+    bool daemon;
+    struct pool_conf *pools;
+    size_t npools;
+};
+
+/* What the command line asked for; NULL or -1 means "not given". */
+struct conf_cli {
+    const char *config;
+    const char **binds;         /* -b/-s, NULL-terminated, may be NULL */
+    long workers;
+    const char *mode;
+    const char *user;
+    const char *group;
+    const char *socket_mode;
+    const char *socket_user;
+    const char *socket_group;
+    const char *pid_file;
+    const char *log;
+    const char *log_level;
+    int daemon;                 /* -1 unset, 1 set */
+    char **command;             /* after the options, NULL-terminated */
+};
+
+/* Initialise a conf_cli with everything "not given". */
+void conf_cli_init(struct conf_cli *cli);
+
+/*
+ * Build the effective configuration: defaults, then cli->config (when not
+ * NULL), then the CLI overrides, then conf_check(). On success fill *out and
+ * return 0; the caller frees it with conf_free(). On failure return -1 and
+ * write one line into err: "FILE:LINE: KEY: what is wrong" for file errors,
+ * "pool NAME: KEY: what is wrong" for cross-field ones, "option -X: ..." for
+ * CLI values. *out is then left empty (safe to conf_free).
+ */
+int conf_load(const struct conf_cli *cli, struct conf *out, char *err,
+              size_t errlen);
+
+/* Write the effective configuration, in config-file syntax, to f. */
+void conf_print(const struct conf *c, FILE *f);
+
+/* Release everything conf_load() allocated; leaves *c zeroed. */
+void conf_free(struct conf *c);
+
+/* Signal number for "USR1", "SIGUSR1", "TERM"...; -1 if unknown. */
+int conf_signal_number(const char *name);
+/* "USR1" for SIGUSR1; "?" if unknown. */
+const char *conf_signal_name(int sig);
+
+#endif

@@ -1,0 +1,43 @@
+/* Logging: one line per event, with time, level and pid, to stderr, a file
+ * or syslog. The master and, before exec, its children use it. */
+#ifndef FCGIPM_LOG_H
+#define FCGIPM_LOG_H
+
+#include "conf.h"
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/*
+ * Send logs to target: "stderr", "syslog" or a file path (appended,
+ * created 0640). Returns 0, or -1 with errno when the file cannot be
+ * opened (the previous target stays in use).
+ */
+int log_open(const char *target, enum log_level level);
+/* Reopen a file target (logrotate). Returns 0 or -1 with errno. */
+int log_reopen(void);
+void log_close(void);
+void log_set_level(enum log_level level);
+/* Parse "error".."debug"; -1 if unknown. */
+int log_level_parse(const char *name);
+const char *log_level_name(enum log_level level);
+/* The descriptor of a file target, or -1, so that children can keep it. */
+int log_fd(void);
+
+void log_msg(enum log_level level, int errnum, const char *fmt, ...)
+    LOG_PRINTF(3, 4);
+
+extern enum log_level log_current_level;
+
+#define LOG_AT(lvl, errnum, ...)                                            \
+    do {                                                                    \
+        if ((lvl) <= log_current_level)                                     \
+            log_msg((lvl), (errnum), __VA_ARGS__);                          \
+    } while (0)
+#define log_error(...) LOG_AT(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
+#define log_warn(...)  LOG_AT(LOG_LEVEL_WARN, 0, __VA_ARGS__)
+#define log_info(...)  LOG_AT(LOG_LEVEL_INFO, 0, __VA_ARGS__)
+#define log_debug(...) LOG_AT(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
+#define log_error_errno(...) LOG_AT(LOG_LEVEL_ERROR, errno, __VA_ARGS__)
+#define log_warn_errno(...)  LOG_AT(LOG_LEVEL_WARN, errno, __VA_ARGS__)
+
+#endif

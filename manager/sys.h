@@ -1,0 +1,19 @@
+/* The system calls the manager's logic depends on, in one place so that
+ * unit tests can replace them (t/unit/fake_sys.c). */
+#ifndef FCGIPM_SYS_H
+#define FCGIPM_SYS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t sys_now_ms(void);
+/* Seconds since the epoch (CLOCK_REALTIME), for logs and status. */
+double sys_wall_time(void);
+pid_t sys_fork(void);
+int sys_kill(pid_t pid, int sig);
+pid_t sys_waitpid(pid_t pid, int *status, int options);
+/* A uniformly distributed value in [0, bound), bound > 0. */
+uint32_t sys_random(uint32_t bound);
+
+#endif
