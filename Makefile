@@ -41,6 +41,7 @@ APPS      := $(patsubst t/apps/%.c,$(BUILD)/t/apps/%,$(APP_SRC))
 FCGIPM       := $(BUILD)/fcgipm
 FCGI_REQUEST := $(BUILD)/fcgi-request
 
+.SECONDARY:
 .PHONY: all run test check-unit check-integration deps deps-test install \
         clean asan
 all: $(FCGIPM) $(FCGI_REQUEST)

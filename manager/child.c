@@ -1,0 +1,89 @@
+/* Forking workers into slots, signalling them, describing their deaths. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "sys.h"
+#include "worker.h"
+
+int
+child_spawn(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+    int listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1;
+
+    /* The handled signals are already blocked (sig_setup); the child
+     * inherits that mask and resets it in worker_main before exec. */
+    pid_t pid = sys_fork();
+    if (pid == -1) {
+        log_error_errno("pool %s: unable to fork worker", pc->name);
+        return -1;
+    }
+    if (pid == 0)
+        worker_main(pc, listen_fd, getppid());
+    /* Also set the group from this side: whichever runs first wins the
+     * race, so a KILL to the group right after fork finds it. EACCES
+     * means the child already exec'd, having set it itself. */
+    if (setpgid(pid, pid) == -1 && errno != EACCES && errno != ESRCH)
+        log_debug("pool %s: setpgid %d: %s", pc->name, (int)pid,
+                  strerror(errno));
+    s->state = SLOT_RUNNING;
+    s->pid = pid;
+    s->started_at = now;
+    s->stable_at = NEVER;
+    s->kill_at = NEVER;
+    p->spawns++;
+    log_info("pool %s: worker %d started (slot %u)", pc->name, (int)pid,
+             s->index);
+    return 0;
+}
+
+void
+child_signal_stop(struct pool *p, struct slot *s, int sig,
+                  enum stop_stage stage, uint64_t kill_at)
+{
+    /* Never let a zero pid turn kill() into "my own process group". */
+    if (s->pid <= 0)
+        return;
+    /* KILL goes to the whole process group so that a worker's own
+     * children (php-cgi with PHP_FCGI_CHILDREN, CGI scripts) die too. */
+    int rc = sig == SIGKILL ? sys_kill(-s->pid, sig) : -1;
+    if (rc == -1)
+        rc = sys_kill(s->pid, sig);
+    if (rc == -1 && errno != ESRCH)
+        log_error_errno("pool %s: cannot send SIG%s to worker %d",
+                        p->conf->name, sigabbrev_np(sig), (int)s->pid);
+    else
+        log_debug("pool %s: sent SIG%s to worker %d", p->conf->name,
+                  sigabbrev_np(sig), (int)s->pid);
+    s->state = SLOT_STOPPING;
+    s->stage = stage;
+    s->kill_at = kill_at;
+}
+
+const char *
+child_status_str(int st, char *buf, size_t len)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "killed by SIG%s%s",
+                 sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st))
+                                            : "?",
+                 WCOREDUMP(st) ? " (core dumped)" : "");
+    else
+        snprintf(buf, len, "changed state (wait status 0x%x)",
+                 (unsigned)st);
+    return buf;
+}
+
+bool
+child_status_is_clean(int st)
+{
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}

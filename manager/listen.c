@@ -1,0 +1,152 @@
+/* Listening sockets: Unix (mode, owner, stale files) and TCP (v4, v6). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+
+/* Decide what to do with an existing path: 0 free (or stale and removed),
+ * -1 in use or not ours to remove (logged). */
+static int
+clear_stale_unix(const struct listener *l)
+{
+    struct stat st;
+
+    if (lstat(l->addr.path, &st) == -1) {
+        if (errno == ENOENT)
+            return 0;
+        log_error_errno("listen %s: cannot stat %s", l->name, l->addr.path);
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        log_error("listen %s: %s exists and is not a socket", l->name,
+                  l->addr.path);
+        return -1;
+    }
+    int fd = fcgi_addr_connect(&l->addr);
+    if (fd != -1) {
+        close(fd);
+        log_error("listen %s: another server answers on %s", l->name,
+                  l->addr.path);
+        return -1;
+    }
+    if (errno != ECONNREFUSED) {
+        log_error_errno("listen %s: cannot probe %s", l->name, l->addr.path);
+        return -1;
+    }
+    if (unlink(l->addr.path) == -1 && errno != ENOENT) {
+        log_error_errno("listen %s: cannot remove stale %s", l->name,
+                        l->addr.path);
+        return -1;
+    }
+    log_info("listen %s: removed stale socket file", l->name);
+    return 0;
+}
+
+static int
+bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
+{
+    if (clear_stale_unix(l) == -1)
+        return -1;
+    /* The umask decides the mode bind() gives the file; set it so the
+     * socket is never reachable with looser permissions, even briefly.
+     * The master is single-threaded, so the process-wide umask is safe. */
+    mode_t old = umask(~pc->socket_mode & 0777);
+    int rc = bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen);
+    umask(old);
+    if (rc == -1) {
+        log_error_errno("listen %s: cannot bind", l->name);
+        return -1;
+    }
+    l->owns_path = true;
+    if (chmod(l->addr.path, pc->socket_mode) == -1) {
+        log_error_errno("listen %s: cannot chmod %04o", l->name,
+                        (unsigned)pc->socket_mode);
+        return -1;
+    }
+    if ((pc->socket_uid != (uid_t)-1 || pc->socket_gid != (gid_t)-1)
+        && chown(l->addr.path, pc->socket_uid, pc->socket_gid) == -1) {
+        log_error_errno("listen %s: cannot chown to %d:%d", l->name,
+                        (int)pc->socket_uid, (int)pc->socket_gid);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+bind_inet(struct listener *l, int fd)
+{
+    int one = 1;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) {
+        log_error_errno("listen %s: cannot set SO_REUSEADDR", l->name);
+        return -1;
+    }
+    /* Like nginx: [::]:port means IPv6 only, so that 0.0.0.0:port can be
+     * bound beside it. */
+    if (l->addr.family == AF_INET6
+        && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))
+               == -1) {
+        log_error_errno("listen %s: cannot set IPV6_V6ONLY", l->name);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen) == -1) {
+        log_error_errno("listen %s: cannot bind", l->name);
+        return -1;
+    }
+    return 0;
+}
+
+int
+listen_open(struct listener *l, const char *name, const struct pool_conf *pc)
+{
+    char err[256];
+
+    memset(l, 0, sizeof(*l));
+    l->fd = -1;
+    l->name = strdup(name);
+    if (l->name == NULL) {
+        log_error_errno("listen %s: out of memory", name);
+        return -1;
+    }
+    if (fcgi_addr_parse(name, &l->addr, err, sizeof(err)) == -1) {
+        log_error("listen %s: %s", name, err);
+        goto fail;
+    }
+    l->fd = socket(l->addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l->fd == -1) {
+        log_error_errno("listen %s: cannot create socket", name);
+        goto fail;
+    }
+    int rc = l->addr.family == AF_UNIX ? bind_unix(l, l->fd, pc)
+                                       : bind_inet(l, l->fd);
+    if (rc == -1)
+        goto fail;
+    if (listen(l->fd, pc->backlog) == -1) {
+        log_error_errno("listen %s: cannot listen", name);
+        goto fail;
+    }
+    return 0;
+fail:
+    listen_close(l);
+    return -1;
+}
+
+void
+listen_close(struct listener *l)
+{
+    if (l->fd != -1 && close(l->fd) == -1)
+        log_warn_errno("listen %s: close", l->name);
+    l->fd = -1;
+    if (l->owns_path && unlink(l->addr.path) == -1 && errno != ENOENT)
+        log_warn_errno("listen %s: cannot remove %s", l->name, l->addr.path);
+    l->owns_path = false;
+    free(l->name);
+    l->name = NULL;
+}

@@ -1,0 +1,171 @@
+/* Log lines "TIME LEVEL fcgipm[PID]: message" to stderr, a file or syslog.
+ * Each line goes out in one write(2) so concurrent writers never mix. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG };
+
+enum log_level log_current_level = LOG_LEVEL_INFO;
+
+static enum log_target target = LOG_TO_STDERR;
+static int file_fd = -1;
+static char file_path[4096];
+
+static const char *const level_names[] = {
+    [LOG_LEVEL_ERROR] = "error",
+    [LOG_LEVEL_WARN] = "warn",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_DEBUG] = "debug",
+};
+
+static int
+open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int
+log_open(const char *where, enum log_level level)
+{
+    log_current_level = level;
+    if (where == NULL || strcmp(where, "stderr") == 0) {
+        log_close();
+        target = LOG_TO_STDERR;
+        return 0;
+    }
+    if (strcmp(where, "syslog") == 0) {
+        log_close();
+        openlog("fcgipm", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        target = LOG_TO_SYSLOG;
+        return 0;
+    }
+    if (strlen(where) >= sizeof(file_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open_file(where);
+    if (fd == -1)
+        return -1;
+    log_close();
+    file_fd = fd;
+    strcpy(file_path, where);
+    target = LOG_TO_FILE;
+    return 0;
+}
+
+int
+log_reopen(void)
+{
+    if (target != LOG_TO_FILE)
+        return 0;
+    int fd = open_file(file_path);
+    if (fd == -1)
+        return -1;
+    /* dup3 keeps the descriptor number, so children that were handed the
+     * log as their stderr by number stay valid for new spawns. */
+    if (dup3(fd, file_fd, O_CLOEXEC) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+void
+log_close(void)
+{
+    if (target == LOG_TO_FILE && file_fd != -1)
+        close(file_fd);
+    if (target == LOG_TO_SYSLOG)
+        closelog();
+    file_fd = -1;
+    target = LOG_TO_STDERR;
+}
+
+void
+log_set_level(enum log_level level)
+{
+    log_current_level = level;
+}
+
+int
+log_level_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(*level_names); i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+    return level_names[level];
+}
+
+int
+log_fd(void)
+{
+    return target == LOG_TO_FILE ? file_fd : -1;
+}
+
+static size_t
+format_prefix(char *buf, size_t len, enum log_level level)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+    int m = snprintf(buf + n, len - n, ".%03ld %s fcgipm[%d]: ",
+                     ts.tv_nsec / 1000000, level_names[level], (int)getpid());
+    return n + (size_t)m;
+}
+
+void
+log_msg(enum log_level level, int errnum, const char *fmt, ...)
+{
+    char line[8192];
+    size_t n = 0;
+    va_list ap;
+    int saved = errno;
+
+    if (target != LOG_TO_SYSLOG)
+        n = format_prefix(line, sizeof(line), level);
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : n + (size_t)m;
+    if (n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    if (errnum != 0) {
+        m = snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
+        n = m < 0 ? n : n + (size_t)m;
+        if (n > sizeof(line) - 2)
+            n = sizeof(line) - 2;
+    }
+    if (target == LOG_TO_SYSLOG) {
+        static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+                                    LOG_DEBUG };
+        syslog(prio[level], "%.*s", (int)n, line);
+    } else {
+        line[n++] = '\n';
+        int fd = target == LOG_TO_FILE ? file_fd : STDERR_FILENO;
+        /* Nowhere better to report a failed log write: drop the line. */
+        ssize_t w = write(fd, line, n);
+        (void)w;
+    }
+    errno = saved;
+}

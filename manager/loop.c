@@ -1,0 +1,184 @@
+/* The event loop: sleep in epoll_wait until a signal, a descriptor or the
+ * earliest deadline, then run pending work and due timers. */
+#include <errno.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "sig.h"
+#include "sys.h"
+
+#define NEV 16
+
+int
+loop_timeout_ms(uint64_t deadline, uint64_t now)
+{
+    if (deadline == NEVER)
+        return -1;
+    if (deadline <= now)
+        return 0;
+    uint64_t ms = deadline - now;
+    return ms > 3600 * 1000 ? 3600 * 1000 : (int)ms;
+}
+
+int
+loop_init(struct manager *m)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = m->sigfd };
+
+    m->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (m->epfd == -1) {
+        log_error_errno("cannot create epoll instance");
+        return -1;
+    }
+    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->sigfd, &ev) == -1) {
+        log_error_errno("cannot watch the signalfd");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+reap(struct manager *m, uint64_t now)
+{
+    for (;;) {
+        int st;
+        pid_t pid = sys_waitpid(-1, &st, WNOHANG);
+        if (pid == 0)
+            return;
+        if (pid == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno != ECHILD)
+                log_error_errno("waitpid");
+            return;
+        }
+        struct slot *s = NULL;
+        size_t i;
+        for (i = 0; i < m->npools && s == NULL; i++)
+            s = pool_find_pid(&m->pools[i], pid);
+        if (s == NULL) {
+            char how[96];
+            log_warn("reaped unknown child %d: %s", (int)pid,
+                     child_status_str(st, how, sizeof(how)));
+            continue;
+        }
+        pool_child_died(&m->pools[i - 1], s, st, now);
+    }
+}
+
+static void
+begin_stop(struct manager *m, bool graceful, uint64_t now)
+{
+    if (!graceful && m->state == RUN_STOPPING_FAST) {
+        log_warn("second fast stop request: killing every worker now");
+        for (size_t i = 0; i < m->npools; i++)
+            pool_kill_all(&m->pools[i]);
+        return;
+    }
+    if (graceful && m->state != RUN_SERVING)
+        return;
+    m->state = graceful ? RUN_STOPPING_GRACEFUL : RUN_STOPPING_FAST;
+    log_info("%s stop: asking workers to exit", graceful ? "graceful"
+                                                         : "fast");
+    for (size_t i = 0; i < m->npools; i++)
+        pool_stop_all(&m->pools[i], graceful, now);
+}
+
+static void
+apply_resize(struct manager *m)
+{
+    for (size_t i = 0; i < m->npools; i++) {
+        struct pool *p = &m->pools[i];
+        long t = (long)p->target + m->resize;
+        if (t < 0)
+            t = 0;
+        if (t > (long)p->conf->max_workers)
+            t = p->conf->max_workers;
+        if ((unsigned)t != p->target)
+            log_info("pool %s: size %u -> %ld (by signal)", p->conf->name,
+                     p->target, t);
+        p->target = (unsigned)t;
+    }
+    m->resize = 0;
+}
+
+static void
+run_pending(struct manager *m, uint64_t now)
+{
+    unsigned todo = m->pending;
+
+    m->pending = 0;
+    if (todo & PENDING_REAP)
+        reap(m, now);
+    if (todo & PENDING_STOP_FAST)
+        begin_stop(m, false, now);
+    if (todo & PENDING_STOP_GRACEFUL)
+        begin_stop(m, true, now);
+    if (todo & PENDING_REOPEN_LOGS) {
+        if (log_reopen() == -1)
+            log_error_errno("cannot reopen the log file");
+        else
+            log_info("log file reopened");
+    }
+    if (todo & PENDING_RELOAD)
+        log_warn("SIGHUP: reloading is not implemented yet; configuration "
+                 "unchanged");
+    if ((todo & PENDING_RESIZE) && m->state == RUN_SERVING)
+        apply_resize(m);
+}
+
+static void
+run_due(struct manager *m, uint64_t now)
+{
+    bool empty = true;
+
+    for (size_t i = 0; i < m->npools; i++) {
+        struct pool *p = &m->pools[i];
+        pool_run_due(p, now);
+        if (m->state == RUN_SERVING)
+            pool_reconcile(p, now);
+        empty = empty && pool_is_empty(p);
+    }
+    if (m->state != RUN_SERVING && empty)
+        m->state = RUN_DONE;
+}
+
+static uint64_t
+next_deadline(const struct manager *m)
+{
+    uint64_t next = NEVER;
+
+    for (size_t i = 0; i < m->npools; i++) {
+        uint64_t at = pool_next_deadline(&m->pools[i]);
+        if (at < next)
+            next = at;
+    }
+    return next;
+}
+
+int
+loop_run(struct manager *m)
+{
+    struct epoll_event ev[NEV];
+
+    run_due(m, sys_now_ms());
+    while (m->state != RUN_DONE) {
+        int timeout = loop_timeout_ms(next_deadline(m), sys_now_ms());
+        int n = epoll_wait(m->epfd, ev, NEV, timeout);
+        if (n == -1 && errno != EINTR)
+            log_error_errno("epoll_wait");  /* keep going */
+        for (int i = 0; i < n; i++)
+            if (ev[i].data.fd == m->sigfd)
+                sig_dispatch(m);
+        uint64_t now = sys_now_ms();
+        run_pending(m, now);
+        run_due(m, now);
+    }
+    return 0;
+}

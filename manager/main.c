@@ -1,0 +1,273 @@
+/* fcgipm: options, start-up and exit codes (0 ok, 64 usage, 78 config,
+ * 1 runtime). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
+#include "manager.h"
+#include "pidfile.h"
+#include "pool.h"
+#include "sig.h"
+
+#define FCGIPM_VERSION "0.1.0"
+
+enum { EXIT_USAGE = 64, EXIT_CONFIG = 78 };
+enum { OPT_LOG_LEVEL = 256 };
+
+static const char usage_text[] =
+    "usage: fcgipm [OPTIONS] [--] [COMMAND [ARGS...]]\n"
+    "A FastCGI process manager: binds the socket, runs a pool of workers\n"
+    "on it, respawns them, stops them gracefully.\n"
+    "\n"
+    "  -c, --config FILE        configuration file (libconfuse syntax)\n"
+    "  -b, --bind ADDR          listen on unix:/path, /path, host:port or\n"
+    "                           [v6]:port (repeatable)\n"
+    "  -s, --socket PATH        same as -b unix:PATH\n"
+    "  -w, --workers N          number of workers\n"
+    "  -m, --mode MODE          exec (cgi and module are not built yet)\n"
+    "  -u, --user USER          run workers as USER\n"
+    "  -g, --group GROUP        run workers as GROUP\n"
+    "  -M, --socket-mode OCTAL  unix socket mode (default 0660)\n"
+    "  -U, --socket-user USER   unix socket owner\n"
+    "  -G, --socket-group GRP   unix socket group\n"
+    "  -p, --pid-file FILE      write the master's pid to FILE\n"
+    "  -l, --log TARGET         stderr (default), syslog or a file path\n"
+    "      --log-level LEVEL    error, warn, info (default) or debug\n"
+    "  -t, --test               check the configuration, print it, exit\n"
+    "  -D, --daemon             run in the background\n"
+    "  -V, --version            print the version\n"
+    "  -h, --help               this help\n"
+    "\n"
+    "Signals: QUIT graceful stop, TERM/INT fast stop, TTIN/TTOU one more/\n"
+    "fewer worker, USR1 reopen logs. Exit: 0 ok, 64 usage, 78 config,\n"
+    "1 runtime failure. See fcgipm(8) and fcgipm.conf(5).\n";
+
+static const struct option long_options[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "bind", required_argument, NULL, 'b' },
+    { "socket", required_argument, NULL, 's' },
+    { "workers", required_argument, NULL, 'w' },
+    { "mode", required_argument, NULL, 'm' },
+    { "user", required_argument, NULL, 'u' },
+    { "group", required_argument, NULL, 'g' },
+    { "socket-mode", required_argument, NULL, 'M' },
+    { "socket-user", required_argument, NULL, 'U' },
+    { "socket-group", required_argument, NULL, 'G' },
+    { "pid-file", required_argument, NULL, 'p' },
+    { "log", required_argument, NULL, 'l' },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "test", no_argument, NULL, 't' },
+    { "daemon", no_argument, NULL, 'D' },
+    { "version", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int
+usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "fcgipm: %s%s\nTry 'fcgipm --help'.\n", what, arg);
+    return EXIT_USAGE;
+}
+
+/* "-s PATH" is "-b unix:PATH"; the string lives until exit. */
+static const char *
+socket_to_bind(const char *path)
+{
+    size_t len = strlen(path) + sizeof("unix:");
+    char *s = malloc(len);
+
+    if (s != NULL)
+        snprintf(s, len, "unix:%s", path);
+    return s;
+}
+
+struct options {
+    struct conf_cli cli;
+    bool test;
+    bool help;
+    bool version;
+};
+
+static int
+parse_number(const char *s, long *out)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fill *o from argv. Returns 0, or EXIT_USAGE having said why. */
+static int
+parse_args(int argc, char **argv, struct options *o, const char **binds)
+{
+    size_t nbinds = 0;
+    int c;
+
+    conf_cli_init(&o->cli);
+    o->cli.binds = binds;
+    /* '+': stop at the first non-option, which starts the command. */
+    while ((c = getopt_long(argc, argv, "+c:b:s:w:m:u:g:M:U:G:p:l:tDVh",
+                            long_options, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->cli.config = optarg; break;
+        case 'b': binds[nbinds++] = optarg; break;
+        case 's':
+            if ((binds[nbinds++] = socket_to_bind(optarg)) == NULL)
+                return usage_error("out of memory", "");
+            break;
+        case 'w':
+            if (parse_number(optarg, &o->cli.workers) == -1)
+                return usage_error("-w: not a number: ", optarg);
+            break;
+        case 'm': o->cli.mode = optarg; break;
+        case 'u': o->cli.user = optarg; break;
+        case 'g': o->cli.group = optarg; break;
+        case 'M': o->cli.socket_mode = optarg; break;
+        case 'U': o->cli.socket_user = optarg; break;
+        case 'G': o->cli.socket_group = optarg; break;
+        case 'p': o->cli.pid_file = optarg; break;
+        case 'l': o->cli.log = optarg; break;
+        case OPT_LOG_LEVEL: o->cli.log_level = optarg; break;
+        case 't': o->test = true; break;
+        case 'D': o->cli.daemon = 1; break;
+        case 'V': o->version = true; break;
+        case 'h': o->help = true; break;
+        default: return usage_error("invalid option", "");
+        }
+    }
+    binds[nbinds] = NULL;
+    if (nbinds == 0)
+        o->cli.binds = NULL;
+    if (optind < argc)
+        o->cli.command = argv + optind;
+    return 0;
+}
+
+/* Workers get fds 0-2 as their stdio: make sure they are open, so that a
+ * socket opened later can never land on them by accident. */
+static int
+ensure_stdio(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1)
+            continue;
+        int nul = open("/dev/null", O_RDWR);
+        if (nul == -1)
+            return -1;
+        if (nul != fd) {
+            errno = EBADF;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+start_pools(struct manager *m)
+{
+    m->pools = calloc(m->conf.npools, sizeof(*m->pools));
+    if (m->pools == NULL) {
+        log_error_errno("cannot allocate pools");
+        return -1;
+    }
+    for (; m->npools < m->conf.npools; m->npools++)
+        if (pool_init(&m->pools[m->npools],
+                      &m->conf.pools[m->npools]) == -1)
+            return -1;
+    return 0;
+}
+
+static void
+stop_pools(struct manager *m)
+{
+    for (size_t i = 0; i < m->npools; i++)
+        pool_fini(&m->pools[i]);
+    free(m->pools);
+    m->pools = NULL;
+    m->npools = 0;
+}
+
+/* Everything between a valid configuration and the loop. 0 or -1. */
+static int
+start(struct manager *m)
+{
+    if (log_open(m->conf.log, m->conf.log_level) == -1) {
+        fprintf(stderr, "fcgipm: cannot open log %s: %s\n", m->conf.log,
+                strerror(errno));
+        return -1;
+    }
+    if (m->conf.daemon) {
+        log_error("daemon mode is not implemented yet; run in the "
+                  "foreground");
+        return -1;
+    }
+    m->sigfd = sig_setup();
+    if (m->sigfd == -1) {
+        log_error_errno("cannot set up signal handling");
+        return -1;
+    }
+    if (loop_init(m) == -1 || start_pools(m) == -1)
+        return -1;
+    if (m->conf.pid_file != NULL
+        && pidfile_write(m->conf.pid_file, getpid()) == -1)
+        return -1;
+    log_info("fcgipm %s started: pid %d, %zu pool%s", FCGIPM_VERSION,
+             (int)getpid(), m->npools, m->npools == 1 ? "" : "s");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    struct manager m = { .epfd = -1, .sigfd = -1 };
+    char err[1024];
+    const char **binds = calloc((size_t)argc + 1, sizeof(*binds));
+
+    if (binds == NULL)
+        return 1;
+    int rc = parse_args(argc, argv, &o, binds);
+    if (rc != 0)
+        return rc;
+    if (o.help || o.version) {
+        fputs(o.help ? usage_text : "fcgipm " FCGIPM_VERSION "\n", stdout);
+        return 0;
+    }
+    if (ensure_stdio() == -1) {
+        perror("fcgipm: cannot open /dev/null for stdio");
+        return 1;
+    }
+    if (conf_load(&o.cli, &m.conf, err, sizeof(err)) == -1) {
+        fprintf(stderr, "fcgipm: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (o.test) {
+        conf_print(&m.conf, stdout);
+        fprintf(stderr, "fcgipm: configuration %s is valid\n",
+                m.conf.path ? m.conf.path : "(command line)");
+        conf_free(&m.conf);
+        return 0;
+    }
+    rc = start(&m) == 0 ? loop_run(&m) : 1;
+    stop_pools(&m);
+    if (m.conf.pid_file != NULL)
+        pidfile_remove(m.conf.pid_file, getpid());
+    log_info("fcgipm %d exiting with status %d", (int)getpid(), rc);
+    conf_free(&m.conf);
+    log_close();
+    free(binds);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* The master's state: pools of worker slots, pending work from signals,
+ * and the deadlines the loop sleeps until. */
+#ifndef FCGIPM_MANAGER_H
+#define FCGIPM_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "listen.h"
+
+/* No deadline: the loop may sleep forever. */
+#define NEVER UINT64_MAX
+
+enum slot_state {
+    SLOT_EMPTY,                 /* no process, none wanted yet */
+    SLOT_WAITING,               /* respawn scheduled at respawn_at */
+    SLOT_RUNNING,               /* a live worker */
+    SLOT_STOPPING,              /* asked to exit; escalates at kill_at */
+};
+
+enum stop_stage {
+    STOP_ASKED,                 /* stop_signal sent, waiting */
+    STOP_TERMED,                /* TERM sent (fast stop) */
+    STOP_KILLED,                /* KILL sent */
+};
+
+struct slot {
+    unsigned index;
+    enum slot_state state;
+    pid_t pid;
+    uint64_t started_at;
+    uint64_t respawn_at;        /* SLOT_WAITING */
+    uint64_t kill_at;           /* SLOT_STOPPING: next escalation */
+    uint64_t stable_at;         /* a respawn after a crash counts as
+                                   healthy once it lives to this */
+    enum stop_stage stage;
+    unsigned fail_streak;       /* deaths in a row within min_uptime */
+};
+
+struct pool {
+    const struct pool_conf *conf;
+    struct listener *listeners;
+    size_t nlisteners;
+    struct slot *slots;
+    size_t nslots;              /* capacity: room for old and new workers */
+    unsigned target;            /* how many workers we want running */
+    unsigned long spawns;
+    unsigned long respawns;     /* spawns that replaced a dead worker */
+    bool crash_loop;            /* logged once until a worker lives */
+};
+
+enum pending {
+    PENDING_REAP = 1 << 0,
+    PENDING_STOP_GRACEFUL = 1 << 1,
+    PENDING_STOP_FAST = 1 << 2,
+    PENDING_RELOAD = 1 << 3,
+    PENDING_REOPEN_LOGS = 1 << 4,
+    PENDING_RESIZE = 1 << 5,
+};
+
+enum run_state {
+    RUN_SERVING,
+    RUN_STOPPING_GRACEFUL,
+    RUN_STOPPING_FAST,
+    RUN_DONE,
+};
+
+struct manager {
+    struct conf conf;
+    struct pool *pools;
+    size_t npools;
+    int epfd;
+    int sigfd;
+    unsigned pending;           /* enum pending bits */
+    int resize;                 /* TTIN minus TTOU not yet applied */
+    enum run_state state;
+};
+
+#endif

@@ -1,0 +1,15 @@
+/* The pid file: refuse to start over a live master, write atomically,
+ * remove at exit. */
+#ifndef FCGIPM_PIDFILE_H
+#define FCGIPM_PIDFILE_H
+
+#include <sys/types.h>
+
+/* Write pid to path via a temporary file and rename(2). Fails with
+ * EEXIST when path names another live process. 0 or -1 (logged). */
+int pidfile_write(const char *path, pid_t pid);
+
+/* Remove path if it still holds pid (a successor may own it now). */
+void pidfile_remove(const char *path, pid_t pid);
+
+#endif

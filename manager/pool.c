@@ -1,0 +1,316 @@
+/* Pool sizing and slot life cycle: spawn to the target, respawn with
+ * backoff, stop and escalate. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "child.h"
+#include "log.h"
+#include "pool.h"
+#include "sys.h"
+
+unsigned
+backoff_ms(const struct pool_conf *pc, unsigned streak)
+{
+    if (streak == 0)
+        return 0;
+    uint64_t d = pc->backoff_min_ms;
+    for (unsigned i = 1; i < streak && d < pc->backoff_max_ms; i++)
+        d *= 2;
+    return d > pc->backoff_max_ms ? pc->backoff_max_ms : (unsigned)d;
+}
+
+int
+pool_plan(unsigned target, unsigned live)
+{
+    return (int)target - (int)live;
+}
+
+int
+pool_init(struct pool *p, const struct pool_conf *pc)
+{
+    memset(p, 0, sizeof(*p));
+    p->conf = pc;
+    p->target = pc->workers;
+    /* Twice the ceiling: a reload or recycle can have a replacement up
+     * while the worker it replaces still finishes its request. */
+    p->nslots = 2 * (size_t)pc->max_workers;
+    p->slots = calloc(p->nslots, sizeof(*p->slots));
+    p->listeners = calloc(pc->nlisten ? pc->nlisten : 1,
+                          sizeof(*p->listeners));
+    if (p->slots == NULL || p->listeners == NULL) {
+        log_error_errno("pool %s: cannot allocate slots", pc->name);
+        pool_fini(p);
+        return -1;
+    }
+    for (size_t i = 0; i < p->nslots; i++)
+        p->slots[i].index = (unsigned)i;
+    for (size_t i = 0; i < pc->nlisten; i++) {
+        if (listen_open(&p->listeners[i], pc->listen[i], pc) == -1) {
+            pool_fini(p);
+            return -1;
+        }
+        p->nlisteners++;
+        log_info("pool %s: listening on %s", pc->name, pc->listen[i]);
+    }
+    return 0;
+}
+
+void
+pool_fini(struct pool *p)
+{
+    for (size_t i = 0; i < p->nlisteners; i++)
+        listen_close(&p->listeners[i]);
+    free(p->listeners);
+    free(p->slots);
+    p->listeners = NULL;
+    p->slots = NULL;
+    p->nlisteners = 0;
+    p->nslots = 0;
+}
+
+static unsigned
+live_count(const struct pool *p)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].state == SLOT_RUNNING
+            || p->slots[i].state == SLOT_WAITING)
+            n++;
+    return n;
+}
+
+static void
+start_one(struct pool *p, uint64_t now)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state != SLOT_EMPTY)
+            continue;
+        if (child_spawn(p, s, now) == -1) {
+            /* fork failed (memory, pid limit): retry like a crash. */
+            s->fail_streak++;
+            s->state = SLOT_WAITING;
+            s->respawn_at = now + backoff_ms(p->conf, s->fail_streak);
+        }
+        return;
+    }
+    log_warn("pool %s: no free slot for a new worker", p->conf->name);
+}
+
+/* Stop the newest live slot: a waiting one costs nothing to drop. */
+static void
+stop_one(struct pool *p, uint64_t now)
+{
+    for (size_t i = p->nslots; i-- > 0;) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_WAITING) {
+            s->state = SLOT_EMPTY;
+            s->fail_streak = 0;
+            return;
+        }
+        if (s->state == SLOT_RUNNING) {
+            child_signal_stop(p, s, p->conf->stop_signal, STOP_ASKED,
+                              now + p->conf->graceful_timeout_ms);
+            return;
+        }
+    }
+}
+
+void
+pool_reconcile(struct pool *p, uint64_t now)
+{
+    int delta = pool_plan(p->target, live_count(p));
+
+    for (; delta > 0; delta--)
+        start_one(p, now);
+    for (; delta < 0; delta++)
+        stop_one(p, now);
+}
+
+static void
+schedule_respawn(struct pool *p, struct slot *s, uint64_t now)
+{
+    unsigned delay = backoff_ms(p->conf, s->fail_streak);
+
+    /* Up to 10% jitter keeps slots that crashed together from coming back
+     * in lockstep. */
+    if (delay > 0)
+        delay += sys_random(delay / 10 + 1);
+    s->state = SLOT_WAITING;
+    s->respawn_at = now + delay;
+    if (s->fail_streak >= 3 && !p->crash_loop) {
+        p->crash_loop = true;
+        log_error("pool %s: crash loop: worker slot %u died %u times in a "
+                  "row within %ums of starting; respawning with backoff "
+                  "up to %ums", p->conf->name, s->index, s->fail_streak,
+                  p->conf->min_uptime_ms, p->conf->backoff_max_ms);
+    }
+}
+
+void
+pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
+{
+    char how[96];
+    double lived_s = (double)(now - s->started_at) / 1000.0;
+    int pid = (int)s->pid;
+
+    child_status_str(st, how, sizeof(how));
+    if (s->state == SLOT_STOPPING) {
+        log_info("pool %s: worker %d (slot %u) stopped: %s after %.1fs",
+                 p->conf->name, pid, s->index, how, lived_s);
+        s->state = SLOT_EMPTY;
+        s->pid = 0;
+        s->fail_streak = 0;
+        return;
+    }
+    if (now - s->started_at < p->conf->min_uptime_ms)
+        s->fail_streak++;
+    else
+        s->fail_streak = 0;
+    s->pid = 0;
+    schedule_respawn(p, s, now);
+    if (child_status_is_clean(st) && s->fail_streak == 0)
+        log_info("pool %s: worker %d (slot %u) %s after %.1fs, "
+                 "respawning", p->conf->name, pid, s->index, how, lived_s);
+    else
+        log_warn("pool %s: worker %d (slot %u) %s after %.1fs, respawn in "
+                 "%ums", p->conf->name, pid, s->index, how, lived_s,
+                 (unsigned)(s->respawn_at - now));
+}
+
+static void
+respawn_due(struct pool *p, struct slot *s, uint64_t now)
+{
+    unsigned streak = s->fail_streak;
+
+    s->state = SLOT_EMPTY;
+    if (child_spawn(p, s, now) == -1) {
+        s->fail_streak = streak + 1;
+        schedule_respawn(p, s, now);
+        return;
+    }
+    p->respawns++;
+    s->fail_streak = streak;
+    s->stable_at = streak > 0 ? now + p->conf->min_uptime_ms : NEVER;
+}
+
+static void
+escalate_due(struct pool *p, struct slot *s, uint64_t now)
+{
+    const char *was = s->stage == STOP_ASKED ? "graceful" : "fast";
+    unsigned waited = s->stage == STOP_ASKED ? p->conf->graceful_timeout_ms
+                                             : p->conf->kill_timeout_ms;
+
+    if (s->stage == STOP_KILLED) {
+        /* KILL cannot be caught: only an unkillable (D-state) process is
+         * still here. Say so once a minute rather than spin. */
+        log_warn("pool %s: worker %d ignores KILL", p->conf->name,
+                 (int)s->pid);
+        s->kill_at = now + 60000;
+        return;
+    }
+    log_warn("pool %s: worker %d still running %ums after %s stop, "
+             "sending KILL", p->conf->name, (int)s->pid, waited, was);
+    child_signal_stop(p, s, SIGKILL, STOP_KILLED, now + 60000);
+}
+
+static void
+stable_due(struct pool *p, struct slot *s)
+{
+    s->fail_streak = 0;
+    s->stable_at = NEVER;
+    if (!p->crash_loop)
+        return;
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].fail_streak > 0)
+            return;
+    p->crash_loop = false;
+    log_info("pool %s: recovered: worker %d has run for %ums",
+             p->conf->name, (int)s->pid, p->conf->min_uptime_ms);
+}
+
+void
+pool_run_due(struct pool *p, uint64_t now)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_WAITING && s->respawn_at <= now)
+            respawn_due(p, s, now);
+        else if (s->state == SLOT_STOPPING && s->kill_at <= now)
+            escalate_due(p, s, now);
+        else if (s->state == SLOT_RUNNING && s->stable_at <= now)
+            stable_due(p, s);
+    }
+}
+
+uint64_t
+pool_next_deadline(const struct pool *p)
+{
+    uint64_t next = NEVER;
+
+    for (size_t i = 0; i < p->nslots; i++) {
+        const struct slot *s = &p->slots[i];
+        uint64_t at = s->state == SLOT_WAITING    ? s->respawn_at
+                      : s->state == SLOT_STOPPING ? s->kill_at
+                      : s->state == SLOT_RUNNING  ? s->stable_at
+                                                  : NEVER;
+        if (at < next)
+            next = at;
+    }
+    return next;
+}
+
+void
+pool_stop_all(struct pool *p, bool graceful, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_WAITING) {
+            s->state = SLOT_EMPTY;
+        } else if (graceful && s->state == SLOT_RUNNING) {
+            child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
+                              now + pc->graceful_timeout_ms);
+        } else if (!graceful && (s->state == SLOT_RUNNING
+                                 || (s->state == SLOT_STOPPING
+                                     && s->stage == STOP_ASKED))) {
+            child_signal_stop(p, s, SIGTERM, STOP_TERMED,
+                              now + pc->kill_timeout_ms);
+        }
+    }
+}
+
+void
+pool_kill_all(struct pool *p)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_RUNNING || s->state == SLOT_STOPPING)
+            child_signal_stop(p, s, SIGKILL, STOP_KILLED, NEVER);
+    }
+}
+
+bool
+pool_is_empty(const struct pool *p)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].state != SLOT_EMPTY)
+            return false;
+    return true;
+}
+
+struct slot *
+pool_find_pid(struct pool *p, pid_t pid)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if ((s->state == SLOT_RUNNING || s->state == SLOT_STOPPING)
+            && s->pid == pid)
+            return s;
+    }
+    return NULL;
+}

@@ -1,0 +1,40 @@
+/* Pools: how many workers each wants, and what happens to a slot when its
+ * worker dies, must be replaced or must stop. */
+#ifndef FCGIPM_POOL_H
+#define FCGIPM_POOL_H
+
+#include "manager.h"
+
+/* Delay before respawning a slot whose workers died streak times in a row
+ * within min_uptime: 0 for streak 0, then doubling from backoff_min_ms,
+ * capped at backoff_max_ms. Pure. */
+unsigned backoff_ms(const struct pool_conf *pc, unsigned streak);
+
+/* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
+int pool_plan(unsigned target, unsigned live);
+
+/* Set up p for pc: slots and listening sockets. Returns 0, or -1 having
+ * logged why (nothing left open). */
+int pool_init(struct pool *p, const struct pool_conf *pc);
+/* Close listeners (removing socket files) and free p's memory. */
+void pool_fini(struct pool *p);
+
+/* Start or stop workers so that the live count meets the target. */
+void pool_reconcile(struct pool *p, uint64_t now);
+/* Account for slot s's worker having exited with wait status st. */
+void pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now);
+/* Act on deadlines that have come: respawns, stop escalation. */
+void pool_run_due(struct pool *p, uint64_t now);
+/* The earliest deadline among p's slots, or NEVER. */
+uint64_t pool_next_deadline(const struct pool *p);
+/* Ask every worker to stop: graceful uses stop_signal and
+ * graceful_timeout, fast uses TERM and kill_timeout; KILL follows. */
+void pool_stop_all(struct pool *p, bool graceful, uint64_t now);
+/* Send KILL to every worker at once (a second fast-stop request). */
+void pool_kill_all(struct pool *p);
+/* True when no slot holds a process or a scheduled respawn. */
+bool pool_is_empty(const struct pool *p);
+/* The slot whose worker has this pid, or NULL. */
+struct slot *pool_find_pid(struct pool *p, pid_t pid);
+
+#endif

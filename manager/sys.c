@@ -1,0 +1,66 @@
+/* The real system calls behind sys.h; the only file that forks, kills,
+ * waits or reads the clock. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+uint64_t
+sys_now_ms(void)
+{
+    struct timespec ts;
+
+    /* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double
+sys_wall_time(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+pid_t
+sys_fork(void)
+{
+    return fork();
+}
+
+int
+sys_kill(pid_t pid, int sig)
+{
+    return kill(pid, sig);
+}
+
+pid_t
+sys_waitpid(pid_t pid, int *status, int options)
+{
+    return waitpid(pid, status, options);
+}
+
+uint32_t
+sys_random(uint32_t bound)
+{
+    static unsigned short seed[3];
+    static int seeded;
+
+    if (!seeded) {
+        /* Jitter only needs to differ between runs, not be secret, so a
+         * failed getrandom falls back to the pid and the clock. */
+        if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+            seed[0] = (unsigned short)getpid();
+            seed[1] = (unsigned short)sys_now_ms();
+        }
+        seeded = 1;
+    }
+    return (uint32_t)(nrand48(seed) % bound);
+}

@@ -1,0 +1,109 @@
+/* A plain libfcgi application for tests and `make run`: the kind of
+ * program fcgipm's exec mode runs. Paths:
+ *   /pid        its pid          /env   its environment
+ *   /fds        its open fds     /echo  the request body back
+ *   anything else: "Hello from fcgipm worker PID"
+ * Query: sleep=MS delays the answer, status=N sets the HTTP status.
+ * Argument --crash makes it exit 3 at once (a crash-looping app). */
+#include <dirent.h>
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static long
+query_long(const char *qs, const char *key)
+{
+    size_t klen = strlen(key);
+
+    for (const char *p = qs; p != NULL && *p != '\0';) {
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=')
+            return strtol(p + klen + 1, NULL, 10);
+        p = strchr(p, '&');
+        if (p != NULL)
+            p++;
+    }
+    return -1;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+static void
+list_fds(FCGX_Stream *out)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+            FCGX_FPrintF(out, "%s\n", e->d_name);
+    closedir(d);
+}
+
+static void
+echo_body(FCGX_Request *r)
+{
+    char buf[65536];
+    int n;
+
+    while ((n = FCGX_GetStr(buf, sizeof(buf), r->in)) > 0)
+        FCGX_PutStr(buf, n, r->out);
+}
+
+static void
+handle(FCGX_Request *r)
+{
+    const char *uri = FCGX_GetParam("SCRIPT_NAME", r->envp);
+    const char *qs = FCGX_GetParam("QUERY_STRING", r->envp);
+    long ms = query_long(qs, "sleep");
+    long status = query_long(qs, "status");
+
+    if (uri == NULL)
+        uri = "/";
+    if (ms > 0)
+        sleep_ms(ms);
+    FCGX_FPrintF(r->out, "Status: %ld\r\nContent-Type: text/plain\r\n\r\n",
+                 status > 0 ? status : 200);
+    if (strcmp(uri, "/pid") == 0)
+        FCGX_FPrintF(r->out, "%d\n", (int)getpid());
+    else if (strcmp(uri, "/env") == 0)
+        for (char **e = environ; *e != NULL; e++)
+            FCGX_FPrintF(r->out, "%s\n", *e);
+    else if (strcmp(uri, "/fds") == 0)
+        list_fds(r->out);
+    else if (strcmp(uri, "/echo") == 0)
+        echo_body(r);
+    else
+        FCGX_FPrintF(r->out, "Hello from fcgipm worker %d\n", (int)getpid());
+}
+
+int
+main(int argc, char **argv)
+{
+    FCGX_Request r;
+
+    if (argc > 1 && strcmp(argv[1], "--crash") == 0) {
+        fprintf(stderr, "hello: crashing on purpose\n");
+        return 3;
+    }
+    if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0)
+        return 1;
+    while (FCGX_Accept_r(&r) >= 0) {
+        handle(&r);
+        FCGX_Finish_r(&r);
+    }
+    return 0;
+}

@@ -1,0 +1,112 @@
+# Shared helpers for integration tests: a temp dir, processes started by
+# the test and stopped by pid, bounded polls instead of sleeps.
+# Needs: FCGIPM, FCGI_REQUEST, TEST_APPS (set by `make check-integration`).
+set -u
+
+: "${FCGIPM:?run through make check-integration}"
+: "${FCGI_REQUEST:?}"
+: "${TEST_APPS:?}"
+HELLO=$TEST_APPS/hello
+TMP=$(mktemp -d /tmp/fcgipm-test.XXXXXX)
+LOG=$TMP/fcgipm.log
+STARTED_PIDS=()
+FCGIPM_PID=
+TESTS_RUN=0
+
+cleanup() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${STARTED_PIDS[@]}"; do
+        wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null
+    done
+    if [ -n "${FCGIPM_TEST_KEEP:-}" ]; then
+        echo "# kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+
+# skip REASON: exit 77 on a developer's machine, fail under CI.
+skip() {
+    echo "skip: $*"
+    [ "${CI:-}" = true ] && exit 1
+    exit 77
+}
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
+}
+
+fail() {
+    echo "not ok: $*"
+    if [ -f "$LOG" ]; then
+        echo "--- last lines of $LOG"
+        tail -n 40 "$LOG"
+    fi
+    exit 1
+}
+
+ok() {
+    TESTS_RUN=$((TESTS_RUN + 1))
+    echo "ok $TESTS_RUN - $*"
+}
+
+# wait_until SECONDS CMD...: poll CMD every 10ms until it succeeds.
+wait_until() {
+    local limit=$1
+    shift
+    local end=$(( ${EPOCHREALTIME/./} + limit * 1000000 ))
+    until "$@"; do
+        [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+        sleep 0.01
+    done
+}
+
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_gone() { wait_until "$2" pid_gone "$1"; }
+
+log_has() { grep -qE -- "$1" "$LOG" 2>/dev/null; }
+log_count() { grep -cE -- "$1" "$LOG" 2>/dev/null || true; }
+# wait_log REGEX [SECONDS]
+wait_log() {
+    wait_until "${2:-10}" log_has "$1" || fail "no log line matching '$1'"
+}
+
+# start_fcgipm ARGS...: run fcgipm in the background, logging to $LOG.
+start_fcgipm() {
+    "$FCGIPM" "$@" >>"$LOG" 2>&1 &
+    FCGIPM_PID=$!
+    STARTED_PIDS+=("$FCGIPM_PID")
+}
+
+# workers [PID]: pids of the master's children, one a line.
+workers() { pgrep -P "${1:-$FCGIPM_PID}" | sort -n; }
+worker_count() { workers "$@" | wc -l; }
+has_workers() { [ "$(worker_count)" -eq "$1" ]; }
+wait_workers() {
+    wait_until "${2:-10}" has_workers "$1" \
+        || fail "expected $1 workers, have $(worker_count)"
+}
+
+# req ADDR URI [ARGS...]: one request through fcgi-request.
+req() {
+    local addr=$1 uri=$2
+    shift 2
+    "$FCGI_REQUEST" "$@" "$addr" "$uri"
+}
+answers() { req "$1" "${2:-/}" >/dev/null 2>&1; }
+
+# exit_status PID: wait for a child of this shell and print its status.
+exit_status() {
+    local rc=0
+    wait "$1" || rc=$?
+    echo "$rc"
+}
+
+done_testing() {
+    echo "1..$TESTS_RUN"
+    exit 0
+}

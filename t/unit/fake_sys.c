@@ -1,0 +1,56 @@
+/* Test doubles for manager/sys.c: each call takes its result from the
+ * cmocka queue (will_return), so tests drive time, forks and signals. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sys.h"
+
+uint64_t
+sys_now_ms(void)
+{
+    return mock_type(uint64_t);
+}
+
+double
+sys_wall_time(void)
+{
+    return 1700000000.0;
+}
+
+pid_t
+sys_fork(void)
+{
+    pid_t pid = mock_type(pid_t);
+
+    if (pid == -1)
+        errno = EAGAIN;
+    return pid;
+}
+
+int
+sys_kill(pid_t pid, int sig)
+{
+    check_expected(pid);
+    check_expected(sig);
+    return mock_type(int);
+}
+
+pid_t
+sys_waitpid(pid_t pid, int *status, int options)
+{
+    (void)pid;
+    (void)options;
+    *status = mock_type(int);
+    return mock_type(pid_t);
+}
+
+uint32_t
+sys_random(uint32_t bound)
+{
+    (void)bound;
+    return 0;
+}

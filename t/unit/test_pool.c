@@ -1,0 +1,232 @@
+/* Unit tests for manager/pool.c: backoff, sizing and the slot life cycle,
+ * with fork and kill replaced by t/unit/fake_sys.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "pool.h"
+
+static struct pool_conf pc = {
+    .name = "t",
+    .workers = 3,
+    .max_workers = 8,
+    .stop_signal = SIGUSR1,
+    .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000,
+    .backoff_min_ms = 100,
+    .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000,
+};
+
+static int
+setup(void **state)
+{
+    struct pool *p = calloc(1, sizeof(*p));
+
+    log_set_level(LOG_LEVEL_ERROR);
+    assert_non_null(p);
+    assert_int_equal(pool_init(p, &pc), 0);
+    *state = p;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    pool_fini(*state);
+    free(*state);
+    return 0;
+}
+
+/* Fill the pool to its target with forks returning 100, 101, ... */
+static void
+fill(struct pool *p, uint64_t now)
+{
+    for (unsigned i = 0; i < p->target; i++)
+        will_return(sys_fork, 100 + i);
+    pool_reconcile(p, now);
+}
+
+static void
+test_backoff_doubles_until_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(backoff_ms(&pc, 0), 0);
+    assert_int_equal(backoff_ms(&pc, 1), 100);
+    assert_int_equal(backoff_ms(&pc, 3), 400);
+    assert_int_equal(backoff_ms(&pc, 4), 800);
+    assert_int_equal(backoff_ms(&pc, 5), 1000);
+    assert_int_equal(backoff_ms(&pc, 4000000000u), 1000);
+}
+
+static void
+test_plan(void **state)
+{
+    (void)state;
+    assert_int_equal(pool_plan(3, 0), 3);
+    assert_int_equal(pool_plan(3, 3), 0);
+    assert_int_equal(pool_plan(0, 2), -2);
+}
+
+static void
+test_reconcile_spawns_target(void **state)
+{
+    struct pool *p = *state;
+
+    fill(p, 5000);
+    assert_int_equal(p->slots[0].state, SLOT_RUNNING);
+    assert_int_equal(p->slots[2].pid, 102);
+    assert_int_equal(p->slots[3].state, SLOT_EMPTY);
+    assert_int_equal(p->spawns, 3);
+    pool_reconcile(p, 5001);    /* nothing to do: no fork expected */
+    assert_int_equal(pool_next_deadline(p), NEVER);
+}
+
+static void
+test_long_lived_death_respawns_now(void **state)
+{
+    struct pool *p = *state;
+
+    fill(p, 5000);
+    pool_child_died(p, &p->slots[1], W_EXITCODE(0, 0), 9000);
+    assert_int_equal(p->slots[1].state, SLOT_WAITING);
+    assert_int_equal(p->slots[1].respawn_at, 9000);
+    will_return(sys_fork, 200);
+    pool_run_due(p, 9000);
+    assert_int_equal(p->slots[1].state, SLOT_RUNNING);
+    assert_int_equal(p->slots[1].pid, 200);
+    assert_int_equal(p->respawns, 1);
+}
+
+static void
+test_quick_deaths_back_off_and_flag_crash_loop(void **state)
+{
+    struct pool *p = *state;
+    uint64_t now = 5000;
+
+    fill(p, now);
+    for (unsigned n = 1; n <= 4; n++) {
+        pool_child_died(p, &p->slots[0], W_EXITCODE(3, 0), now + 10);
+        assert_int_equal(p->slots[0].fail_streak, n);
+        uint64_t delay = p->slots[0].respawn_at - (now + 10);
+        assert_true(delay >= backoff_ms(&pc, n));
+        assert_true(delay <= backoff_ms(&pc, n) * 11 / 10 + 1);
+        /* Nothing is due before the delay has passed. */
+        pool_run_due(p, now + 10 + backoff_ms(&pc, n) - 1);
+        assert_int_equal(p->slots[0].state, SLOT_WAITING);
+        now = p->slots[0].respawn_at;
+        will_return(sys_fork, 300 + n);
+        pool_run_due(p, now);
+        assert_int_equal(p->slots[0].state, SLOT_RUNNING);
+    }
+    assert_true(p->crash_loop);
+    /* Living past min_uptime clears the streak and the crash loop. */
+    assert_int_equal(pool_next_deadline(p), now + pc.min_uptime_ms);
+    pool_run_due(p, now + pc.min_uptime_ms);
+    assert_int_equal(p->slots[0].fail_streak, 0);
+    assert_false(p->crash_loop);
+}
+
+static void
+test_graceful_stop_escalates_to_kill(void **state)
+{
+    struct pool *p = *state;
+
+    p->target = 1;
+    fill(p, 5000);
+    expect_value(sys_kill, pid, 100);
+    expect_value(sys_kill, sig, SIGUSR1);
+    will_return(sys_kill, 0);
+    pool_stop_all(p, true, 6000);
+    assert_int_equal(p->slots[0].state, SLOT_STOPPING);
+    assert_int_equal(pool_next_deadline(p), 6000 + pc.graceful_timeout_ms);
+    expect_value(sys_kill, pid, -100);
+    expect_value(sys_kill, sig, SIGKILL);
+    will_return(sys_kill, 0);
+    pool_run_due(p, 6000 + pc.graceful_timeout_ms);
+    assert_int_equal(p->slots[0].stage, STOP_KILLED);
+    pool_child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 40000);
+    assert_true(pool_is_empty(p));
+}
+
+static void
+test_fast_stop_overrides_graceful(void **state)
+{
+    struct pool *p = *state;
+
+    p->target = 1;
+    fill(p, 5000);
+    expect_value(sys_kill, pid, 100);
+    expect_value(sys_kill, sig, SIGUSR1);
+    will_return(sys_kill, 0);
+    pool_stop_all(p, true, 6000);
+    expect_value(sys_kill, pid, 100);
+    expect_value(sys_kill, sig, SIGTERM);
+    will_return(sys_kill, 0);
+    pool_stop_all(p, false, 6001);
+    assert_int_equal(p->slots[0].stage, STOP_TERMED);
+    assert_int_equal(p->slots[0].kill_at, 6001 + pc.kill_timeout_ms);
+}
+
+static void
+test_shrink_stops_newest(void **state)
+{
+    struct pool *p = *state;
+
+    fill(p, 5000);
+    p->target = 2;
+    expect_value(sys_kill, pid, 102);
+    expect_value(sys_kill, sig, SIGUSR1);
+    will_return(sys_kill, 0);
+    pool_reconcile(p, 6000);
+    assert_int_equal(p->slots[2].state, SLOT_STOPPING);
+    /* A stopping worker's exit is not a crash: no respawn. */
+    pool_child_died(p, &p->slots[2], W_EXITCODE(0, 0), 6100);
+    assert_int_equal(p->slots[2].state, SLOT_EMPTY);
+    pool_reconcile(p, 6200);
+    assert_int_equal(p->respawns, 0);
+}
+
+static void
+test_fork_failure_retries_later(void **state)
+{
+    struct pool *p = *state;
+
+    p->target = 1;
+    will_return(sys_fork, -1);
+    pool_reconcile(p, 5000);
+    assert_int_equal(p->slots[0].state, SLOT_WAITING);
+    assert_true(p->slots[0].respawn_at >= 5100);
+    assert_ptr_equal(pool_find_pid(p, 100), NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backoff_doubles_until_cap),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test_setup_teardown(test_reconcile_spawns_target, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_long_lived_death_respawns_now,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_quick_deaths_back_off_and_flag_crash_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_stop_escalates_to_kill,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_stop_overrides_graceful,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shrink_stops_newest, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fork_failure_retries_later,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
+}
