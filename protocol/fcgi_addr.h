@@ -28,4 +28,8 @@ void fcgi_addr_format(const struct fcgi_addr *a, char *buf, size_t len);
 /* A connected stream socket to *a, O_CLOEXEC; -1 with errno on failure. */
 int fcgi_addr_connect(const struct fcgi_addr *a);
 
+/* fcgi_addr_connect bounded by timeout_ms (<= 0: no bound); a connect that
+ * does not complete in time fails with errno = ETIMEDOUT. */
+int fcgi_addr_connect_timeout(const struct fcgi_addr *a, int timeout_ms);
+
 #endif
