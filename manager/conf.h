@@ -44,6 +44,9 @@ struct pool_conf {
     unsigned backoff_min_ms;    /* restart_backoff, default 100 */
     unsigned backoff_max_ms;    /* restart_backoff_max, default 30000 */
     unsigned min_uptime_ms;     /* a quicker death is a crash, default 1000 */
+    char *command_path;         /* command[0] resolved when loaded: absolute,
+                                   found in PATH or under chdir; NULL when
+                                   there is no command */
 };
 
 struct conf {
@@ -72,6 +75,9 @@ struct conf_cli {
     const char *log_level;
     int daemon;                 /* -1 unset, 1 set */
     char **command;             /* after the options, NULL-terminated */
+    bool listen_optional;       /* a listening socket was inherited (fd 0):
+                                   the default pool, or the only pool, may
+                                   then have no listen address */
 };
 
 /* Initialise a conf_cli with everything "not given". */
@@ -83,7 +89,8 @@ void conf_cli_init(struct conf_cli *cli);
  * return 0; the caller frees it with conf_free(). On failure return -1 and
  * write one line into err: "FILE:LINE: KEY: what is wrong" for file errors,
  * "pool NAME: KEY: what is wrong" for cross-field ones, "option -X: ..." for
- * CLI values. *out is then left empty (safe to conf_free).
+ * CLI values. *out is then left empty (safe to conf_free). Not reentrant:
+ * libconfuse's lexer is global state.
  */
 int conf_load(const struct conf_cli *cli, struct conf *out, char *err,
               size_t errlen);

@@ -1,0 +1,2111 @@
+/* The configuration: libconfuse option tables and callbacks, the checks, the
+ * copy into plain struct conf, the CLI overrides, and conf_print, which
+ * writes the result back in the same syntax. */
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "fcgi_addr.h"
+
+#define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define CONF_MAX_WORKERS 4096
+#define CONF_DAY_MS 86400000UL         /* the longest duration accepted */
+#define CONF_MAX_FILE (1024 * 1024)    /* a config file is not a database */
+#define CONF_KEY_MAX 64                /* key names the scanner remembers */
+#define CONF_DEPTH_MAX 8               /* braces the scanner remembers */
+#define CONF_MSG_MAX 512
+
+/* Where a value came from: a line of the file (> 0), the defaults, the CLI */
+enum { CONF_FROM_DEFAULT = 0, CONF_FROM_CLI = -1 };
+
+/* The line of one value, noted while libconfuse parses: cfg_opt_t has no
+ * line of its own in libconfuse 3.3. opt is per section, since libconfuse
+ * gives each section its own copy of the table. */
+struct conf_line {
+    const cfg_opt_t *opt;
+    unsigned idx;
+    int line;
+};
+
+/* For one pool, the lines of the values that checks after parsing name. */
+struct conf_src {
+    int section;                /* `pool "x" {`; 0 for the top-level pool */
+    int mode, pm, workers, command, user;
+    int backoff_min, backoff_max;
+    int *listen;                /* one per address */
+};
+
+/* One conf_load() in progress. libconfuse callbacks get no user pointer, so
+ * they reach it through conf_cur; its lexer is global state anyway. */
+struct conf_ctx {
+    const char *file;
+    char *err;
+    size_t errlen;
+    bool failed;
+    struct conf_line *lines;
+    size_t nlines, caplines;
+    int *sections;              /* line of each `pool "x" {`, in order */
+    size_t nsections, capsections;
+    int last_line;              /* of the last token in the file */
+    struct conf_src *src;       /* parallel to conf.pools */
+};
+
+static struct conf_ctx *conf_cur;
+
+/* Keys of the enum-valued options; the index of a name is its enum value
+ * (enum pool_mode, enum pm_kind, enum log_level). */
+struct conf_enum {
+    const char *key;
+    const char *names[5];
+};
+
+static const struct conf_enum conf_enums[] = {
+    { "mode", { "exec", "cgi", "module", NULL } },
+    { "pm", { "static", "dynamic", "ondemand", "adaptive", NULL } },
+    { "log_level", { "error", "warn", "info", "debug", NULL } },
+};
+
+struct conf_range {
+    const char *key;
+    long lo, hi;
+};
+
+static const struct conf_range conf_ranges[] = {
+    { "backlog", 1, 65535 },
+    { "workers", 0, CONF_MAX_WORKERS },
+    { "max_workers", 1, CONF_MAX_WORKERS },
+};
+
+struct conf_signal {
+    const char *name;
+    int sig;
+};
+
+static const struct conf_signal conf_signals[] = {
+    { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT },
+    { "ILL", SIGILL },   { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },
+    { "BUS", SIGBUS },   { "FPE", SIGFPE },     { "KILL", SIGKILL },
+    { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 },
+    { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },   { "TERM", SIGTERM },
+    { "CHLD", SIGCHLD }, { "CONT", SIGCONT },   { "STOP", SIGSTOP },
+    { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },
+    { "URG", SIGURG },   { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },
+    { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+    { "IO", SIGIO },     { "PWR", SIGPWR },     { "SYS", SIGSYS },
+};
+
+/* What may ask a worker to stop: the rest would crash or freeze it. */
+static const int conf_stop_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGKILL,
+};
+
+/* Keys valid at the top level only, and what the CLI calls each key. */
+static const char *const conf_top_keys[] = {
+    "pid_file", "log", "log_level", "daemon", "pool",
+};
+
+struct conf_cli_name {
+    const char *key;
+    const char *option;
+};
+
+static const struct conf_cli_name conf_cli_names[] = {
+    { "listen", "option -b" },       { "workers", "option -w" },
+    { "mode", "option -m" },         { "user", "option -u" },
+    { "group", "option -g" },        { "socket_mode", "option -M" },
+    { "socket_user", "option -U" },  { "socket_group", "option -G" },
+    { "pid_file", "option -p" },     { "log", "option -l" },
+    { "log_level", "option --log-level" },
+    { "command", "COMMAND" },
+};
+
+#define CONF_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void CONF_PRINTF(2, 3)
+conf_fail(struct conf_ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+
+    /* The first error is the one to fix first; later ones often follow
+     * from it. */
+    if (x->failed)
+        return;
+    x->failed = true;
+    if (x->err == NULL || x->errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(x->err, x->errlen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *
+conf_cli_option(const char *key)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_cli_names); i++)
+        if (strcmp(conf_cli_names[i].key, key) == 0)
+            return conf_cli_names[i].option;
+    return key;
+}
+
+/* An error about the value of key in pool, anchored where the value came
+ * from: "FILE:LINE: KEY: ...", "option -w: ..." or "pool NAME: KEY: ...". */
+static void CONF_PRINTF(5, 6)
+conf_fail_at(struct conf_ctx *x, const char *pool, int line, const char *key,
+             const char *fmt, ...)
+{
+    char msg[CONF_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        conf_fail(x, "%s:%d: %s: %s", x->file, line, key, msg);
+    else if (line == CONF_FROM_CLI)
+        conf_fail(x, "%s: %s", conf_cli_option(key), msg);
+    else if (pool != NULL)
+        conf_fail(x, "pool %s: %s: %s", pool, key, msg);
+    else
+        conf_fail(x, "%s: %s", key, msg);
+}
+
+/* A required value is missing: point at the pool's section when there is
+ * one, since there is no line of the value itself. */
+static void
+conf_fail_missing(struct conf_ctx *x, const char *pool,
+                  const struct conf_src *s, const char *key, const char *why)
+{
+    if (s->section > 0)
+        conf_fail(x, "%s:%d: pool %s: %s: %s", x->file, s->section, pool,
+                  key, why);
+    else
+        conf_fail(x, "pool %s: %s: %s", pool, key, why);
+}
+
+static void *
+conf_oom(struct conf_ctx *x)
+{
+    conf_fail(x, "out of memory");
+    return NULL;
+}
+
+static char *
+conf_strdup(struct conf_ctx *x, const char *s)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    if ((d = strdup(s)) == NULL)
+        return conf_oom(x);
+    return d;
+}
+
+/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
+static int
+conf_parse_long(const char *s, long *out)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno == ERANGE)
+        return -1;
+    if (end == s || *end != '\0') {
+        errno = EINVAL;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Milliseconds in one unit of s ("ms", "s", "m", "h", "" for seconds);
+ * 0 if s is no unit. */
+static uint64_t
+conf_duration_unit(const char *s)
+{
+    static const struct {
+        const char *name;
+        uint64_t ms;
+    } units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 },
+                  { "m", 60000 }, { "h", 3600000 } };
+
+    for (size_t i = 0; i < CONF_NELEM(units); i++)
+        if (strcmp(s, units[i].name) == 0)
+            return units[i].ms;
+    return 0;
+}
+
+/*
+ * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
+ * milliseconds (rounded). Fixed point rather than strtod, which depends on
+ * the locale. 0, or -1 with errno = EINVAL (not a duration) or ERANGE
+ * (longer than a day).
+ */
+static int
+conf_parse_duration_ms(const char *s, unsigned *out)
+{
+    uint64_t whole = 0, frac = 0, scale = 1;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        goto invalid;
+    for (; isdigit((unsigned char)*p); p++) {
+        whole = whole * 10 + (uint64_t)(*p - '0');
+        if (whole > CONF_DAY_MS)
+            goto range;
+    }
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            goto invalid;
+        /* Digits past microseconds cannot change the rounded result. */
+        for (; isdigit((unsigned char)*p); p++)
+            if (scale < 1000000) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                scale *= 10;
+            }
+    }
+    uint64_t unit = conf_duration_unit(p);
+    if (unit == 0)
+        goto invalid;
+    uint64_t ms = whole * unit + (frac * unit + scale / 2) / scale;
+    if (ms > CONF_DAY_MS)
+        goto range;
+    *out = (unsigned)ms;
+    return 0;
+invalid:
+    errno = EINVAL;
+    return -1;
+range:
+    errno = ERANGE;
+    return -1;
+}
+
+/* ms in the largest unit that writes it exactly: "2m", "30s", "100ms". */
+static const char *
+conf_format_duration(unsigned ms, char *buf, size_t len)
+{
+    static const struct {
+        unsigned ms;
+        const char *unit;
+    } units[] = { { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
+
+    if (ms == 0) {
+        snprintf(buf, len, "0s");
+        return buf;
+    }
+    for (size_t i = 0; i < CONF_NELEM(units); i++)
+        if (ms % units[i].ms == 0) {
+            snprintf(buf, len, "%u%s", ms / units[i].ms, units[i].unit);
+            return buf;
+        }
+    snprintf(buf, len, "%ums", ms);
+    return buf;
+}
+
+/* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
+static int
+conf_parse_mode(const char *s, mode_t *out)
+{
+    unsigned long v = 0;
+
+    if (*s == '\0')
+        goto invalid;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '7')
+            goto invalid;
+        v = v * 8 + (unsigned long)(*p - '0');
+        if (v > 0777)
+            goto invalid;
+    }
+    *out = (mode_t)v;
+    return 0;
+invalid:
+    errno = EINVAL;
+    return -1;
+}
+
+static const struct conf_enum *
+conf_enum_of(const char *key)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_enums); i++)
+        if (strcmp(conf_enums[i].key, key) == 0)
+            return &conf_enums[i];
+    return NULL;
+}
+
+/* The index of name among key's values, or -1. */
+static int
+conf_enum_parse(const char *key, const char *name)
+{
+    const struct conf_enum *e = conf_enum_of(key);
+
+    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
+        if (strcmp(e->names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static const char *
+conf_enum_name(const char *key, int value)
+{
+    const struct conf_enum *e = conf_enum_of(key);
+
+    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
+        if (i == value)
+            return e->names[i];
+    return "?";
+}
+
+/* "exec, cgi, module": what an error message offers instead. */
+static const char *
+conf_enum_list(const char *key, char *buf, size_t len)
+{
+    const struct conf_enum *e = conf_enum_of(key);
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; e != NULL && e->names[i] != NULL && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                 i > 0 ? ", " : "", e->names[i]);
+    return buf;
+}
+
+static bool
+conf_is_stop_signal(int sig)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_stop_signals); i++)
+        if (conf_stop_signals[i] == sig)
+            return true;
+    return false;
+}
+
+/* A user by name or number: 0 with its uid and primary group ((gid_t)-1
+ * for a number without a passwd entry), or -1 if there is no such user. */
+static int
+conf_user_lookup(const char *s, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(s);
+    long n;
+
+    if (pw == NULL && conf_parse_long(s, &n) == 0) {
+        if (n < 0 || n >= (long)(uid_t)-1)
+            return -1;
+        pw = getpwuid((uid_t)n);
+        *uid = (uid_t)n;
+        *gid = pw != NULL ? pw->pw_gid : (gid_t)-1;
+        return 0;
+    }
+    if (pw == NULL)
+        return -1;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 0;
+}
+
+/* A group by name or number: 0 with its gid, or -1. */
+static int
+conf_group_lookup(const char *s, gid_t *gid)
+{
+    struct group *gr = getgrnam(s);
+    long n;
+
+    if (gr == NULL && conf_parse_long(s, &n) == 0) {
+        if (n < 0 || n >= (long)(gid_t)-1)
+            return -1;
+        *gid = (gid_t)n;
+        return 0;
+    }
+    if (gr == NULL)
+        return -1;
+    *gid = gr->gr_gid;
+    return 0;
+}
+
+/* "NAME=value" with a name a shell would accept; 0, or -1 with why. */
+static int
+conf_check_env(const char *s, char *why, size_t len)
+{
+    const char *eq = strchr(s, '=');
+
+    if (eq == NULL) {
+        snprintf(why, len, "'%s' has no '=' (write \"%s=value\")", s, s);
+        return -1;
+    }
+    bool ok = eq > s && !isdigit((unsigned char)s[0]);
+    for (const char *p = s; ok && p < eq; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        snprintf(why, len, "'%.*s' is not a valid variable name",
+                 (int)(eq - s), s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Pool names go into logs and status output as they are. */
+static bool
+conf_pool_name_is_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CONF_KEY_MAX)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
+            return false;
+    return true;
+}
+
+/* "dir/name", malloc'd; NULL when out of memory. */
+static char *
+conf_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    const char *sep = n > 0 && dir[n - 1] != '/' ? "/" : "";
+    size_t len = n + strlen(sep) + strlen(name) + 1;
+    char *p = malloc(len);
+
+    if (p != NULL)
+        snprintf(p, len, "%s%s%s", dir, sep, name);
+    return p;
+}
+
+/* path made absolute the way a worker sees it: relative to dir (itself
+ * relative to the current directory) or to the current directory. */
+static char *
+conf_path_abs(const char *path, const char *dir)
+{
+    char cwd[PATH_MAX];
+
+    if (path[0] == '/')
+        return strdup(path);
+    if (dir != NULL && dir[0] == '/')
+        return conf_path_join(dir, path);
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return NULL;
+    if (dir == NULL)
+        return conf_path_join(cwd, path);
+    char *base = conf_path_join(cwd, dir);
+    if (base == NULL)
+        return NULL;
+    char *p = conf_path_join(base, path);
+    free(base);
+    return p;
+}
+
+/* 0 if path is a file a worker can exec; -1 with why. */
+static int
+conf_check_exec(const char *path, const char *shown, char *why, size_t len)
+{
+    struct stat st;
+
+    if (stat(path, &st) == -1)
+        snprintf(why, len, "'%s': %s", shown, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(why, len, "'%s' is not a regular file", shown);
+    else if (access(path, X_OK) == -1)
+        snprintf(why, len, "'%s' is not executable", shown);
+    else
+        return 0;
+    return -1;
+}
+
+/* cmd searched in PATH as execvp does (the master's PATH is the one the
+ * worker's execvp sees: it runs before the environment is replaced). */
+static char *
+conf_command_search(const char *cmd, const char *dir, char *why, size_t len)
+{
+    const char *path = getenv("PATH");
+    char tmp[CONF_MSG_MAX];
+
+    if (path == NULL || *path == '\0')
+        path = "/bin:/usr/bin";     /* glibc's default for execvp */
+    for (const char *p = path; ; p++) {
+        size_t n = strcspn(p, ":");
+        char *d = n > 0 ? strndup(p, n) : strdup(".");
+        char *cand = d != NULL ? conf_path_join(d, cmd) : NULL;
+        char *abs = cand != NULL ? conf_path_abs(cand, dir) : NULL;
+        free(d);
+        free(cand);
+        if (abs == NULL) {
+            snprintf(why, len, "out of memory");
+            return NULL;
+        }
+        if (conf_check_exec(abs, abs, tmp, sizeof(tmp)) == 0)
+            return abs;
+        free(abs);
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    snprintf(why, len, "'%s' not found in PATH", cmd);
+    return NULL;
+}
+
+/* The absolute path of the program a worker will exec, malloc'd; NULL with
+ * why when there is none. dir is the pool's chdir, NULL for none. */
+static char *
+conf_command_resolve(const char *cmd, const char *dir, char *why,
+                     size_t len)
+{
+    if (*cmd == '\0') {
+        snprintf(why, len, "the program name is empty");
+        return NULL;
+    }
+    if (strchr(cmd, '/') == NULL)
+        return conf_command_search(cmd, dir, why, len);
+    char *abs = conf_path_abs(cmd, dir);
+    if (abs == NULL) {
+        snprintf(why, len, "'%s': %s", cmd, strerror(errno));
+        return NULL;
+    }
+    if (conf_check_exec(abs, cmd, why, len) == -1) {
+        free(abs);
+        return NULL;
+    }
+    return abs;
+}
+
+/* Note the line of the value libconfuse is setting now: the last one of
+ * opt. 0, or -1 when out of memory. */
+static int
+conf_note_line(cfg_t *cfg, cfg_opt_t *opt)
+{
+    struct conf_ctx *x = conf_cur;
+    unsigned idx = opt->nvalues > 0 ? opt->nvalues - 1 : 0;
+
+    if (x == NULL)
+        return 0;
+    for (size_t i = 0; i < x->nlines; i++)
+        if (x->lines[i].opt == opt && x->lines[i].idx == idx) {
+            x->lines[i].line = cfg->line;
+            return 0;
+        }
+    if (x->nlines == x->caplines) {
+        size_t cap = x->caplines > 0 ? x->caplines * 2 : 64;
+        struct conf_line *l = realloc(x->lines, cap * sizeof(*l));
+        if (l == NULL) {
+            conf_oom(x);
+            return -1;
+        }
+        x->lines = l;
+        x->caplines = cap;
+    }
+    x->lines[x->nlines++] = (struct conf_line){ opt, idx, cfg->line };
+    return 0;
+}
+
+/* The line of value idx of key in section sec, or CONF_FROM_DEFAULT. */
+static int
+conf_line_of(const struct conf_ctx *x, cfg_t *sec, const char *key,
+             unsigned idx)
+{
+    const cfg_opt_t *opt = cfg_getopt(sec, key);
+
+    for (size_t i = 0; i < x->nlines; i++)
+        if (x->lines[i].opt == opt && x->lines[i].idx == idx)
+            return x->lines[i].line;
+    return CONF_FROM_DEFAULT;
+}
+
+static int
+conf_on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    *(const char **)result = value;
+    return 0;
+}
+
+static const struct conf_range *
+conf_range_of(const char *key)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_ranges); i++)
+        if (strcmp(conf_ranges[i].key, key) == 0)
+            return &conf_ranges[i];
+    return NULL;
+}
+
+static int
+conf_on_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    const struct conf_range *r = conf_range_of(opt->name);
+    long v, hi = r->hi;
+    int rc;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    rc = conf_parse_long(value, &v);
+    /* workers is checked against the final max_workers after parsing; the
+     * one known so far makes the better message for a hopeless value. */
+    if (strcmp(opt->name, "workers") == 0 && (rc == -1 || v < r->lo))
+        hi = cfg_getint(cfg, "max_workers");
+    if (rc == -1) {
+        cfg_error(cfg, "%s: '%s' is not a number in %ld..%ld", opt->name,
+                  value, r->lo, hi);
+        return -1;
+    }
+    if (v < r->lo || v > r->hi) {
+        cfg_error(cfg, "%s: %ld is not in %ld..%ld", opt->name, v, r->lo,
+                  hi);
+        return -1;
+    }
+    *(long *)result = v;
+    return 0;
+}
+
+static int
+conf_on_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                 void *result)
+{
+    unsigned ms;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if (conf_parse_duration_ms(value, &ms) == -1) {
+        if (errno == ERANGE)
+            cfg_error(cfg, "%s: '%s' is longer than 24h", opt->name, value);
+        else
+            cfg_error(cfg, "%s: '%s' is not a duration (like 30s, 500ms, "
+                      "2m, 1.5s)", opt->name, value);
+        return -1;
+    }
+    /* A zero backoff would respawn a crashing worker at once, forever. */
+    if (ms == 0 && strncmp(opt->name, "restart_backoff", 15) == 0) {
+        cfg_error(cfg, "%s: must be at least 1ms", opt->name);
+        return -1;
+    }
+    *(long *)result = (long)ms;
+    return 0;
+}
+
+static int
+conf_on_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    char names[CONF_MSG_MAX];
+    int v;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if ((v = conf_enum_parse(opt->name, value)) == -1) {
+        cfg_error(cfg, "%s: '%s' is not one of %s", opt->name, value,
+                  conf_enum_list(opt->name, names, sizeof(names)));
+        return -1;
+    }
+    *(long *)result = v;
+    return 0;
+}
+
+static int
+conf_on_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    int b;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if ((b = cfg_parse_boolean(value)) == -1) {
+        cfg_error(cfg, "%s: '%s' is not a boolean (true or false)",
+                  opt->name, value);
+        return -1;
+    }
+    *(int *)result = b;
+    return 0;
+}
+
+static int
+conf_on_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    mode_t m;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if (conf_parse_mode(value, &m) == -1) {
+        cfg_error(cfg, "%s: '%s' is not an octal mode in 0000..0777",
+                  opt->name, value);
+        return -1;
+    }
+    *(long *)result = (long)m;
+    return 0;
+}
+
+static int
+conf_on_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    int sig;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    sig = conf_signal_number(value);
+    if (sig == -1 || !conf_is_stop_signal(sig)) {
+        cfg_error(cfg, "%s: '%s' is not one of HUP, INT, QUIT, TERM, USR1, "
+                  "USR2, KILL", opt->name, value);
+        return -1;
+    }
+    *(long *)result = sig;
+    return 0;
+}
+
+/* The value just set. libconfuse validates a list after each value and
+ * again at its closing brace, so the last value is the one to check. */
+static const char *
+conf_last_str(cfg_opt_t *opt)
+{
+    if (opt->nvalues == 0)
+        return NULL;
+    return cfg_opt_getnstr(opt, opt->nvalues - 1);
+}
+
+static int
+conf_valid_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+    char why[CONF_MSG_MAX];
+    struct fcgi_addr a;
+
+    if (s != NULL && fcgi_addr_parse(s, &a, why, sizeof(why)) == -1) {
+        cfg_error(cfg, "%s: '%s': %s", opt->name, s, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+    char why[CONF_MSG_MAX];
+
+    if (s != NULL && conf_check_env(s, why, sizeof(why)) == -1) {
+        cfg_error(cfg, "%s: %s", opt->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_user(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+    uid_t uid;
+    gid_t gid;
+
+    if (s != NULL && conf_user_lookup(s, &uid, &gid) == -1) {
+        cfg_error(cfg, "%s: unknown user '%s'", opt->name, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_group(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+    gid_t gid;
+
+    if (s != NULL && conf_group_lookup(s, &gid) == -1) {
+        cfg_error(cfg, "%s: unknown group '%s'", opt->name, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_dir(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+    struct stat st;
+
+    if (s == NULL)
+        return 0;
+    if (stat(s, &st) == -1) {
+        cfg_error(cfg, "%s: '%s': %s", opt->name, s, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cfg_error(cfg, "%s: '%s' is not a directory", opt->name, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_nonempty(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = conf_last_str(opt);
+
+    if (s != NULL && *s == '\0') {
+        cfg_error(cfg, "%s: empty", opt->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every value goes through a parse callback, which notes its line, so the
+ * tables are written out rather than built with CFG_INT_CB and friends,
+ * which cannot also set a validate callback. */
+#define CONF_INT(n, d, parse)                                               \
+    { .name = (n), .type = CFGT_INT, .def.number = (d), .parsecb = (parse) }
+#define CONF_BOOL(n, d)                                                     \
+    { .name = (n), .type = CFGT_BOOL, .def.boolean = (d),                   \
+      .parsecb = conf_on_bool }
+#define CONF_STR(n, d, valid)                                               \
+    { .name = (n), .type = CFGT_STR, .def.string = (d),                     \
+      .parsecb = conf_on_str, .validcb = (valid) }
+#define CONF_LIST(n, valid)                                                 \
+    { .name = (n), .type = CFGT_STR, .flags = CFGF_LIST,                    \
+      .parsecb = conf_on_str, .validcb = (valid) }
+
+/* A pool's keys: in pool sections, and at the top level for the default
+ * pool. Defaults here are the documented ones (fcgipm.conf(5)). */
+#define CONF_POOL_OPTS                                                      \
+    CONF_LIST("listen", conf_valid_listen),                                 \
+    CONF_INT("backlog", 511, conf_on_int),                                  \
+    CONF_INT("socket_mode", 0660, conf_on_mode),                            \
+    CONF_STR("socket_user", NULL, conf_valid_user),                         \
+    CONF_STR("socket_group", NULL, conf_valid_group),                       \
+    CONF_INT("mode", MODE_EXEC, conf_on_enum),                              \
+    CONF_INT("pm", PM_STATIC, conf_on_enum),                                \
+    CONF_LIST("command", NULL),                                             \
+    CONF_STR("user", NULL, conf_valid_user),                                \
+    CONF_STR("group", NULL, conf_valid_group),                              \
+    CONF_STR("chdir", NULL, conf_valid_dir),                                \
+    CONF_BOOL("clear_env", cfg_true),                                       \
+    CONF_LIST("env", conf_valid_env),                                       \
+    CONF_INT("workers", 1, conf_on_int),                                    \
+    CONF_INT("max_workers", 256, conf_on_int),                              \
+    CONF_INT("stop_signal", SIGUSR1, conf_on_signal),                       \
+    CONF_INT("graceful_timeout", 30000, conf_on_duration),                  \
+    CONF_INT("kill_timeout", 5000, conf_on_duration),                       \
+    CONF_INT("restart_backoff", 100, conf_on_duration),                     \
+    CONF_INT("restart_backoff_max", 30000, conf_on_duration),               \
+    CONF_INT("min_uptime", 1000, conf_on_duration)
+
+static cfg_opt_t conf_pool_opts[] = {
+    CONF_POOL_OPTS,
+    CFG_END()
+};
+
+/* CFGF_NO_TITLE_DUPES: without it, a second pool "x" section silently
+ * merges into the first. */
+static cfg_opt_t conf_top_opts[] = {
+    CONF_STR("pid_file", NULL, conf_valid_nonempty),
+    CONF_STR("log", "stderr", conf_valid_nonempty),
+    CONF_INT("log_level", LOG_LEVEL_INFO, conf_on_enum),
+    CONF_BOOL("daemon", cfg_false),
+    CONF_POOL_OPTS,
+    CFG_SEC("pool", conf_pool_opts,
+            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END()
+};
+
+/* libconfuse's own messages.
+ * They name the option as 'x' in the middle of a sentence; ours start with
+ * the key. Matched on the English text: fcgipm never calls setlocale, so
+ * libconfuse's gettext leaves them untranslated. */
+
+struct conf_confuse_msg {
+    const char *fmt;            /* libconfuse's */
+    const char *before;         /* ours: before, its %s argument, after */
+    const char *after;
+};
+
+static const struct conf_confuse_msg conf_confuse_msgs[] = {
+    { "no such option '%s'", "", ": unknown key" },
+    { "missing equal sign after option '%s'", "", ": missing '='" },
+    { "attempt to append to non-list option '%s'", "",
+      ": '+=' works only on lists" },
+    { "found duplicate title '%s'", "pool: \"", "\" is defined twice" },
+    { "missing title for section '%s'", "",
+      ": missing name, as in pool \"www\" { ... }" },
+    { "missing opening brace for section '%s'", "", ": missing '{'" },
+    { "unexpected token '%s'", "syntax error: unexpected '", "'" },
+    { "bad escape sequence '%s'", "syntax error: bad escape '", "'" },
+    { "invalid octal number '%s'", "syntax error: bad escape '", "'" },
+    { "unexpected closing brace", "syntax error: '}' without '{'", "" },
+    { "premature end of file", "syntax error: unexpected end of file", "" },
+    { "unterminated string constant", "syntax error: unterminated string",
+      "" },
+};
+
+static bool
+conf_is_top_key(const char *key)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_top_keys); i++)
+        if (strcmp(conf_top_keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void CONF_PRINTF(2, 0)
+conf_confuse_rewrite(cfg_t *cfg, const char *fmt, va_list ap, char *msg,
+                     size_t len)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_confuse_msgs); i++) {
+        const struct conf_confuse_msg *m = &conf_confuse_msgs[i];
+        if (strcmp(fmt, m->fmt) != 0)
+            continue;
+        const char *arg = strstr(fmt, "%s") ? va_arg(ap, const char *) : "";
+        const char *after = m->after;
+        if (arg == NULL)
+            arg = "?";
+        if (i == 0 && strcmp(cfg->name, "pool") == 0 && conf_is_top_key(arg))
+            after = strcmp(arg, "pool") == 0
+                        ? ": pool sections do not nest"
+                        : ": allowed at the top level only";
+        snprintf(msg, len, "%s%s%s", m->before, arg, after);
+        return;
+    }
+    vsnprintf(msg, len, fmt, ap);
+}
+
+/* cfg_error() lands here, from libconfuse and from our callbacks alike, with
+ * the section being parsed: its line is the line of the current token. */
+static void CONF_PRINTF(2, 0)
+conf_on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    struct conf_ctx *x = conf_cur;
+    char msg[CONF_MSG_MAX];
+    int line = cfg->line;
+
+    if (x == NULL || x->failed)
+        return;
+    /* At the end of the file, libconfuse's line is past the last one; the
+     * statement left incomplete is on the line of the last token. */
+    if (strcmp(fmt, "premature end of file") == 0 && x->last_line > 0)
+        line = x->last_line;
+    conf_confuse_rewrite(cfg, fmt, ap, msg, sizeof(msg));
+    if (x->file != NULL && line > 0)
+        conf_fail(x, "%s:%d: %s", x->file, line, msg);
+    else
+        conf_fail(x, "%s", msg);
+}
+
+/* The scanner.
+ * A pass over the file before libconfuse parses it, following the lexical
+ * rules of its lexer, for what libconfuse 3.3 gets wrong: it counts each
+ * one-line comment as three lines and block comments wrongly too, so the
+ * scanner blanks comments out (newlines stay) and libconfuse's line numbers
+ * come out right; it accepts a file that ends inside a section or a
+ * comment; it reports an unterminated string or list at the end of the
+ * file rather than where it starts. The scanner reports those at the line
+ * that opens them, and notes where each pool section starts, which
+ * libconfuse does not keep. */
+
+struct conf_tok {
+    int kind;                   /* 'w' word, '"' string, or = + { } , ( ) */
+    char text[CONF_KEY_MAX];    /* of a word */
+};
+
+struct conf_brace {
+    int line;
+    bool list;                  /* `key = {`, else a section */
+    char key[CONF_KEY_MAX];
+};
+
+struct conf_scanner {
+    struct conf_ctx *x;
+    char *p;
+    const char *end;
+    int line;
+    struct conf_tok prev, prev2;
+    struct conf_brace open[CONF_DEPTH_MAX];
+    unsigned depth;
+};
+
+static void
+conf_scan_fail(struct conf_scanner *s, int line, const char *key,
+               const char *what)
+{
+    if (key != NULL && *key != '\0')
+        conf_fail(s->x, "%s:%d: %s: %s", s->x->file, line, key, what);
+    else
+        conf_fail(s->x, "%s:%d: syntax error: %s", s->x->file, line, what);
+}
+
+static void
+conf_scan_token(struct conf_scanner *s, int kind, const char *text,
+                size_t len)
+{
+    s->x->last_line = s->line;
+    s->prev2 = s->prev;
+    s->prev.kind = kind;
+    if (len >= sizeof(s->prev.text))
+        len = sizeof(s->prev.text) - 1;
+    memcpy(s->prev.text, text, len);
+    s->prev.text[len] = '\0';
+}
+
+static bool
+conf_scan_is_word(char c)
+{
+    return strchr(" #\"'\t\n\r={}()+,*", c) == NULL;
+}
+
+/* Skip from p up to end, counting lines. */
+static void
+conf_scan_skip(struct conf_scanner *s, const char *end)
+{
+    for (; s->p < end; s->p++)
+        if (*s->p == '\n')
+            s->line++;
+}
+
+/* The key a string being read belongs to, when the tokens tell. */
+static const char *
+conf_scan_key(const struct conf_scanner *s)
+{
+    if (s->prev.kind == '=' || s->prev.kind == '+')
+        return s->prev2.kind == 'w' ? s->prev2.text : NULL;
+    if ((s->prev.kind == '{' || s->prev.kind == ',') && s->depth > 0
+        && s->depth <= CONF_DEPTH_MAX && s->open[s->depth - 1].list)
+        return s->open[s->depth - 1].key;
+    return NULL;
+}
+
+/* A quoted string from its opening quote; a backslash escapes anything,
+ * "${...}" runs to its brace even across the closing quote, as in the
+ * lexer. 0, or -1 when the file ends first. */
+static int
+conf_scan_string(struct conf_scanner *s)
+{
+    char quote = *s->p;
+    int line = s->line;
+    const char *key = conf_scan_key(s);
+
+    for (s->p++; s->p < s->end; s->p++) {
+        if (*s->p == quote) {
+            s->p++;
+            conf_scan_token(s, '"', "", 0);
+            return 0;
+        }
+        const char *brace = quote == '"' && *s->p == '$' && s->p[1] == '{'
+            ? memchr(s->p, '}', (size_t)(s->end - s->p)) : NULL;
+        if (brace != NULL)
+            conf_scan_skip(s, brace);
+        else if (*s->p == '\\' && s->p + 1 < s->end)
+            s->p++;
+        if (*s->p == '\n')
+            s->line++;
+    }
+    conf_scan_fail(s, line, key, "unterminated string");
+    return -1;
+}
+
+/* A block comment, from its opening slash-star, blanked out. */
+static int
+conf_scan_comment(struct conf_scanner *s)
+{
+    int line = s->line;
+
+    memset(s->p, ' ', 2);
+    for (s->p += 2; s->p + 1 < s->end; s->p++) {
+        if (s->p[0] == '*' && s->p[1] == '/') {
+            memset(s->p, ' ', 2);
+            s->p += 2;
+            return 0;
+        }
+        if (*s->p == '\n')
+            s->line++;
+        else
+            *s->p = ' ';
+    }
+    conf_scan_fail(s, line, NULL, "unterminated /* comment");
+    return -1;
+}
+
+static void
+conf_scan_word(struct conf_scanner *s)
+{
+    const char *start = s->p;
+    const char *brace = s->p[0] == '$' && s->p + 1 < s->end && s->p[1] == '{'
+        ? memchr(s->p, '}', (size_t)(s->end - s->p)) : NULL;
+
+    if (brace != NULL)
+        conf_scan_skip(s, brace + 1);
+    else
+        while (s->p < s->end && conf_scan_is_word(*s->p))
+            s->p++;
+    conf_scan_token(s, 'w', start, (size_t)(s->p - start));
+}
+
+static int
+conf_scan_open(struct conf_scanner *s)
+{
+    bool list = s->prev.kind == '=' || s->prev.kind == '+';
+    struct conf_ctx *x = s->x;
+
+    if (s->depth < CONF_DEPTH_MAX) {
+        struct conf_brace *b = &s->open[s->depth];
+        b->line = s->line;
+        b->list = list;
+        snprintf(b->key, sizeof(b->key), "%s",
+                 s->prev2.kind == 'w' ? s->prev2.text : "");
+    }
+    if (s->depth == 0 && !list) {
+        if (x->nsections == x->capsections) {
+            size_t cap = x->capsections > 0 ? x->capsections * 2 : 8;
+            int *l = realloc(x->sections, cap * sizeof(*l));
+            if (l == NULL) {
+                conf_oom(x);
+                return -1;
+            }
+            x->sections = l;
+            x->capsections = cap;
+        }
+        x->sections[x->nsections++] = s->line;
+    }
+    s->depth++;
+    s->p++;
+    conf_scan_token(s, '{', "", 0);
+    return 0;
+}
+
+/* One token, comment or blank; 0, or -1 having said why. */
+static int
+conf_scan_step(struct conf_scanner *s)
+{
+    const char *eol;
+
+    switch (*s->p) {
+    case '\n':
+        s->line++;
+        /* FALLTHROUGH */
+    case ' ': case '\t': case '\r': case '*':
+        s->p++;
+        return 0;
+    case '"': case '\'':
+        return conf_scan_string(s);
+    case '{':
+        return conf_scan_open(s);
+    case '}':
+        if (s->depth > 0)
+            s->depth--;
+        /* FALLTHROUGH */
+    case '=': case ',': case '(': case ')':
+        conf_scan_token(s, *s->p, "", 0);
+        s->p++;
+        return 0;
+    case '+':
+        if (s->p + 1 < s->end && s->p[1] == '=') {
+            conf_scan_token(s, '+', "", 0);
+            s->p++;
+        }
+        s->p++;
+        return 0;
+    case '/':
+        /* At the start of a token, as libconfuse 3.3 has it: in the
+         * middle of one ("a//b"), a slash is just a character. */
+        if (s->p + 1 < s->end && s->p[1] == '*')
+            return conf_scan_comment(s);
+        if (s->p + 1 == s->end || s->p[1] != '/')
+            break;
+        /* FALLTHROUGH */
+    case '#':
+        eol = memchr(s->p, '\n', (size_t)(s->end - s->p));
+        if (eol == NULL)
+            eol = s->end;
+        memset(s->p, ' ', (size_t)(eol - s->p));
+        s->p += eol - s->p;
+        return 0;
+    }
+    conf_scan_word(s);
+    return 0;
+}
+
+/* Blank out the comments of buf. 0 if it has no unterminated string,
+ * comment or brace; -1 otherwise, having said why. */
+static int
+conf_scan(struct conf_ctx *x, char *buf, size_t len)
+{
+    struct conf_scanner s = { .x = x, .p = buf, .end = buf + len, .line = 1 };
+    const char *nul = memchr(buf, '\0', len);
+
+    if (nul != NULL) {
+        conf_scan_skip(&s, nul);
+        conf_scan_fail(&s, s.line, NULL, "NUL byte");
+        return -1;
+    }
+    while (s.p < s.end)
+        if (conf_scan_step(&s) == -1)
+            return -1;
+    if (s.depth > 0) {
+        unsigned i = s.depth <= CONF_DEPTH_MAX ? s.depth : CONF_DEPTH_MAX;
+        const struct conf_brace *b = &s.open[i - 1];
+        conf_scan_fail(&s, b->line, b->key, "'{' is never closed");
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole file, NUL-terminated: the scanner and libconfuse then read the
+ * same bytes even if the file changes meanwhile. NULL having said why. */
+static char *
+conf_read_file(struct conf_ctx *x, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+
+    if (f == NULL) {
+        conf_fail(x, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    do {
+        if (n + 1 >= cap) {
+            char *nb = cap < CONF_MAX_FILE ? realloc(buf, cap + 4096) : NULL;
+            if (nb == NULL) {
+                conf_fail(x, "%s: %s", path, cap < CONF_MAX_FILE
+                          ? "out of memory" : "larger than 1 MiB");
+                goto fail;
+            }
+            buf = nb;
+            cap += 4096;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    if (ferror(f)) {
+        conf_fail(x, "%s: cannot read: %s", path, strerror(errno));
+        goto fail;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+static int
+conf_parse_file(struct conf_ctx *x, cfg_t *cfg, const char *path)
+{
+    size_t len;
+    char *buf = conf_read_file(x, path, &len);
+    int rc = -1;
+
+    if (buf == NULL)
+        return -1;
+    if (conf_scan(x, buf, len) == -1)
+        goto out;
+    /* Our error function names x->file; libconfuse's "[buf]" goes unused. */
+    if (cfg_parse_buf(cfg, buf) != CFG_SUCCESS || x->failed) {
+        conf_fail(x, "%s: cannot parse", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}
+
+/* A NULL-terminated copy of n strings, n stored in *count. */
+static char **
+conf_strv_dup(struct conf_ctx *x, const char *const *v, size_t n,
+              size_t *count)
+{
+    char **d = calloc(n + 1, sizeof(*d));
+
+    if (d == NULL)
+        return conf_oom(x);
+    for (size_t i = 0; i < n; i++)
+        if ((d[i] = strdup(v[i])) == NULL) {
+            while (i-- > 0)
+                free(d[i]);
+            free(d);
+            return conf_oom(x);
+        }
+    *count = n;
+    return d;
+}
+
+static void
+conf_strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The values of list key in sec, with the line of each in *lines when
+ * lines is not NULL. */
+static char **
+conf_get_list(struct conf_ctx *x, cfg_t *sec, const char *key,
+              size_t *count, int **lines)
+{
+    unsigned n = cfg_size(sec, key);
+    const char **v = calloc(n + 1, sizeof(*v));
+    char **d = NULL;
+
+    if (v == NULL)
+        return conf_oom(x);
+    for (unsigned i = 0; i < n; i++)
+        v[i] = cfg_getnstr(sec, key, i);
+    if (lines != NULL && (*lines = calloc(n + 1, sizeof(**lines))) == NULL)
+        goto out;
+    for (unsigned i = 0; lines != NULL && i < n; i++)
+        (*lines)[i] = conf_line_of(x, sec, key, i);
+    d = conf_strv_dup(x, v, n, count);
+out:
+    free(v);
+    return d != NULL ? d : conf_oom(x);
+}
+
+static void
+conf_copy_lines(const struct conf_ctx *x, cfg_t *sec, struct conf_src *s)
+{
+    s->mode = conf_line_of(x, sec, "mode", 0);
+    s->pm = conf_line_of(x, sec, "pm", 0);
+    s->workers = conf_line_of(x, sec, "workers", 0);
+    s->command = conf_line_of(x, sec, "command", 0);
+    s->user = conf_line_of(x, sec, "user", 0);
+    s->backoff_min = conf_line_of(x, sec, "restart_backoff", 0);
+    s->backoff_max = conf_line_of(x, sec, "restart_backoff_max", 0);
+}
+
+/* Copy the pool keys of sec into p. 0, or -1 having said why. */
+static int
+conf_copy_pool(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p,
+               struct conf_src *s)
+{
+    p->listen = conf_get_list(x, sec, "listen", &p->nlisten, &s->listen);
+    p->command = conf_get_list(x, sec, "command", &p->ncommand, NULL);
+    p->env = conf_get_list(x, sec, "env", &p->nenv, NULL);
+    p->socket_user = conf_strdup(x, cfg_getstr(sec, "socket_user"));
+    p->socket_group = conf_strdup(x, cfg_getstr(sec, "socket_group"));
+    p->user = conf_strdup(x, cfg_getstr(sec, "user"));
+    p->group = conf_strdup(x, cfg_getstr(sec, "group"));
+    p->chdir = conf_strdup(x, cfg_getstr(sec, "chdir"));
+    p->backlog = (int)cfg_getint(sec, "backlog");
+    p->socket_mode = (mode_t)cfg_getint(sec, "socket_mode");
+    p->mode = (enum pool_mode)cfg_getint(sec, "mode");
+    p->pm = (enum pm_kind)cfg_getint(sec, "pm");
+    p->clear_env = cfg_getbool(sec, "clear_env");
+    p->workers = (unsigned)cfg_getint(sec, "workers");
+    p->max_workers = (unsigned)cfg_getint(sec, "max_workers");
+    p->stop_signal = (int)cfg_getint(sec, "stop_signal");
+    p->graceful_timeout_ms = (unsigned)cfg_getint(sec, "graceful_timeout");
+    p->kill_timeout_ms = (unsigned)cfg_getint(sec, "kill_timeout");
+    p->backoff_min_ms = (unsigned)cfg_getint(sec, "restart_backoff");
+    p->backoff_max_ms = (unsigned)cfg_getint(sec, "restart_backoff_max");
+    p->min_uptime_ms = (unsigned)cfg_getint(sec, "min_uptime");
+    p->uid = p->socket_uid = (uid_t)-1;
+    p->gid = p->socket_gid = (gid_t)-1;
+    conf_copy_lines(x, sec, s);
+    return x->failed ? -1 : 0;
+}
+
+/* Add pool name, read from sec, to c. 0, or -1 having said why. */
+static int
+conf_add_pool(struct conf_ctx *x, struct conf *c, cfg_t *sec,
+              const char *name, int section)
+{
+    struct pool_conf *p = &c->pools[c->npools];
+    struct conf_src *s = &x->src[c->npools];
+
+    /* Counted first, so that conf_free() releases a half-built pool. */
+    c->npools++;
+    s->section = section;
+    if (!conf_pool_name_is_valid(name)) {
+        conf_fail_at(x, NULL, section, "pool", "'%s' is not a valid pool "
+                     "name (1 to %d letters, digits, '_', '-', '.')", name,
+                     CONF_KEY_MAX);
+        return -1;
+    }
+    if ((p->name = conf_strdup(x, name)) == NULL)
+        return -1;
+    return conf_copy_pool(x, sec, p, s);
+}
+
+static bool
+conf_cli_has_pool_opts(const struct conf_cli *cli)
+{
+    return cli->binds != NULL || cli->workers != -1 || cli->mode != NULL
+           || cli->user != NULL || cli->group != NULL
+           || cli->socket_mode != NULL || cli->socket_user != NULL
+           || cli->socket_group != NULL || cli->command != NULL;
+}
+
+/* The first line where the top level sets a pool key, or 0. */
+static int
+conf_first_top_pool_key(const struct conf_ctx *x, cfg_t *cfg,
+                        const char **key)
+{
+    int first = 0;
+    int nopts = cfg_numopts(cfg->opts);
+
+    for (size_t i = 0; i < x->nlines; i++) {
+        const cfg_opt_t *o = x->lines[i].opt;
+        if (o < cfg->opts || o >= cfg->opts + nopts
+            || conf_is_top_key(o->name))
+            continue;
+        if (first == 0 || x->lines[i].line < first) {
+            first = x->lines[i].line;
+            *key = o->name;
+        }
+    }
+    return first;
+}
+
+/*
+ * Whether the top level is a pool, "default": when there are no pool
+ * sections, when it sets listen or command, or when the CLI has pool
+ * options and no pool "default" section takes them. 1, 0, or -1 having
+ * said why.
+ */
+static int
+conf_has_top_pool(struct conf_ctx *x, cfg_t *cfg,
+                  const struct conf_cli *cli)
+{
+    bool sets = cfg_size(cfg, "listen") > 0 || cfg_size(cfg, "command") > 0;
+    bool named = cfg_gettsec(cfg, "pool", "default") != NULL;
+    const char *key = "listen";
+    int line;
+
+    if (sets && named) {
+        if ((line = conf_line_of(x, cfg, "listen", 0)) == 0) {
+            key = "command";
+            line = conf_line_of(x, cfg, "command", 0);
+        }
+        conf_fail_at(x, "default", line, key, "makes the top level the "
+                     "default pool, but there is a pool \"default\" "
+                     "section too");
+        return -1;
+    }
+    if (sets || cfg_size(cfg, "pool") == 0
+        || (!named && conf_cli_has_pool_opts(cli)))
+        return 1;
+    if ((line = conf_first_top_pool_key(x, cfg, &key)) > 0) {
+        conf_fail_at(x, NULL, line, key, "no default pool to apply it to: "
+                     "set listen or command at the top level too, or move "
+                     "it into a pool section");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
+           struct conf *c)
+{
+    unsigned nsec = cfg_size(cfg, "pool");
+    int top = conf_has_top_pool(x, cfg, cli);
+
+    if (top == -1)
+        return -1;
+    c->path = conf_strdup(x, cli->config);
+    c->pid_file = conf_strdup(x, cfg_getstr(cfg, "pid_file"));
+    c->log = conf_strdup(x, cfg_getstr(cfg, "log"));
+    c->log_level = (enum log_level)cfg_getint(cfg, "log_level");
+    c->daemon = cfg_getbool(cfg, "daemon");
+    c->pools = calloc(nsec + 1, sizeof(*c->pools));
+    x->src = calloc(nsec + 1, sizeof(*x->src));
+    if (c->pools == NULL || x->src == NULL) {
+        conf_oom(x);
+        return -1;
+    }
+    if (top && conf_add_pool(x, c, cfg, "default", 0) == -1)
+        return -1;
+    for (unsigned i = 0; i < nsec; i++) {
+        cfg_t *sec = cfg_getnsec(cfg, "pool", i);
+        const char *title = cfg_title(sec);
+        int line = i < x->nsections ? x->sections[i] : 0;
+        if (conf_add_pool(x, c, sec, title != NULL ? title : "", line) == -1)
+            return -1;
+    }
+    return x->failed ? -1 : 0;
+}
+
+/* Replace *dst with a copy of src. 0, or -1 when out of memory. */
+static int
+conf_replace_str(struct conf_ctx *x, char **dst, const char *src)
+{
+    char *d = conf_strdup(x, src);
+
+    if (d == NULL)
+        return -1;
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+static int
+conf_cli_top(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
+{
+    char names[CONF_MSG_MAX];
+
+    if (cli->pid_file != NULL && *cli->pid_file == '\0') {
+        conf_fail(x, "option -p: empty file name");
+        return -1;
+    }
+    if (cli->log != NULL && *cli->log == '\0') {
+        conf_fail(x, "option -l: empty log target");
+        return -1;
+    }
+    if (cli->pid_file != NULL
+        && conf_replace_str(x, &c->pid_file, cli->pid_file) == -1)
+        return -1;
+    if (cli->log != NULL && conf_replace_str(x, &c->log, cli->log) == -1)
+        return -1;
+    if (cli->log_level != NULL) {
+        int v = conf_enum_parse("log_level", cli->log_level);
+        if (v == -1) {
+            conf_fail(x, "option --log-level: '%s' is not one of %s",
+                      cli->log_level,
+                      conf_enum_list("log_level", names, sizeof(names)));
+            return -1;
+        }
+        c->log_level = (enum log_level)v;
+    }
+    if (cli->daemon == 1)
+        c->daemon = true;
+    return 0;
+}
+
+static int
+conf_cli_binds(struct conf_ctx *x, const char **binds, struct pool_conf *p,
+               struct conf_src *s)
+{
+    char why[CONF_MSG_MAX];
+    struct fcgi_addr a;
+    size_t n = 0;
+
+    for (; binds[n] != NULL; n++)
+        if (fcgi_addr_parse(binds[n], &a, why, sizeof(why)) == -1) {
+            conf_fail(x, "option -b: '%s': %s", binds[n], why);
+            return -1;
+        }
+    int *lines = calloc(n + 1, sizeof(*lines));
+    char **v = conf_strv_dup(x, binds, n, &n);
+    if (lines == NULL || v == NULL) {
+        free(lines);
+        conf_strv_free(v);
+        conf_oom(x);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        lines[i] = CONF_FROM_CLI;
+    conf_strv_free(p->listen);
+    free(s->listen);
+    p->listen = v;
+    p->nlisten = n;
+    s->listen = lines;
+    return 0;
+}
+
+static int
+conf_cli_ids(struct conf_ctx *x, const struct conf_cli *cli,
+             struct pool_conf *p, struct conf_src *s)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (cli->user != NULL && conf_user_lookup(cli->user, &uid, &gid) == -1)
+        conf_fail(x, "option -u: unknown user '%s'", cli->user);
+    else if (cli->group != NULL && conf_group_lookup(cli->group, &gid) == -1)
+        conf_fail(x, "option -g: unknown group '%s'", cli->group);
+    else if (cli->socket_user != NULL
+             && conf_user_lookup(cli->socket_user, &uid, &gid) == -1)
+        conf_fail(x, "option -U: unknown user '%s'", cli->socket_user);
+    else if (cli->socket_group != NULL
+             && conf_group_lookup(cli->socket_group, &gid) == -1)
+        conf_fail(x, "option -G: unknown group '%s'", cli->socket_group);
+    if (x->failed)
+        return -1;
+    if (cli->user != NULL)
+        s->user = CONF_FROM_CLI;
+    if ((cli->user != NULL && conf_replace_str(x, &p->user, cli->user))
+        || (cli->group != NULL && conf_replace_str(x, &p->group, cli->group))
+        || (cli->socket_user != NULL
+            && conf_replace_str(x, &p->socket_user, cli->socket_user))
+        || (cli->socket_group != NULL
+            && conf_replace_str(x, &p->socket_group, cli->socket_group)))
+        return -1;
+    return 0;
+}
+
+static int
+conf_cli_mode(struct conf_ctx *x, const struct conf_cli *cli,
+              struct pool_conf *p, struct conf_src *s)
+{
+    char names[CONF_MSG_MAX];
+
+    if (cli->socket_mode != NULL
+        && conf_parse_mode(cli->socket_mode, &p->socket_mode) == -1) {
+        conf_fail(x, "option -M: '%s' is not an octal mode in 0000..0777",
+                  cli->socket_mode);
+        return -1;
+    }
+    if (cli->mode != NULL) {
+        int v = conf_enum_parse("mode", cli->mode);
+        if (v == -1) {
+            conf_fail(x, "option -m: '%s' is not one of %s", cli->mode,
+                      conf_enum_list("mode", names, sizeof(names)));
+            return -1;
+        }
+        if (cli->command != NULL && v != MODE_EXEC) {
+            conf_fail(x, "option -m: a COMMAND runs in mode exec, not %s",
+                      cli->mode);
+            return -1;
+        }
+        p->mode = (enum pool_mode)v;
+        s->mode = CONF_FROM_CLI;
+    } else if (cli->command != NULL) {
+        p->mode = MODE_EXEC;
+        s->mode = CONF_FROM_CLI;
+    }
+    return 0;
+}
+
+static int
+conf_cli_command(struct conf_ctx *x, char *const *command,
+                 struct pool_conf *p, struct conf_src *s)
+{
+    size_t n = 0;
+
+    while (command[n] != NULL)
+        n++;
+    char **v = conf_strv_dup(x, (const char *const *)command, n, &n);
+    if (v == NULL)
+        return -1;
+    conf_strv_free(p->command);
+    p->command = v;
+    p->ncommand = n;
+    s->command = CONF_FROM_CLI;
+    return 0;
+}
+
+/* The pool the CLI's pool options apply to: conf_build() made sure that it
+ * exists when there are such options. */
+static int
+conf_cli_pool(struct conf_ctx *x, const struct conf_cli *cli,
+              struct conf *c)
+{
+    size_t i = 0;
+
+    if (!conf_cli_has_pool_opts(cli))
+        return 0;
+    while (i < c->npools && strcmp(c->pools[i].name, "default") != 0)
+        i++;
+    if (i == c->npools) {
+        conf_fail(x, "internal error: no default pool for the options");
+        return -1;
+    }
+    struct pool_conf *p = &c->pools[i];
+    struct conf_src *s = &x->src[i];
+    if ((cli->binds != NULL && conf_cli_binds(x, cli->binds, p, s) == -1)
+        || conf_cli_ids(x, cli, p, s) == -1
+        || conf_cli_mode(x, cli, p, s) == -1
+        || (cli->command != NULL
+            && conf_cli_command(x, cli->command, p, s) == -1))
+        return -1;
+    if (cli->workers != -1) {
+        if (cli->workers < 0 || cli->workers > (long)p->max_workers) {
+            conf_fail(x, "option -w: %ld is not in 0..%u", cli->workers,
+                      p->max_workers);
+            return -1;
+        }
+        p->workers = (unsigned)cli->workers;
+        s->workers = CONF_FROM_CLI;
+    }
+    return 0;
+}
+
+static int
+conf_check_kind(struct conf_ctx *x, const struct pool_conf *p,
+                const struct conf_src *s)
+{
+    if (p->mode != MODE_EXEC)
+        conf_fail_at(x, p->name, s->mode, "mode", "mode %s is not "
+                     "implemented yet", conf_enum_name("mode", p->mode));
+    else if (p->pm != PM_STATIC)
+        conf_fail_at(x, p->name, s->pm, "pm", "pm %s is not implemented "
+                     "yet", conf_enum_name("pm", p->pm));
+    else if (p->workers > p->max_workers)
+        conf_fail_at(x, p->name, s->workers, "workers", "%u is not in 0..%u",
+                     p->workers, p->max_workers);
+    else if (p->backoff_min_ms > p->backoff_max_ms) {
+        char lo[32], hi[32];
+        conf_format_duration(p->backoff_min_ms, lo, sizeof(lo));
+        conf_format_duration(p->backoff_max_ms, hi, sizeof(hi));
+        if (s->backoff_min >= s->backoff_max)
+            conf_fail_at(x, p->name, s->backoff_min, "restart_backoff",
+                         "%s is more than restart_backoff_max (%s)", lo, hi);
+        else
+            conf_fail_at(x, p->name, s->backoff_max, "restart_backoff_max",
+                         "%s is less than restart_backoff (%s)", hi, lo);
+    }
+    return x->failed ? -1 : 0;
+}
+
+static int
+conf_check_command(struct conf_ctx *x, struct pool_conf *p,
+                   const struct conf_src *s)
+{
+    char why[CONF_MSG_MAX];
+
+    if (p->mode != MODE_EXEC)
+        return 0;
+    if (p->ncommand == 0) {
+        conf_fail_missing(x, p->name, s, "command", "required in exec mode");
+        return -1;
+    }
+    p->command_path = conf_command_resolve(p->command[0], p->chdir, why,
+                                           sizeof(why));
+    if (p->command_path == NULL) {
+        conf_fail_at(x, p->name, s->command, "command", "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* uid/gid from user/group: user alone means its primary group. The names
+ * were checked as they were read; looking them up again here takes the
+ * CLI's into account. */
+static int
+conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
+               const struct conf_src *s)
+{
+    gid_t primary = (gid_t)-1, unused;
+
+    if (p->user != NULL && conf_user_lookup(p->user, &p->uid, &primary) == -1)
+        conf_fail_at(x, p->name, s->user, "user", "unknown user '%s'",
+                     p->user);
+    else if (p->group != NULL && conf_group_lookup(p->group, &p->gid) == -1)
+        conf_fail_at(x, p->name, 0, "group", "unknown group '%s'", p->group);
+    else if (p->user != NULL && p->group == NULL) {
+        if (primary == (gid_t)-1)
+            conf_fail_at(x, p->name, s->user, "user", "%s has no passwd "
+                         "entry: set group too", p->user);
+        p->gid = primary;
+    }
+    if (x->failed)
+        return -1;
+    if (p->socket_user != NULL
+        && conf_user_lookup(p->socket_user, &p->socket_uid, &unused) == -1)
+        conf_fail_at(x, p->name, 0, "socket_user", "unknown user '%s'",
+                     p->socket_user);
+    else if (p->socket_group != NULL
+             && conf_group_lookup(p->socket_group, &p->socket_gid) == -1)
+        conf_fail_at(x, p->name, 0, "socket_group", "unknown group '%s'",
+                     p->socket_group);
+    return x->failed ? -1 : 0;
+}
+
+/* addr as fcgi_addr_format() writes it, so that "/a" and "unix:/a" or
+ * "*:9000" and "0.0.0.0:9000" compare equal; as written if it does not
+ * parse (the CLI and the file checked that it does). */
+static void
+conf_listen_key(const char *addr, char *buf, size_t len)
+{
+    struct fcgi_addr a;
+    char why[CONF_MSG_MAX];
+
+    if (fcgi_addr_parse(addr, &a, why, sizeof(why)) == 0)
+        fcgi_addr_format(&a, buf, len);
+    else
+        snprintf(buf, len, "%s", addr);
+}
+
+/* Whether address j of pool i is already used, and by which pool. */
+static const struct pool_conf *
+conf_listen_taken(const struct conf *c, size_t i, size_t j)
+{
+    char key[sizeof(((struct fcgi_addr *)0)->path) + 64];
+    char other[sizeof(key)];
+
+    conf_listen_key(c->pools[i].listen[j], key, sizeof(key));
+    for (size_t pi = 0; pi <= i; pi++) {
+        const struct pool_conf *p = &c->pools[pi];
+        for (size_t pj = 0; pj < (pi == i ? j : p->nlisten); pj++) {
+            conf_listen_key(p->listen[pj], other, sizeof(other));
+            if (strcmp(key, other) == 0)
+                return p;
+        }
+    }
+    return NULL;
+}
+
+/* A pool without an address cannot serve, unless it adopts an inherited
+ * socket: the default pool, or the only one. */
+static int
+conf_check_has_listen(struct conf_ctx *x, const struct conf_cli *cli,
+                      const struct conf *c, size_t i)
+{
+    const struct pool_conf *p = &c->pools[i];
+    bool may_inherit = cli->listen_optional
+        && (strcmp(p->name, "default") == 0 || c->npools == 1);
+
+    if (p->nlisten == 0 && !may_inherit) {
+        conf_fail_missing(x, p->name, &x->src[i], "listen",
+                          "no address (set listen, or -b/-s)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Each address belongs to one pool: a second bind would fail, or worse,
+ * replace a unix socket in use. */
+static int
+conf_check_listen_unique(struct conf_ctx *x, const struct conf *c)
+{
+    for (size_t i = 0; i < c->npools; i++) {
+        const struct pool_conf *p = &c->pools[i];
+        const struct conf_src *s = &x->src[i];
+        for (size_t j = 0; j < p->nlisten; j++) {
+            const struct pool_conf *o = conf_listen_taken(c, i, j);
+            if (o == p)
+                conf_fail_at(x, p->name, s->listen[j], "listen",
+                             "'%s' is listed twice", p->listen[j]);
+            else if (o != NULL)
+                conf_fail_at(x, p->name, s->listen[j], "listen",
+                             "'%s' is also used by pool %s", p->listen[j],
+                             o->name);
+            if (o != NULL)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
+{
+    for (size_t i = 0; i < c->npools; i++) {
+        struct pool_conf *p = &c->pools[i];
+        const struct conf_src *s = &x->src[i];
+        if (conf_check_has_listen(x, cli, c, i) == -1
+            || conf_check_kind(x, p, s) == -1
+            || conf_check_command(x, p, s) == -1
+            || conf_check_ids(x, p, s) == -1)
+            return -1;
+    }
+    return conf_check_listen_unique(x, c);
+}
+
+/* Printing.
+ * In the file's syntax, so that conf_load() reads back what it printed. */
+
+static void
+conf_print_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        /* '$' too: "${NAME}" in a double-quoted string is the
+         * environment's NAME. */
+        if (*p == '"' || *p == '\\' || *p == '$')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void
+conf_print_key_str(FILE *f, const char *in, const char *key, const char *v)
+{
+    if (v == NULL)
+        return;
+    fprintf(f, "%s%s = ", in, key);
+    conf_print_str(f, v);
+    fputc('\n', f);
+}
+
+static void
+conf_print_list(FILE *f, const char *in, const char *key, char *const *v,
+                size_t n)
+{
+    fprintf(f, "%s%s = {", in, key);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            fputs(", ", f);
+        conf_print_str(f, v[i]);
+    }
+    fputs("}\n", f);
+}
+
+static void
+conf_print_duration(FILE *f, const char *in, const char *key, unsigned ms)
+{
+    char buf[32];
+
+    fprintf(f, "%s%s = %s\n", in, key,
+            conf_format_duration(ms, buf, sizeof(buf)));
+}
+
+static void
+conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
+{
+    conf_print_list(f, in, "listen", p->listen, p->nlisten);
+    fprintf(f, "%sbacklog = %d\n", in, p->backlog);
+    fprintf(f, "%ssocket_mode = %04o\n", in, (unsigned)p->socket_mode);
+    conf_print_key_str(f, in, "socket_user", p->socket_user);
+    conf_print_key_str(f, in, "socket_group", p->socket_group);
+    fprintf(f, "%smode = %s\n", in, conf_enum_name("mode", (int)p->mode));
+    fprintf(f, "%spm = %s\n", in, conf_enum_name("pm", (int)p->pm));
+    if (p->ncommand > 0)
+        conf_print_list(f, in, "command", p->command, p->ncommand);
+    conf_print_key_str(f, in, "user", p->user);
+    conf_print_key_str(f, in, "group", p->group);
+    conf_print_key_str(f, in, "chdir", p->chdir);
+    fprintf(f, "%sclear_env = %s\n", in, p->clear_env ? "true" : "false");
+    if (p->nenv > 0)
+        conf_print_list(f, in, "env", p->env, p->nenv);
+    fprintf(f, "%sworkers = %u\n", in, p->workers);
+    fprintf(f, "%smax_workers = %u\n", in, p->max_workers);
+    fprintf(f, "%sstop_signal = %s\n", in, conf_signal_name(p->stop_signal));
+    conf_print_duration(f, in, "graceful_timeout", p->graceful_timeout_ms);
+    conf_print_duration(f, in, "kill_timeout", p->kill_timeout_ms);
+    conf_print_duration(f, in, "restart_backoff", p->backoff_min_ms);
+    conf_print_duration(f, in, "restart_backoff_max", p->backoff_max_ms);
+    conf_print_duration(f, in, "min_uptime", p->min_uptime_ms);
+}
+
+void
+conf_print(const struct conf *c, FILE *f)
+{
+    /* A lone default pool reads best at the top level; with others, every
+     * pool gets a section, "default" included, which means the same. */
+    bool top = c->npools == 1 && strcmp(c->pools[0].name, "default") == 0;
+
+    fputs("# fcgipm: the effective configuration\n", f);
+    conf_print_key_str(f, "", "pid_file", c->pid_file);
+    conf_print_key_str(f, "", "log", c->log);
+    fprintf(f, "log_level = %s\n",
+            conf_enum_name("log_level", (int)c->log_level));
+    fprintf(f, "daemon = %s\n", c->daemon ? "true" : "false");
+    for (size_t i = 0; i < c->npools; i++) {
+        fputc('\n', f);
+        if (top) {
+            conf_print_pool(f, &c->pools[i], "");
+            continue;
+        }
+        fputs("pool ", f);
+        conf_print_str(f, c->pools[i].name);
+        fputs(" {\n", f);
+        conf_print_pool(f, &c->pools[i], "    ");
+        fputs("}\n", f);
+    }
+}
+
+static void
+conf_pool_free(struct pool_conf *p)
+{
+    free(p->name);
+    conf_strv_free(p->listen);
+    free(p->socket_user);
+    free(p->socket_group);
+    conf_strv_free(p->command);
+    free(p->command_path);
+    free(p->user);
+    free(p->group);
+    free(p->chdir);
+    conf_strv_free(p->env);
+}
+
+void
+conf_free(struct conf *c)
+{
+    for (size_t i = 0; i < c->npools; i++)
+        conf_pool_free(&c->pools[i]);
+    free(c->pools);
+    free(c->path);
+    free(c->pid_file);
+    free(c->log);
+    memset(c, 0, sizeof(*c));
+}
+
+int
+conf_signal_number(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    if (strncasecmp(name, "SIG", 3) == 0)
+        name += 3;
+    for (size_t i = 0; i < CONF_NELEM(conf_signals); i++)
+        if (strcasecmp(name, conf_signals[i].name) == 0)
+            return conf_signals[i].sig;
+    return -1;
+}
+
+const char *
+conf_signal_name(int sig)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_signals); i++)
+        if (conf_signals[i].sig == sig)
+            return conf_signals[i].name;
+    return "?";
+}
+
+void
+conf_cli_init(struct conf_cli *cli)
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->workers = -1;
+    cli->daemon = -1;
+}
+
+static void
+conf_ctx_free(struct conf_ctx *x, size_t npools)
+{
+    for (size_t i = 0; x->src != NULL && i < npools; i++)
+        free(x->src[i].listen);
+    free(x->src);
+    free(x->lines);
+    free(x->sections);
+}
+
+int
+conf_load(const struct conf_cli *cli, struct conf *out, char *err,
+          size_t errlen)
+{
+    struct conf_ctx x = { .file = cli->config, .err = err,
+                          .errlen = errlen };
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    conf_cur = &x;
+    cfg_t *cfg = cfg_init(conf_top_opts, CFGF_NONE);
+    if (cfg == NULL) {
+        conf_oom(&x);
+    } else {
+        cfg_set_error_function(cfg, conf_on_confuse_error);
+        if ((cli->config == NULL || conf_parse_file(&x, cfg, cli->config) == 0)
+            && conf_build(&x, cfg, cli, out) == 0
+            && conf_cli_top(&x, cli, out) == 0
+            && conf_cli_pool(&x, cli, out) == 0
+            && conf_check(&x, cli, out) == 0)
+            rc = 0;
+        cfg_free(cfg);
+    }
+    if (rc == -1)
+        conf_fail(&x, "invalid configuration");   /* if nothing said why */
+    conf_ctx_free(&x, out->npools);
+    conf_cur = NULL;
+    if (rc == -1)
+        conf_free(out);
+    return rc;
+}

@@ -1,0 +1,1388 @@
+/* Unit tests for manager/conf.c: the defaults, every key, every error with
+ * its file, line and key, the CLI over the file over the defaults, and the
+ * round trip through conf_print(). Config files go into a mkdtemp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define TEST_ERR_MAX 1024
+
+/* A config's first two lines in the error tables: errors start on line 3. */
+#define BASE "listen = \"unix:/tmp/fcgipm-test.sock\"\n" \
+             "command = \"/bin/sh\"\n"
+
+static char test_dir[] = "/tmp/test_conf.XXXXXX";
+static char test_file[256];        /* the config of the current test */
+
+/* Write text to name in test_dir; the path goes into buf. */
+static void
+test_write(char *buf, size_t len, const char *name, const char *text,
+           size_t textlen)
+{
+    snprintf(buf, len, "%s/%s", test_dir, name);
+    FILE *f = fopen(buf, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, textlen, f), textlen);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Load text as the config file, with cli's other settings. */
+static int
+test_load(const char *text, struct conf_cli *cli, struct conf *c, char *err)
+{
+    test_write(test_file, sizeof(test_file), "t.conf", text, strlen(text));
+    cli->config = test_file;
+    return conf_load(cli, c, err, TEST_ERR_MAX);
+}
+
+/* Load text, which must be valid. */
+static void
+test_load_ok(const char *text, struct conf *c)
+{
+    struct conf_cli cli;
+    char err[TEST_ERR_MAX];
+
+    conf_cli_init(&cli);
+    if (test_load(text, &cli, c, err) == -1)
+        fail_msg("unexpected error: %s", err);
+}
+
+/* Load text, which must fail with "FILE:LINE: msg" (line > 0) or msg. */
+static void
+test_load_bad(const char *text, int line, const char *msg, bool prefix)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    conf_cli_init(&cli);
+    if (test_load(text, &cli, &c, err) == 0) {
+        conf_free(&c);
+        fail_msg("no error for:\n%s", text);
+    }
+    if (line > 0)
+        snprintf(want, sizeof(want), "%s:%d: %s", test_file, line, msg);
+    else
+        snprintf(want, sizeof(want), "%s", msg);
+    if (prefix ? strncmp(err, want, strlen(want)) != 0
+               : strcmp(err, want) != 0)
+        fail_msg("for:\n%s\nwant: %s\n got: %s", text, want, err);
+    /* A failed load leaves nothing to free. */
+    assert_int_equal(c.npools, 0);
+    assert_null(c.pools);
+    assert_null(c.log);
+    conf_free(&c);
+}
+
+static int
+test_setup(void **state)
+{
+    (void)state;
+    return mkdtemp(test_dir) == NULL ? -1 : 0;
+}
+
+static int
+test_teardown(void **state)
+{
+    char cmd[PATH_MAX + 16];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Defaults. */
+
+static void
+test_defaults(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE, &c);
+    assert_string_equal(c.path, test_file);
+    assert_null(c.pid_file);
+    assert_string_equal(c.log, "stderr");
+    assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+    assert_false(c.daemon);
+    assert_int_equal(c.npools, 1);
+    const struct pool_conf *p = &c.pools[0];
+    assert_string_equal(p->name, "default");
+    assert_int_equal(p->nlisten, 1);
+    assert_string_equal(p->listen[0], "unix:/tmp/fcgipm-test.sock");
+    assert_null(p->listen[1]);
+    assert_int_equal(p->backlog, 511);
+    assert_int_equal(p->socket_mode, 0660);
+    assert_null(p->socket_user);
+    assert_null(p->socket_group);
+    assert_int_equal(p->socket_uid, (uid_t)-1);
+    assert_int_equal(p->socket_gid, (gid_t)-1);
+    assert_int_equal(p->mode, MODE_EXEC);
+    assert_int_equal(p->pm, PM_STATIC);
+    assert_int_equal(p->ncommand, 1);
+    assert_string_equal(p->command[0], "/bin/sh");
+    assert_null(p->command[1]);
+    assert_string_equal(p->command_path, "/bin/sh");
+    assert_null(p->user);
+    assert_null(p->group);
+    assert_int_equal(p->uid, (uid_t)-1);
+    assert_int_equal(p->gid, (gid_t)-1);
+    assert_null(p->chdir);
+    assert_true(p->clear_env);
+    assert_int_equal(p->nenv, 0);
+    assert_non_null(p->env);
+    assert_null(p->env[0]);
+    assert_int_equal(p->workers, 1);
+    assert_int_equal(p->max_workers, 256);
+    assert_int_equal(p->stop_signal, SIGUSR1);
+    assert_int_equal(p->graceful_timeout_ms, 30000);
+    assert_int_equal(p->kill_timeout_ms, 5000);
+    assert_int_equal(p->backoff_min_ms, 100);
+    assert_int_equal(p->backoff_max_ms, 30000);
+    assert_int_equal(p->min_uptime_ms, 1000);
+    conf_free(&c);
+    assert_null(c.pools);
+    assert_int_equal(c.npools, 0);
+}
+
+/* No file at all: the defaults and the CLI. */
+static void
+test_defaults_without_file(void **state)
+{
+    static const char *binds[] = { "127.0.0.1:9000", NULL };
+    static char *command[] = { "/bin/sh", "-c", "exit 0", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.binds = binds;
+    cli.command = command;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), 0);
+    assert_null(c.path);
+    assert_string_equal(c.log, "stderr");
+    assert_int_equal(c.npools, 1);
+    assert_string_equal(c.pools[0].name, "default");
+    assert_string_equal(c.pools[0].listen[0], "127.0.0.1:9000");
+    assert_int_equal(c.pools[0].ncommand, 3);
+    assert_string_equal(c.pools[0].command[2], "exit 0");
+    assert_int_equal(c.pools[0].workers, 1);
+    conf_free(&c);
+}
+
+/* Every key. */
+
+static void
+test_every_key(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok("pid_file = \"/run/t.pid\"\n"
+                 "log = syslog\n"
+                 "log_level = debug\n"
+                 "daemon = yes\n"
+                 "listen = {\"unix:/tmp/a.sock\", \"[::1]:9001\"}\n"
+                 "backlog = 64\n"
+                 "socket_mode = \"0600\"\n"
+                 "socket_user = root\n"
+                 "socket_group = \"0\"\n"
+                 "mode = exec\n"
+                 "pm = static\n"
+                 "command = {\"/bin/sh\", \"-c\", \"exec cat\"}\n"
+                 "user = root\n"
+                 "group = root\n"
+                 "chdir = /tmp\n"
+                 "clear_env = false\n"
+                 "env = {\"A=1\", \"B_2=x=y\", \"EMPTY=\"}\n"
+                 "workers = 7\n"
+                 "max_workers = 9\n"
+                 "stop_signal = SIGQUIT\n"
+                 "graceful_timeout = 1m\n"
+                 "kill_timeout = 2.5s\n"
+                 "restart_backoff = 50ms\n"
+                 "restart_backoff_max = 10\n"
+                 "min_uptime = 0\n", &c);
+    assert_string_equal(c.pid_file, "/run/t.pid");
+    assert_string_equal(c.log, "syslog");
+    assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+    assert_true(c.daemon);
+    const struct pool_conf *p = &c.pools[0];
+    assert_int_equal(p->nlisten, 2);
+    assert_string_equal(p->listen[1], "[::1]:9001");
+    assert_int_equal(p->backlog, 64);
+    assert_int_equal(p->socket_mode, 0600);
+    assert_string_equal(p->socket_user, "root");
+    assert_string_equal(p->socket_group, "0");
+    assert_int_equal(p->socket_uid, 0);
+    assert_int_equal(p->socket_gid, 0);
+    assert_int_equal(p->ncommand, 3);
+    assert_string_equal(p->command[2], "exec cat");
+    assert_string_equal(p->user, "root");
+    assert_string_equal(p->group, "root");
+    assert_int_equal(p->uid, 0);
+    assert_int_equal(p->gid, 0);
+    assert_string_equal(p->chdir, "/tmp");
+    assert_false(p->clear_env);
+    assert_int_equal(p->nenv, 3);
+    assert_string_equal(p->env[1], "B_2=x=y");
+    assert_string_equal(p->env[2], "EMPTY=");
+    assert_null(p->env[3]);
+    assert_int_equal(p->workers, 7);
+    assert_int_equal(p->max_workers, 9);
+    assert_int_equal(p->stop_signal, SIGQUIT);
+    assert_int_equal(p->graceful_timeout_ms, 60000);
+    assert_int_equal(p->kill_timeout_ms, 2500);
+    assert_int_equal(p->backoff_min_ms, 50);
+    assert_int_equal(p->backoff_max_ms, 10000);
+    assert_int_equal(p->min_uptime_ms, 0);
+    conf_free(&c);
+}
+
+/* libconfuse 3.3 takes one string for a list; `+=` appends. */
+static void
+test_lists_single_string_and_append(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok("listen = \"/tmp/one.sock\"\n"
+                 "listen += {\"/tmp/two.sock\"}\n"
+                 "command = /bin/sh\n"
+                 "env = \"A=1\"\n"
+                 "env += \"B=2\"\n", &c);
+    assert_int_equal(c.pools[0].nlisten, 2);
+    assert_string_equal(c.pools[0].listen[1], "/tmp/two.sock");
+    assert_int_equal(c.pools[0].ncommand, 1);
+    assert_int_equal(c.pools[0].nenv, 2);
+    assert_string_equal(c.pools[0].env[1], "B=2");
+    conf_free(&c);
+}
+
+/* A key given twice: the last one wins, a list starts over with `=`. */
+static void
+test_last_value_wins(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE "workers = 2\nworkers = 3\n"
+                 "listen = {\"/tmp/x.sock\"}\n", &c);
+    assert_int_equal(c.pools[0].workers, 3);
+    assert_int_equal(c.pools[0].nlisten, 1);
+    assert_string_equal(c.pools[0].listen[0], "/tmp/x.sock");
+    conf_free(&c);
+}
+
+static void
+test_durations(void **state)
+{
+    static const struct {
+        const char *text;
+        unsigned ms;
+    } cases[] = {
+        { "30s", 30000 },  { "500ms", 500 },    { "2m", 120000 },
+        { "1.5s", 1500 },  { "10", 10000 },     { "0.25", 250 },
+        { "1h", 3600000 }, { "0", 0 },          { "\"7s\"", 7000 },
+        { "0.0005s", 1 },  { "0.0004s", 0 },    { "24h", 86400000 },
+        { "1.25m", 75000 }, { "86400", 86400000 },
+    };
+    char text[256];
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), BASE "graceful_timeout = %s\n",
+                 cases[i].text);
+        test_load_ok(text, &c);
+        if (c.pools[0].graceful_timeout_ms != cases[i].ms)
+            fail_msg("%s: %u ms, want %u", cases[i].text,
+                     c.pools[0].graceful_timeout_ms, cases[i].ms);
+        conf_free(&c);
+    }
+}
+
+static void
+test_stop_signals(void **state)
+{
+    static const struct {
+        const char *text;
+        int sig;
+    } cases[] = {
+        { "USR1", SIGUSR1 }, { "SIGTERM", SIGTERM }, { "QUIT", SIGQUIT },
+        { "INT", SIGINT },   { "HUP", SIGHUP },      { "USR2", SIGUSR2 },
+        { "KILL", SIGKILL }, { "TERM", SIGTERM },    { "sigusr1", SIGUSR1 },
+    };
+    char text[256];
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), BASE "stop_signal = %s\n",
+                 cases[i].text);
+        test_load_ok(text, &c);
+        assert_int_equal(c.pools[0].stop_signal, cases[i].sig);
+        conf_free(&c);
+    }
+}
+
+static void
+test_signal_names(void **state)
+{
+    (void)state;
+    assert_int_equal(conf_signal_number("USR1"), SIGUSR1);
+    assert_int_equal(conf_signal_number("SIGUSR1"), SIGUSR1);
+    assert_int_equal(conf_signal_number("SIGTERM"), SIGTERM);
+    assert_int_equal(conf_signal_number("quit"), SIGQUIT);
+    assert_int_equal(conf_signal_number("SigInt"), SIGINT);
+    assert_int_equal(conf_signal_number("WINCH"), SIGWINCH);
+    assert_int_equal(conf_signal_number("NOPE"), -1);
+    assert_int_equal(conf_signal_number("SIG"), -1);
+    assert_int_equal(conf_signal_number(""), -1);
+    assert_int_equal(conf_signal_number("15"), -1);
+    assert_int_equal(conf_signal_number(NULL), -1);
+    assert_string_equal(conf_signal_name(SIGUSR1), "USR1");
+    assert_string_equal(conf_signal_name(SIGKILL), "KILL");
+    assert_string_equal(conf_signal_name(SIGTTIN), "TTIN");
+    assert_string_equal(conf_signal_name(0), "?");
+    assert_string_equal(conf_signal_name(1000), "?");
+    for (int sig = 1; sig < 32; sig++) {
+        const char *name = conf_signal_name(sig);
+        if (strcmp(name, "?") != 0)
+            assert_int_equal(conf_signal_number(name), sig);
+    }
+}
+
+static void
+test_enums(void **state)
+{
+    static const char *const pms[] = { "dynamic", "ondemand", "adaptive" };
+    char text[256], want[128];
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE "mode = exec\npm = static\nlog_level = error\n", &c);
+    assert_int_equal(c.log_level, LOG_LEVEL_ERROR);
+    conf_free(&c);
+    test_load_ok(BASE "log_level = warn\n", &c);
+    assert_int_equal(c.log_level, LOG_LEVEL_WARN);
+    conf_free(&c);
+    test_load_bad(BASE "mode = module\n", 3,
+                  "mode: mode module is not implemented yet", false);
+    for (size_t i = 0; i < sizeof(pms) / sizeof(pms[0]); i++) {
+        snprintf(text, sizeof(text), BASE "pm = %s\n", pms[i]);
+        snprintf(want, sizeof(want), "pm: pm %s is not implemented yet",
+                 pms[i]);
+        test_load_bad(text, 3, want, false);
+    }
+}
+
+/* Users and groups by name or number; a user alone brings its group. */
+static void
+test_users_and_groups(void **state)
+{
+    struct passwd *pw = getpwnam("daemon");
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE "user = \"0\"\n", &c);
+    assert_int_equal(c.pools[0].uid, 0);
+    assert_int_equal(c.pools[0].gid, 0);
+    conf_free(&c);
+    test_load_ok(BASE "user = \"54321\"\ngroup = \"54322\"\n", &c);
+    assert_int_equal(c.pools[0].uid, 54321);
+    assert_int_equal(c.pools[0].gid, 54322);
+    conf_free(&c);
+    test_load_ok(BASE "group = root\n", &c);
+    assert_int_equal(c.pools[0].uid, (uid_t)-1);
+    assert_int_equal(c.pools[0].gid, 0);
+    conf_free(&c);
+    if (pw == NULL)
+        return;
+    test_load_ok(BASE "user = daemon\n", &c);
+    assert_int_equal(c.pools[0].uid, pw->pw_uid);
+    assert_int_equal(c.pools[0].gid, pw->pw_gid);
+    conf_free(&c);
+    test_load_ok(BASE "user = daemon\ngroup = root\n", &c);
+    assert_int_equal(c.pools[0].uid, pw->pw_uid);
+    assert_int_equal(c.pools[0].gid, 0);
+    conf_free(&c);
+}
+
+/* An executable script in test_dir, for command resolution. */
+static void
+test_make_app(const char *name, mode_t mode)
+{
+    static const char script[] = "#!/bin/sh\nexit 0\n";
+    char path[PATH_MAX];
+
+    test_write(path, sizeof(path), name, script, sizeof(script) - 1);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_command_resolution(void **state)
+{
+    char text[PATH_MAX * 2], want[PATH_MAX * 2], cwd[PATH_MAX];
+    char *saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    struct conf c;
+
+    (void)state;
+    test_make_app("app", 0755);
+    test_make_app("noexec", 0644);
+    /* A name without '/' is searched in PATH. */
+    assert_int_equal(setenv("PATH", test_dir, 1), 0);
+    test_load_ok("listen = \"/tmp/x.sock\"\n"
+                 "command = {\"app\", \"-v\"}\n", &c);
+    snprintf(want, sizeof(want), "%s/app", test_dir);
+    assert_string_equal(c.pools[0].command_path, want);
+    assert_string_equal(c.pools[0].command[0], "app");
+    conf_free(&c);
+    test_load_bad("listen = \"/tmp/x.sock\"\ncommand = \"noexec\"\n", 2,
+                  "command: 'noexec' not found in PATH", false);
+    if (saved != NULL)
+        assert_int_equal(setenv("PATH", saved, 1), 0);
+    free(saved);
+    /* A relative path is relative to chdir, as the worker execs it. */
+    snprintf(text, sizeof(text), "listen = \"/tmp/x.sock\"\n"
+             "command = \"./app\"\nchdir = \"%s\"\n", test_dir);
+    test_load_ok(text, &c);
+    snprintf(want, sizeof(want), "%s/./app", test_dir);
+    assert_string_equal(c.pools[0].command_path, want);
+    conf_free(&c);
+    /* Without chdir, relative to the current directory. */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(test_dir), 0);
+    test_load_ok("listen = \"/tmp/x.sock\"\ncommand = \"./app\"\n", &c);
+    assert_string_equal(c.pools[0].command_path, want);
+    conf_free(&c);
+    test_load_bad("listen = \"/tmp/x.sock\"\ncommand = \"./noexec\"\n", 2,
+                  "command: './noexec' is not executable", false);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+/* Pools. */
+
+static void
+test_pool_sections(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok("log_level = warn\n"
+                 "pool \"www\" {\n"
+                 "    listen = \"/tmp/www.sock\"\n"
+                 "    command = \"/bin/sh\"\n"
+                 "    workers = 4\n"
+                 "}\n"
+                 "pool \"api-2.x_y\" {\n"
+                 "    listen = \"127.0.0.1:9002\"\n"
+                 "    command = {\"/bin/sh\", \"-c\", \"x\"}\n"
+                 "    stop_signal = TERM\n"
+                 "}\n", &c);
+    /* No top-level listen or command: no default pool. */
+    assert_int_equal(c.npools, 2);
+    assert_string_equal(c.pools[0].name, "www");
+    assert_int_equal(c.pools[0].workers, 4);
+    assert_int_equal(c.pools[0].stop_signal, SIGUSR1);
+    assert_string_equal(c.pools[1].name, "api-2.x_y");
+    assert_int_equal(c.pools[1].workers, 1);
+    assert_int_equal(c.pools[1].ncommand, 3);
+    assert_int_equal(c.pools[1].stop_signal, SIGTERM);
+    assert_int_equal(c.log_level, LOG_LEVEL_WARN);
+    conf_free(&c);
+}
+
+static void
+test_default_pool_beside_sections(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE "workers = 3\n"
+                 "pool \"www\" {\n"
+                 "    listen = \"/tmp/www.sock\"\n"
+                 "    command = \"/bin/sh\"\n"
+                 "}\n", &c);
+    assert_int_equal(c.npools, 2);
+    assert_string_equal(c.pools[0].name, "default");
+    assert_int_equal(c.pools[0].workers, 3);
+    /* Top-level values are the default pool's, not defaults for others. */
+    assert_string_equal(c.pools[1].name, "www");
+    assert_int_equal(c.pools[1].workers, 1);
+    conf_free(&c);
+    /* A section may be the default pool too. */
+    test_load_ok("pool \"default\" {\n" BASE "}\n", &c);
+    assert_int_equal(c.npools, 1);
+    assert_string_equal(c.pools[0].name, "default");
+    conf_free(&c);
+}
+
+/* The error tables. */
+
+struct test_bad {
+    const char *text;
+    int line;                   /* 0: no "FILE:LINE: " */
+    const char *msg;
+    bool prefix;                /* msg is a prefix (others' wording) */
+};
+
+static const struct test_bad test_bad_values[] = {
+    { BASE "foo = 1\n", 3, "foo: unknown key", false },
+    { BASE "workers = abc\n", 3, "workers: 'abc' is not a number in 0..256",
+      false },
+    { BASE "workers = -3\n", 3, "workers: -3 is not in 0..256", false },
+    { BASE "workers = 5000\n", 3, "workers: 5000 is not in 0..4096", false },
+    { BASE "workers = 1.5\n", 3, "workers: '1.5' is not a number in 0..256",
+      false },
+    { BASE "max_workers = 8\nworkers = 9\n", 4, "workers: 9 is not in 0..8",
+      false },
+    { BASE "workers = 9\nmax_workers = 8\n", 3, "workers: 9 is not in 0..8",
+      false },
+    { BASE "max_workers = 0\n", 3, "max_workers: 0 is not in 1..4096",
+      false },
+    { BASE "backlog = 70000\n", 3, "backlog: 70000 is not in 1..65535",
+      false },
+    { BASE "backlog = 99999999999999999999\n", 3,
+      "backlog: '99999999999999999999' is not a number in 1..65535", false },
+    { BASE "daemon = maybe\n", 3,
+      "daemon: 'maybe' is not a boolean (true or false)", false },
+    { BASE "clear_env = 2\n", 3,
+      "clear_env: '2' is not a boolean (true or false)", false },
+    { BASE "graceful_timeout = 5x\n", 3, "graceful_timeout: '5x' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "kill_timeout = 1.5.2s\n", 3, "kill_timeout: '1.5.2s' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "min_uptime = -1s\n", 3, "min_uptime: '-1s' is not a duration "
+      "(like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "min_uptime = \"1 s\"\n", 3, "min_uptime: '1 s' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "min_uptime = 1.s\n", 3, "min_uptime: '1.s' is not a duration "
+      "(like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "restart_backoff_max = 25h\n", 3,
+      "restart_backoff_max: '25h' is longer than 24h", false },
+    { BASE "restart_backoff_max = 99999999999999999999s\n", 3,
+      "restart_backoff_max: '99999999999999999999s' is longer than 24h",
+      false },
+    { BASE "restart_backoff = 0\n", 3,
+      "restart_backoff: must be at least 1ms", false },
+    { BASE "restart_backoff = 1m\n", 3,
+      "restart_backoff: 1m is more than restart_backoff_max (30s)", false },
+    { BASE "restart_backoff = 2s\nrestart_backoff_max = 1500ms\n", 4,
+      "restart_backoff_max: 1500ms is less than restart_backoff (2s)",
+      false },
+    { BASE "stop_signal = SEGV\n", 3, "stop_signal: 'SEGV' is not one of "
+      "HUP, INT, QUIT, TERM, USR1, USR2, KILL", false },
+    { BASE "stop_signal = FOO\n", 3, "stop_signal: 'FOO' is not one of HUP, "
+      "INT, QUIT, TERM, USR1, USR2, KILL", false },
+    { BASE "socket_mode = 0999\n", 3,
+      "socket_mode: '0999' is not an octal mode in 0000..0777", false },
+    { BASE "socket_mode = 01777\n", 3,
+      "socket_mode: '01777' is not an octal mode in 0000..0777", false },
+    { BASE "socket_mode = \"\"\n", 3,
+      "socket_mode: '' is not an octal mode in 0000..0777", false },
+    { BASE "user = nosuchuser_xyz\n", 3,
+      "user: unknown user 'nosuchuser_xyz'", false },
+    { BASE "group = nosuchgroup_xyz\n", 3,
+      "group: unknown group 'nosuchgroup_xyz'", false },
+    { BASE "socket_user = nosuchuser_xyz\n", 3,
+      "socket_user: unknown user 'nosuchuser_xyz'", false },
+    { BASE "socket_group = nosuchgroup_xyz\n", 3,
+      "socket_group: unknown group 'nosuchgroup_xyz'", false },
+    { BASE "user = \"54321\"\n", 3,
+      "user: 54321 has no passwd entry: set group too", false },
+    { BASE "user = \"-1\"\n", 3, "user: unknown user '-1'", false },
+    { BASE "mode = cgi\n", 3, "mode: mode cgi is not implemented yet",
+      false },
+    { BASE "mode = fast\n", 3,
+      "mode: 'fast' is not one of exec, cgi, module", false },
+    { BASE "pm = spare\n", 3, "pm: 'spare' is not one of static, dynamic, "
+      "ondemand, adaptive", false },
+    { BASE "log_level = loud\n", 3,
+      "log_level: 'loud' is not one of error, warn, info, debug", false },
+    { BASE "chdir = /nonexistent_dir_xyz\n", 3,
+      "chdir: '/nonexistent_dir_xyz': No such file or directory", false },
+    { BASE "chdir = /dev/null\n", 3, "chdir: '/dev/null' is not a directory",
+      false },
+    { BASE "chdir = \"\"\n", 3, "chdir: '': No such file or directory",
+      false },
+    { BASE "log = \"\"\n", 3, "log: empty", false },
+    { BASE "pid_file = \"\"\n", 3, "pid_file: empty", false },
+    { BASE "env = {\"A=1\",\n       \"FOO\"}\n", 4,
+      "env: 'FOO' has no '=' (write \"FOO=value\")", false },
+    { BASE "env = \"1X=2\"\n", 3, "env: '1X' is not a valid variable name",
+      false },
+    { BASE "env = \"=x\"\n", 3, "env: '' is not a valid variable name",
+      false },
+    { BASE "env = \"A-B=x\"\n", 3, "env: 'A-B' is not a valid variable name",
+      false },
+    { BASE "listen = {\"/tmp/a.sock\",\n  \"/tmp/b.sock\",\n"
+      "  \"1.2.3.4:99999\"}\n", 5, "listen: '1.2.3.4:99999': ", true },
+    { BASE "listen = \"\"\n", 3, "listen: '': ", true },
+    { BASE "listen = \"example.com:80\"\n", 3, "listen: 'example.com:80': ",
+      true },
+    { BASE "listen = {\"/tmp/a.sock\",\n \"unix:/tmp/a.sock\"}\n", 4,
+      "listen: 'unix:/tmp/a.sock' is listed twice", false },
+    { BASE "command = \"/nonexistent/app\"\n", 3,
+      "command: '/nonexistent/app': No such file or directory", false },
+    { BASE "command = \"no-such-program-xyz\"\n", 3,
+      "command: 'no-such-program-xyz' not found in PATH", false },
+    { BASE "command = \"/dev/null\"\n", 3,
+      "command: '/dev/null' is not a regular file", false },
+    { BASE "command = \"/tmp\"\n", 3, "command: '/tmp' is not a regular file",
+      false },
+    { BASE "command = {\"\", \"x\"}\n", 3,
+      "command: the program name is empty", false },
+    { BASE "command = {}\n", 0, "pool default: command: required in exec "
+      "mode", false },
+    { "command = \"/bin/sh\"\n", 0,
+      "pool default: listen: no address (set listen, or -b/-s)", false },
+    { "", 0, "pool default: listen: no address (set listen, or -b/-s)",
+      false },
+};
+
+static const struct test_bad test_bad_pools[] = {
+    { "pool \"www\" {\n    listen = \"/tmp/w.sock\"\n}\n", 1,
+      "pool www: command: required in exec mode", false },
+    { "\npool \"www\" {\n    command = /bin/sh\n}\n", 2,
+      "pool www: listen: no address (set listen, or -b/-s)", false },
+    { "pool \"a\" {\n" BASE "}\n\npool \"a\" {\n" BASE "}\n", 6,
+      "pool: \"a\" is defined twice", false },
+    { "pool \"a b\" {\n}\n", 1, "pool: 'a b' is not a valid pool name (1 to "
+      "64 letters, digits, '_', '-', '.')", false },
+    { "pool \"\" {\n}\n", 1, "pool: '' is not a valid pool name (1 to 64 "
+      "letters, digits, '_', '-', '.')", false },
+    { BASE "pool {\n}\n", 3,
+      "pool: missing name, as in pool \"www\" { ... }", false },
+    { BASE "pool \"x\"\n", 3, "syntax error: unexpected end of file", false },
+    { BASE "pool \"x\" listen\n", 3, "pool: missing '{'", false },
+    { BASE "pool \"x\" {\n    pid_file = \"/x\"\n}\n", 4,
+      "pid_file: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    pool \"y\" {\n    }\n}\n", 4,
+      "pool: pool sections do not nest", false },
+    { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  command = /bin/sh\n"
+      "  workers = -1\n}\n", 6, "workers: -1 is not in 0..256", false },
+    { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  command = /bin/sh\n"
+      "  max_workers = 2\n  workers = 3\n}\n", 7,
+      "workers: 3 is not in 0..2", false },
+    { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n"
+      "  command = \"/nonexistent/x\"\n}\n", 5,
+      "command: '/nonexistent/x': No such file or directory", false },
+    { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  command = /bin/sh\n"
+      "  mode = cgi\n}\n", 6, "mode: mode cgi is not implemented yet",
+      false },
+    { BASE "pool \"b\" {\n  listen = {\"/tmp/b.sock\",\n"
+      "    \"unix:/tmp/fcgipm-test.sock\"}\n  command = /bin/sh\n}\n", 5,
+      "listen: 'unix:/tmp/fcgipm-test.sock' is also used by pool default",
+      false },
+    { "workers = 2\npool \"a\" {\n" BASE "}\n", 1, "workers: no default pool "
+      "to apply it to: set listen or command at the top level too, or move "
+      "it into a pool section", false },
+    { BASE "pool \"default\" {\n}\n", 1, "listen: makes the top level the "
+      "default pool, but there is a pool \"default\" section too", false },
+    { "command = \"/bin/sh\"\npool \"default\" {\n}\n", 1, "command: makes "
+      "the top level the default pool, but there is a pool \"default\" "
+      "section too", false },
+};
+
+static const struct test_bad test_bad_syntax[] = {
+    { BASE "workers 3\n", 3, "workers: missing '='", false },
+    { BASE "workers = {1}\n", 3, "syntax error: unexpected '{'", false },
+    { BASE "}\n", 3, "syntax error: '}' without '{'", false },
+    { BASE "workers += 1\n", 3, "workers: '+=' works only on lists", false },
+    { BASE "workers =\n\n\n", 3, "syntax error: unexpected end of file",
+      false },
+    { BASE "env = {\"A=1\",\n", 3, "env: '{' is never closed", false },
+    { BASE "env = {\"A=1\",\n  \"B=2\"\n\n", 3, "env: '{' is never closed",
+      false },
+    { BASE "workers = \"abc\n\n\n", 3, "workers: unterminated string",
+      false },
+    { BASE "env = {\"A=1\",\n  \"B=2\n\n", 4, "env: unterminated string",
+      false },
+    { BASE "env = 'A=1\n", 3, "env: unterminated string", false },
+    { BASE "\"abc\n", 3, "syntax error: unterminated string", false },
+    { BASE "pool \"x\" {\n    listen = \"/tmp/x.sock\"\n", 3,
+      "pool: '{' is never closed", false },
+    { BASE "pool \"x\" {\n    listen = {\"/tmp/x.sock\"}\n", 3,
+      "pool: '{' is never closed", false },
+    { BASE "/* unterminated\n\n", 3, "syntax error: unterminated /* comment",
+      false },
+    { BASE "env = \"A=\\9\"\n", 3, "syntax error: bad escape '\\9'", false },
+    { BASE "workers = 1 2\n", 3, "2: unknown key", false },
+    /* libconfuse 3.3 counts a comment line as three: not here. */
+    { BASE "# a\n// b\n/* c\n   d */\n#\nfoo = 1\n", 8, "foo: unknown key",
+      false },
+    { "# one\n# two\n" BASE "workers = 2 # three\n# four\nworkers = x\n", 7,
+      "workers: 'x' is not a number in 0..256", false },
+    { BASE "env = {\"A=multi\nline\nstring\"}\nfoo = 1\n", 6,
+      "foo: unknown key", false },
+    { BASE "env = {\"A=cont\\\nline\"}\nfoo = 1\n", 5, "foo: unknown key",
+      false },
+    { BASE "env = {\"A=${HOME}\", 'B=${'}\nfoo = 1\n", 4, "foo: unknown key",
+      false },
+    { BASE "env = \"A=//x#y\" // c\nfoo = 1\n", 4, "foo: unknown key", false },
+};
+
+static void
+test_run_bad(const struct test_bad *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        test_load_bad(t[i].text, t[i].line, t[i].msg, t[i].prefix);
+}
+
+static void
+test_bad_value_table(void **state)
+{
+    (void)state;
+    test_run_bad(test_bad_values,
+                 sizeof(test_bad_values) / sizeof(test_bad_values[0]));
+}
+
+static void
+test_bad_pool_table(void **state)
+{
+    (void)state;
+    test_run_bad(test_bad_pools,
+                 sizeof(test_bad_pools) / sizeof(test_bad_pools[0]));
+}
+
+static void
+test_bad_syntax_table(void **state)
+{
+    (void)state;
+    test_run_bad(test_bad_syntax,
+                 sizeof(test_bad_syntax) / sizeof(test_bad_syntax[0]));
+}
+
+static void
+test_nul_byte(void **state)
+{
+    static const char text[] = BASE "\nworkers = 2\0\n";
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    (void)state;
+    test_write(test_file, sizeof(test_file), "nul.conf", text,
+               sizeof(text) - 1);
+    conf_cli_init(&cli);
+    cli.config = test_file;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:4: syntax error: NUL byte", test_file);
+    assert_string_equal(err, want);
+}
+
+static void
+test_unreadable_file(void **state)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    snprintf(test_file, sizeof(test_file), "%s/missing.conf", test_dir);
+    cli.config = test_file;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: cannot open: %s", test_file,
+             strerror(ENOENT));
+    assert_string_equal(err, want);
+    cli.config = test_dir;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: cannot read: %s", test_dir,
+             strerror(EISDIR));
+    assert_string_equal(err, want);
+}
+
+/* A short error buffer truncates; none at all is allowed. */
+static void
+test_error_buffer_sizes(void **state)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[8];
+
+    (void)state;
+    conf_cli_init(&cli);
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "pool de");
+    assert_int_equal(conf_load(&cli, &c, NULL, 0), -1);
+}
+
+/* The CLI. */
+
+static void
+test_cli_over_file_over_defaults(void **state)
+{
+    static const char *binds[] = { "/tmp/cli1.sock", "/tmp/cli2.sock",
+                                   NULL };
+    static char *command[] = { "/bin/sh", "-c", "exit 1", NULL };
+    static const char file[] =
+        "pid_file = \"/tmp/file.pid\"\nlog = \"/tmp/file.log\"\n"
+        "log_level = warn\nlisten = \"/tmp/file.sock\"\n"
+        "command = {\"/bin/sh\"}\nworkers = 3\nmax_workers = 500\n"
+        "user = daemon\ngroup = daemon\nsocket_mode = 0600\n"
+        "socket_user = daemon\nsocket_group = daemon\nbacklog = 7\n";
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    if (getpwnam("daemon") == NULL || getgrnam("daemon") == NULL)
+        skip();
+    /* The file over the defaults. */
+    conf_cli_init(&cli);
+    assert_int_equal(test_load(file, &cli, &c, err), 0);
+    assert_string_equal(c.pid_file, "/tmp/file.pid");
+    assert_string_equal(c.log, "/tmp/file.log");
+    assert_int_equal(c.log_level, LOG_LEVEL_WARN);
+    assert_false(c.daemon);
+    assert_int_equal(c.pools[0].workers, 3);
+    assert_int_equal(c.pools[0].socket_mode, 0600);
+    assert_string_equal(c.pools[0].user, "daemon");
+    conf_free(&c);
+    /* The CLI over the file; what it does not name stays. */
+    cli.binds = binds;
+    cli.command = command;
+    cli.workers = 400;
+    cli.mode = "exec";
+    cli.user = "root";
+    cli.group = "root";
+    cli.socket_mode = "0666";
+    cli.socket_user = "root";
+    cli.socket_group = "0";
+    cli.pid_file = "/tmp/cli.pid";
+    cli.log = "syslog";
+    cli.log_level = "debug";
+    cli.daemon = 1;
+    assert_int_equal(test_load(file, &cli, &c, err), 0);
+    assert_string_equal(c.pid_file, "/tmp/cli.pid");
+    assert_string_equal(c.log, "syslog");
+    assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
+    assert_true(c.daemon);
+    const struct pool_conf *p = &c.pools[0];
+    assert_int_equal(p->nlisten, 2);
+    assert_string_equal(p->listen[0], "/tmp/cli1.sock");
+    assert_string_equal(p->listen[1], "/tmp/cli2.sock");
+    assert_null(p->listen[2]);
+    assert_int_equal(p->ncommand, 3);
+    assert_string_equal(p->command[2], "exit 1");
+    assert_int_equal(p->workers, 400);
+    assert_int_equal(p->max_workers, 500);
+    assert_int_equal(p->backlog, 7);
+    assert_string_equal(p->user, "root");
+    assert_int_equal(p->uid, 0);
+    assert_int_equal(p->gid, 0);
+    assert_int_equal(p->socket_mode, 0666);
+    assert_int_equal(p->socket_uid, 0);
+    assert_int_equal(p->socket_gid, 0);
+    conf_free(&c);
+}
+
+/* -u alone keeps the file's group; without one, the user's own. */
+static void
+test_cli_user_group(void **state)
+{
+    struct passwd *pw = getpwnam("daemon");
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    if (pw == NULL)
+        skip();
+    conf_cli_init(&cli);
+    cli.user = "daemon";
+    assert_int_equal(test_load(BASE "group = root\n", &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].uid, pw->pw_uid);
+    assert_int_equal(c.pools[0].gid, 0);
+    conf_free(&c);
+    assert_int_equal(test_load(BASE "user = root\n", &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].uid, pw->pw_uid);
+    assert_int_equal(c.pools[0].gid, pw->pw_gid);
+    conf_free(&c);
+}
+
+/* With only pool sections, pool options of the CLI make a default pool. */
+static void
+test_cli_creates_default_pool(void **state)
+{
+    static const char *binds[] = { "/tmp/cli.sock", NULL };
+    static char *command[] = { "/bin/sh", NULL };
+    static const char file[] = "pool \"www\" {\n" BASE "}\n";
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.pid_file = "/tmp/x.pid";
+    assert_int_equal(test_load(file, &cli, &c, err), 0);
+    assert_int_equal(c.npools, 1);
+    conf_free(&c);
+    cli.binds = binds;
+    cli.command = command;
+    assert_int_equal(test_load(file, &cli, &c, err), 0);
+    assert_int_equal(c.npools, 2);
+    assert_string_equal(c.pools[0].name, "default");
+    assert_string_equal(c.pools[0].listen[0], "/tmp/cli.sock");
+    assert_string_equal(c.pools[1].name, "www");
+    conf_free(&c);
+    /* ... which needs what every pool needs. */
+    cli.binds = NULL;
+    assert_int_equal(test_load(file, &cli, &c, err), -1);
+    assert_string_equal(err, "pool default: listen: no address (set "
+                        "listen, or -b/-s)");
+}
+
+/* A pool "default" section takes the CLI's pool options. */
+static void
+test_cli_applies_to_default_section(void **state)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.workers = 5;
+    assert_int_equal(test_load("pool \"www\" {\n"
+                               "    listen = \"/tmp/w.sock\"\n"
+                               "    command = /bin/sh\n}\n"
+                               "pool \"default\" {\n" BASE "}\n",
+                               &cli, &c, err), 0);
+    assert_int_equal(c.npools, 2);
+    assert_string_equal(c.pools[1].name, "default");
+    assert_int_equal(c.pools[1].workers, 5);
+    assert_int_equal(c.pools[0].workers, 1);
+    conf_free(&c);
+}
+
+/* The CLI's binds may clash with a file's pool. */
+static void
+test_cli_bind_clash(void **state)
+{
+    static const char *binds[] = { "unix:/tmp/w.sock", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.binds = binds;
+    assert_int_equal(test_load(BASE "pool \"www\" {\n"
+                               "    listen = \"/tmp/w.sock\"\n"
+                               "    command = /bin/sh\n}\n",
+                               &cli, &c, err), -1);
+    char want[TEST_ERR_MAX];
+    snprintf(want, sizeof(want), "%s:4: listen: '/tmp/w.sock' is also used "
+             "by pool default", test_file);
+    assert_string_equal(err, want);
+}
+
+struct test_cli_bad {
+    const char *bind;
+    bool set_workers;
+    long workers;
+    const char *mode, *user, *group, *socket_mode, *socket_user;
+    const char *socket_group, *log_level, *pid_file, *log, *command;
+    bool no_command;
+    const char *msg;
+    bool prefix;
+};
+
+static const struct test_cli_bad test_cli_bads[] = {
+    { .set_workers = true, .workers = 300,
+      .msg = "option -w: 300 is not in 0..256" },
+    { .set_workers = true, .workers = -5,
+      .msg = "option -w: -5 is not in 0..256" },
+    { .mode = "fast", .msg = "option -m: 'fast' is not one of exec, cgi, "
+      "module" },
+    { .mode = "cgi", .msg = "option -m: a COMMAND runs in mode exec, not "
+      "cgi" },
+    { .mode = "cgi", .no_command = true,
+      .msg = "option -m: mode cgi is not implemented yet" },
+    { .user = "nosuchuser_xyz",
+      .msg = "option -u: unknown user 'nosuchuser_xyz'" },
+    { .group = "nosuchgroup_xyz",
+      .msg = "option -g: unknown group 'nosuchgroup_xyz'" },
+    { .user = "54321", .msg = "option -u: 54321 has no passwd entry: set "
+      "group too" },
+    { .socket_mode = "888",
+      .msg = "option -M: '888' is not an octal mode in 0000..0777" },
+    { .socket_user = "nosuchuser_xyz",
+      .msg = "option -U: unknown user 'nosuchuser_xyz'" },
+    { .socket_group = "nosuchgroup_xyz",
+      .msg = "option -G: unknown group 'nosuchgroup_xyz'" },
+    { .log_level = "loud", .msg = "option --log-level: 'loud' is not one of "
+      "error, warn, info, debug" },
+    { .pid_file = "", .msg = "option -p: empty file name" },
+    { .log = "", .msg = "option -l: empty log target" },
+    { .bind = "1.2.3.4", .msg = "option -b: '1.2.3.4': ", .prefix = true },
+    { .command = "no-such-program-xyz",
+      .msg = "COMMAND: 'no-such-program-xyz' not found in PATH" },
+    { .command = "/nonexistent/app",
+      .msg = "COMMAND: '/nonexistent/app': No such file or directory" },
+    { .no_command = true,
+      .msg = "pool default: command: required in exec mode" },
+};
+
+static void
+test_cli_error_table(void **state)
+{
+    const size_t n = sizeof(test_cli_bads) / sizeof(test_cli_bads[0]);
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        const struct test_cli_bad *t = &test_cli_bads[i];
+        const char *binds[] = { t->bind ? t->bind : "/tmp/cli.sock", NULL };
+        char *command[] = { (char *)(t->command ? t->command : "/bin/sh"),
+                            NULL };
+        struct conf_cli cli;
+        struct conf c;
+        char err[TEST_ERR_MAX];
+
+        conf_cli_init(&cli);
+        cli.binds = binds;
+        cli.command = t->no_command ? NULL : command;
+        if (t->set_workers)
+            cli.workers = t->workers;
+        cli.mode = t->mode;
+        cli.user = t->user;
+        cli.group = t->group;
+        cli.socket_mode = t->socket_mode;
+        cli.socket_user = t->socket_user;
+        cli.socket_group = t->socket_group;
+        cli.log_level = t->log_level;
+        cli.pid_file = t->pid_file;
+        cli.log = t->log;
+        assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+        if (t->prefix ? strncmp(err, t->msg, strlen(t->msg)) != 0
+                      : strcmp(err, t->msg) != 0)
+            fail_msg("case %zu: want: %s\n got: %s", i, t->msg, err);
+        assert_int_equal(c.npools, 0);
+    }
+}
+
+/* Workers up to the file's max_workers, from the CLI. */
+static void
+test_cli_workers_range(void **state)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.workers = 0;
+    assert_int_equal(test_load(BASE, &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].workers, 0);
+    conf_free(&c);
+    cli.workers = 1000;
+    assert_int_equal(test_load(BASE "max_workers = 1000\n", &cli, &c, err),
+                     0);
+    assert_int_equal(c.pools[0].workers, 1000);
+    conf_free(&c);
+    assert_int_equal(test_load(BASE "max_workers = 999\n", &cli, &c, err),
+                     -1);
+    assert_string_equal(err, "option -w: 1000 is not in 0..999");
+}
+
+/* A COMMAND means exec mode, whatever the file said. */
+static void
+test_cli_command_means_exec(void **state)
+{
+    static char *command[] = { "/bin/sh", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.command = command;
+    assert_int_equal(test_load("listen = \"/tmp/x.sock\"\nmode = cgi\n", &cli,
+                               &c, err), 0);
+    assert_int_equal(c.pools[0].mode, MODE_EXEC);
+    conf_free(&c);
+}
+
+/* An inherited socket (fd 0) lets the default pool go without listen. */
+static void
+test_listen_optional(void **state)
+{
+    static char *command[] = { "/bin/sh", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.command = command;
+    cli.listen_optional = true;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.pools[0].nlisten, 0);
+    assert_non_null(c.pools[0].listen);
+    assert_null(c.pools[0].listen[0]);
+    conf_free(&c);
+    /* The only pool, whatever its name. */
+    cli.command = NULL;
+    assert_int_equal(test_load("pool \"www\" {\n  command = /bin/sh\n}\n",
+                               &cli, &c, err), 0);
+    conf_free(&c);
+    /* But not every pool of several. */
+    assert_int_equal(test_load("pool \"www\" {\n  command = /bin/sh\n}\n"
+                               "pool \"api\" {\n  command = /bin/sh\n}\n",
+                               &cli, &c, err), -1);
+}
+
+/* Printing. */
+
+static char *
+test_print(const struct conf *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    assert_non_null(f);
+    conf_print(c, f);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* Print, read back, print again: the same text, the same values. */
+static void
+test_roundtrip(const char *text)
+{
+    struct conf a, b;
+    char *first, *second;
+
+    test_load_ok(text, &a);
+    first = test_print(&a);
+    test_load_ok(first, &b);
+    second = test_print(&b);
+    assert_string_equal(first, second);
+    assert_int_equal(a.npools, b.npools);
+    for (size_t i = 0; i < a.npools; i++) {
+        assert_string_equal(a.pools[i].name, b.pools[i].name);
+        assert_int_equal(a.pools[i].nenv, b.pools[i].nenv);
+        for (size_t j = 0; j < a.pools[i].nenv; j++)
+            assert_string_equal(a.pools[i].env[j], b.pools[i].env[j]);
+        assert_int_equal(a.pools[i].uid, b.pools[i].uid);
+        assert_int_equal(a.pools[i].gid, b.pools[i].gid);
+        assert_int_equal(a.pools[i].graceful_timeout_ms,
+                         b.pools[i].graceful_timeout_ms);
+    }
+    free(first);
+    free(second);
+    conf_free(&a);
+    conf_free(&b);
+}
+
+static void
+test_print_roundtrip(void **state)
+{
+    (void)state;
+    test_roundtrip(BASE);
+    test_roundtrip("pid_file = \"/run/a b.pid\"\nlog = \"/tmp/l\"\n"
+                   "log_level = error\ndaemon = true\n"
+                   "listen = {\"/tmp/a.sock\", \"[::1]:9000\"}\n"
+                   "command = {\"/bin/sh\", \"-c\","
+                   " \"echo \\\"$1\\\" \\\\\"}\n"
+                   "env = {\"Q=\\\"quoted\\\" \\\\ ${HOME} \\$X\","
+                   " \"T=tab\\tnl\\nbell\\a\", \"U=\xc3\xa9t\xc3\xa9\","
+                   " 'S=single \\' quote'}\n"
+                   "user = root\nsocket_user = \"0\"\nsocket_group = root\n"
+                   "socket_mode = 0\nclear_env = off\nchdir = /\n"
+                   "workers = 0\nmax_workers = 4096\nstop_signal = KILL\n"
+                   "graceful_timeout = 1.5s\nkill_timeout = 90m\n"
+                   "restart_backoff = 1\nrestart_backoff_max = 24h\n"
+                   "min_uptime = 0\n"
+                   "pool \"www\" {\n" BASE "    backlog = 1\n}\n"
+                   "pool \"b\" {\n  listen = \"*:9001\"\n"
+                   "  command = /bin/sh\n}\n");
+    test_roundtrip("pool \"only\" {\n" BASE "}\n");
+}
+
+static void
+test_print_format(void **state)
+{
+    struct conf c;
+    char *out;
+
+    (void)state;
+    test_load_ok(BASE "env = \"A=${NOPE_XYZ:-dflt}\"\n", &c);
+    out = test_print(&c);
+    assert_string_equal(out,
+        "# fcgipm: the effective configuration\n"
+        "log = \"stderr\"\n"
+        "log_level = info\n"
+        "daemon = false\n"
+        "\n"
+        "listen = {\"unix:/tmp/fcgipm-test.sock\"}\n"
+        "backlog = 511\n"
+        "socket_mode = 0660\n"
+        "mode = exec\n"
+        "pm = static\n"
+        "command = {\"/bin/sh\"}\n"
+        "clear_env = true\n"
+        "env = {\"A=dflt\"}\n"
+        "workers = 1\n"
+        "max_workers = 256\n"
+        "stop_signal = USR1\n"
+        "graceful_timeout = 30s\n"
+        "kill_timeout = 5s\n"
+        "restart_backoff = 100ms\n"
+        "restart_backoff_max = 30s\n"
+        "min_uptime = 1s\n");
+    free(out);
+    conf_free(&c);
+    /* With several pools, each gets a section. */
+    test_load_ok(BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n"
+                 "  command = /bin/sh\n}\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out, "\npool \"default\" {\n    listen = "));
+    assert_non_null(strstr(out, "\npool \"x\" {\n"));
+    free(out);
+    conf_free(&c);
+}
+
+/* The shipped config: valid once the demo app exists. */
+static void
+test_shipped_config(void **state)
+{
+    char cwd[PATH_MAX], path[PATH_MAX + 32], top[256];
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    /* Tests run from the top of the tree, where `make run` runs. */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(path, sizeof(path), "%s/etc/fcgipm.conf", cwd);
+    if (access(path, R_OK) == -1)
+        skip();
+    /* The demo app, as `make` builds it, in a copy of the tree. */
+    snprintf(top, sizeof(top), "%s/tree", test_dir);
+    assert_int_equal(mkdir(top, 0755), 0);
+    assert_int_equal(chdir(top), 0);
+    assert_int_equal(mkdir("build", 0755), 0);
+    assert_int_equal(mkdir("build/t", 0755), 0);
+    assert_int_equal(mkdir("build/t/apps", 0755), 0);
+    FILE *f = fopen("build/t/apps/hello", "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod("build/t/apps/hello", 0755), 0);
+    conf_cli_init(&cli);
+    cli.config = path;
+    int rc = conf_load(&cli, &c, err, sizeof(err));
+    assert_int_equal(chdir(cwd), 0);
+    if (rc == -1)
+        fail_msg("%s", err);
+    assert_int_equal(c.npools, 1);
+    assert_string_equal(c.pools[0].listen[0], "unix:run/fcgipm.sock");
+    assert_int_equal(c.pools[0].workers, 2);
+    assert_string_equal(c.pools[0].command[0], "build/t/apps/hello");
+    assert_string_equal(c.log, "stderr");
+    assert_int_equal(c.log_level, LOG_LEVEL_INFO);
+    conf_free(&c);
+}
+
+/* conf_load() twice in a row, and after a failure: no state left over. */
+static void
+test_load_again(void **state)
+{
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    assert_int_equal(test_load(BASE "workers = \"abc\n", &cli, &c, err), -1);
+    assert_int_equal(test_load(BASE "foo {\n", &cli, &c, err), -1);
+    assert_int_equal(test_load(BASE "foo = {\n", &cli, &c, err), -1);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(test_load(BASE "# x\nworkers = 2\n", &cli, &c, err),
+                         0);
+        assert_int_equal(c.pools[0].workers, 2);
+        conf_free(&c);
+    }
+    /* conf_free() of an empty or freed conf is harmless. */
+    conf_free(&c);
+}
+
+static void
+test_cli_init(void **state)
+{
+    struct conf_cli cli;
+
+    (void)state;
+    memset(&cli, 0x55, sizeof(cli));
+    conf_cli_init(&cli);
+    assert_null(cli.config);
+    assert_null(cli.binds);
+    assert_int_equal(cli.workers, -1);
+    assert_int_equal(cli.daemon, -1);
+    assert_null(cli.mode);
+    assert_null(cli.command);
+    assert_false(cli.listen_optional);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_defaults_without_file),
+        cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_lists_single_string_and_append),
+        cmocka_unit_test(test_last_value_wins),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_stop_signals),
+        cmocka_unit_test(test_signal_names),
+        cmocka_unit_test(test_enums),
+        cmocka_unit_test(test_users_and_groups),
+        cmocka_unit_test(test_command_resolution),
+        cmocka_unit_test(test_pool_sections),
+        cmocka_unit_test(test_default_pool_beside_sections),
+        cmocka_unit_test(test_bad_value_table),
+        cmocka_unit_test(test_bad_pool_table),
+        cmocka_unit_test(test_bad_syntax_table),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_unreadable_file),
+        cmocka_unit_test(test_error_buffer_sizes),
+        cmocka_unit_test(test_cli_over_file_over_defaults),
+        cmocka_unit_test(test_cli_user_group),
+        cmocka_unit_test(test_cli_creates_default_pool),
+        cmocka_unit_test(test_cli_applies_to_default_section),
+        cmocka_unit_test(test_cli_bind_clash),
+        cmocka_unit_test(test_cli_error_table),
+        cmocka_unit_test(test_cli_workers_range),
+        cmocka_unit_test(test_cli_command_means_exec),
+        cmocka_unit_test(test_listen_optional),
+        cmocka_unit_test(test_print_roundtrip),
+        cmocka_unit_test(test_print_format),
+        cmocka_unit_test(test_shipped_config),
+        cmocka_unit_test(test_load_again),
+        cmocka_unit_test(test_cli_init),
+    };
+
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}
