@@ -17,7 +17,8 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iprotocol -Imanager \
+VERSION := 0.1.0
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFCGIPM_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Iprotocol -Imanager \
              -Iworker $(PC_CFLAGS) -MMD -MP
 
 PROTO_SRC := $(wildcard protocol/fcgi_*.c)
@@ -60,6 +61,10 @@ $(UNIT_AR): $(UNIT_LIB)
 	rm -f $@
 	ar rcs $@ $^
 
+# Protocol tests need only the protocol library.
+$(BUILD)/t/unit/test_fcgi_%: $(BUILD)/t/unit/test_fcgi_%.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
 $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_AR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(CMOCKA_LIBS)
 
@@ -72,7 +77,7 @@ deps-test:
 	@.ci/deps test
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(APPS)
 	@mkdir -p run
 	@echo "fcgipm: serving etc/fcgipm.conf; in another shell try:"
 	@echo "  $(FCGI_REQUEST) -i unix:$(CURDIR)/run/fcgipm.sock /hello"

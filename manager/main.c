@@ -16,7 +16,9 @@
 #include "pool.h"
 #include "sig.h"
 
+#ifndef FCGIPM_VERSION
 #define FCGIPM_VERSION "0.1.0"
+#endif
 
 enum { EXIT_USAGE = 64, EXIT_CONFIG = 78 };
 enum { OPT_LOG_LEVEL = 256 };

@@ -39,8 +39,9 @@ sleep_ms(long ms)
         ;
 }
 
+/* Every open fd but the request's own connection and the listing's. */
 static void
-list_fds(FCGX_Stream *out)
+list_fds(FCGX_Request *r)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -48,8 +49,9 @@ list_fds(FCGX_Stream *out)
     if (d == NULL)
         return;
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
-            FCGX_FPrintF(out, "%s\n", e->d_name);
+        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d)
+            && atoi(e->d_name) != r->ipcFd)
+            FCGX_FPrintF(r->out, "%s\n", e->d_name);
     closedir(d);
 }
 
@@ -83,7 +85,7 @@ handle(FCGX_Request *r)
         for (char **e = environ; *e != NULL; e++)
             FCGX_FPrintF(r->out, "%s\n", *e);
     else if (strcmp(uri, "/fds") == 0)
-        list_fds(r->out);
+        list_fds(r);
     else if (strcmp(uri, "/echo") == 0)
         echo_body(r);
     else

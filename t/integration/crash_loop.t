@@ -39,6 +39,6 @@ ok "$((n1 - n0)) forks in ${elapsed_ms}ms: no fork storm"
 
 kill -0 "$FCGIPM_PID" || fail "master died"
 kill -TERM "$FCGIPM_PID"
-[ "$(exit_status "$FCGIPM_PID")" = 0 ] || fail "exit status after TERM"
+wait_status "$FCGIPM_PID"; [ "$STATUS" = 0 ] || fail "exit status after TERM"
 ok "master stops cleanly from a crash loop"
 done_testing

@@ -50,7 +50,7 @@ done
 ok "pool serves after the respawn"
 
 kill -TERM "$FCGIPM_PID"
-[ "$(exit_status "$FCGIPM_PID")" = 0 ] || fail "fast stop exit status"
+wait_status "$FCGIPM_PID"; [ "$STATUS" = 0 ] || fail "fast stop exit status"
 [ ! -e "$SOCK" ] || fail "socket file left behind"
 ok "TERM stops with status 0 and removes the socket"
 done_testing

@@ -16,13 +16,13 @@ wait_until 5 connected || fail "slow request never connected"
 kill -QUIT "$FCGIPM_PID"
 wait_log "graceful stop"
 
-rc=$(exit_status "$slow")
-[ "$rc" = 0 ] || fail "slow request failed ($rc): $(cat "$TMP/slow.out")"
+wait_status "$slow"
+[ "$STATUS" = 0 ] || fail "slow request failed ($STATUS): $(cat "$TMP/slow.out")"
 grep -q "Hello from fcgipm worker" "$TMP/slow.out" || fail "incomplete body"
 ok "the in-flight request completed during the graceful stop"
 
-rc=$(exit_status "$FCGIPM_PID")
-[ "$rc" = 0 ] || fail "master exit status $rc"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "master exit status $STATUS"
 [ ! -e "$SOCK" ] || fail "socket left behind"
 log_has "SIGKILL" && fail "a worker needed SIGKILL"
 ok "master exited 0, socket removed, no worker needed KILL"

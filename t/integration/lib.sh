@@ -65,7 +65,13 @@ wait_until() {
     done
 }
 
-pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# A zombie counts as gone: in containers PID 1 may never reap orphans.
+pid_gone() {
+    local st
+    st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+    [ "$st" = Z ] || [ -z "$st" ]
+}
+pid_alive() { ! pid_gone "$1"; }
 wait_gone() { wait_until "$2" pid_gone "$1"; }
 
 log_has() { grep -qE -- "$1" "$LOG" 2>/dev/null; }
@@ -99,11 +105,11 @@ req() {
 }
 answers() { req "$1" "${2:-/}" >/dev/null 2>&1; }
 
-# exit_status PID: wait for a child of this shell and print its status.
-exit_status() {
-    local rc=0
-    wait "$1" || rc=$?
-    echo "$rc"
+# wait_status PID: wait for a child of this shell; its status in STATUS.
+# (Not in a $(...) subshell: only this shell can wait for its children.)
+wait_status() {
+    STATUS=0
+    wait "$1" || STATUS=$?
 }
 
 done_testing() {

@@ -9,9 +9,9 @@ pids=$(workers)
 kill -KILL "$FCGIPM_PID"
 all_gone() {
     local p
-    for p in $pids; do kill -0 "$p" 2>/dev/null && return 1; done
+    for p in $pids; do pid_alive "$p" && return 1; done
     return 0
 }
-wait_until 1 all_gone || fail "workers still alive: $(for p in $pids; do kill -0 "$p" 2>/dev/null && echo "$p"; done)"
+wait_until 1 all_gone || fail "workers still alive: $(for p in $pids; do pid_alive "$p" && echo "$p"; done)"
 ok "all workers exited within a second of the master's SIGKILL"
 done_testing
