@@ -79,24 +79,41 @@ usage_error(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-/* "-s PATH" is "-b unix:PATH"; the string lives until exit. */
-static const char *
-socket_to_bind(const char *path)
-{
-    size_t len = strlen(path) + sizeof("unix:");
-    char *s = malloc(len);
-
-    if (s != NULL)
-        snprintf(s, len, "unix:%s", path);
-    return s;
-}
-
 struct options {
     struct conf_cli cli;
+    const char **binds;         /* -b and -s values, NULL-terminated */
+    char **owned;               /* the strings -s made, to free */
+    size_t nbinds;
+    size_t nowned;
     bool test;
     bool help;
     bool version;
 };
+
+static void
+options_free(struct options *o)
+{
+    for (size_t i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    free(o->owned);
+    free(o->binds);
+}
+
+/* "-s PATH" is "-b unix:PATH". Returns 0 or -1 (out of memory). */
+static int
+add_socket_bind(struct options *o, const char *path)
+{
+    size_t len = strlen(path) + sizeof("unix:");
+    char *s = malloc(len);
+
+    if (s == NULL)
+        return -1;
+    snprintf(s, len, "unix:%s", path);
+    o->owned[o->nowned++] = s;
+    o->binds[o->nbinds++] = s;
+    return 0;
+}
+
 
 static int
 parse_number(const char *s, long *out)
@@ -111,28 +128,36 @@ parse_number(const char *s, long *out)
     return 0;
 }
 
-/* Fill *o from argv. Returns 0, or EXIT_USAGE having said why. */
+/* Fill *o from argv. Returns 0, or EXIT_USAGE having said why (1 when
+ * out of memory). */
 static int
-parse_args(int argc, char **argv, struct options *o, const char **binds)
+parse_args(int argc, char **argv, struct options *o)
 {
-    size_t nbinds = 0;
     int c;
 
     conf_cli_init(&o->cli);
-    o->cli.binds = binds;
+    o->binds = calloc((size_t)argc + 1, sizeof(*o->binds));
+    o->owned = calloc((size_t)argc + 1, sizeof(*o->owned));
+    if (o->binds == NULL || o->owned == NULL) {
+        perror("fcgipm");
+        return 1;
+    }
     /* '+': stop at the first non-option, which starts the command. */
     while ((c = getopt_long(argc, argv, "+c:b:s:w:m:u:g:M:U:G:p:l:tDVh",
                             long_options, NULL)) != -1) {
         switch (c) {
         case 'c': o->cli.config = optarg; break;
-        case 'b': binds[nbinds++] = optarg; break;
+        case 'b': o->binds[o->nbinds++] = optarg; break;
         case 's':
-            if ((binds[nbinds++] = socket_to_bind(optarg)) == NULL)
-                return usage_error("out of memory", "");
+            if (add_socket_bind(o, optarg) == -1) {
+                perror("fcgipm");
+                return 1;
+            }
             break;
         case 'w':
-            if (parse_number(optarg, &o->cli.workers) == -1)
-                return usage_error("-w: not a number: ", optarg);
+            if (parse_number(optarg, &o->cli.workers) == -1
+                || o->cli.workers < 0)
+                return usage_error("-w: not a number >= 0: ", optarg);
             break;
         case 'm': o->cli.mode = optarg; break;
         case 'u': o->cli.user = optarg; break;
@@ -150,9 +175,8 @@ parse_args(int argc, char **argv, struct options *o, const char **binds)
         default: return usage_error("invalid option", "");
         }
     }
-    binds[nbinds] = NULL;
-    if (nbinds == 0)
-        o->cli.binds = NULL;
+    if (o->nbinds > 0)
+        o->cli.binds = o->binds;
     if (optind < argc)
         o->cli.command = argv + optind;
     return 0;
@@ -231,45 +255,48 @@ start(struct manager *m)
     return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Check or run the configuration o describes; returns the exit code. */
+static int
+run(struct options *o)
 {
-    struct options o = { 0 };
     struct manager m = { .epfd = -1, .sigfd = -1 };
     char err[1024];
-    const char **binds = calloc((size_t)argc + 1, sizeof(*binds));
 
-    if (binds == NULL)
-        return 1;
-    int rc = parse_args(argc, argv, &o, binds);
-    if (rc != 0)
-        return rc;
-    if (o.help || o.version) {
-        fputs(o.help ? usage_text : "fcgipm " FCGIPM_VERSION "\n", stdout);
-        return 0;
-    }
     if (ensure_stdio() == -1) {
         perror("fcgipm: cannot open /dev/null for stdio");
         return 1;
     }
-    if (conf_load(&o.cli, &m.conf, err, sizeof(err)) == -1) {
+    if (conf_load(&o->cli, &m.conf, err, sizeof(err)) == -1) {
         fprintf(stderr, "fcgipm: %s\n", err);
         return EXIT_CONFIG;
     }
-    if (o.test) {
+    if (o->test) {
         conf_print(&m.conf, stdout);
         fprintf(stderr, "fcgipm: configuration %s is valid\n",
                 m.conf.path ? m.conf.path : "(command line)");
         conf_free(&m.conf);
         return 0;
     }
-    rc = start(&m) == 0 ? loop_run(&m) : 1;
+    int rc = start(&m) == 0 ? loop_run(&m) : 1;
     stop_pools(&m);
     if (m.conf.pid_file != NULL)
         pidfile_remove(m.conf.pid_file, getpid());
     log_info("fcgipm %d exiting with status %d", (int)getpid(), rc);
     conf_free(&m.conf);
     log_close();
-    free(binds);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    int rc = parse_args(argc, argv, &o);
+
+    if (rc == 0 && (o.help || o.version))
+        fputs(o.help ? usage_text : "fcgipm " FCGIPM_VERSION "\n", stdout);
+    else if (rc == 0)
+        rc = run(&o);
+    options_free(&o);
     return rc;
 }
