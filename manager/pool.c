@@ -193,6 +193,8 @@ respawn_due(struct pool *p, struct slot *s, uint64_t now)
         return;
     }
     p->respawns++;
+    log_info("pool %s: respawned slot %u (%lu respawns so far)",
+             p->conf->name, s->index, p->respawns);
     s->fail_streak = streak;
     s->stable_at = streak > 0 ? now + p->conf->min_uptime_ms : NEVER;
 }

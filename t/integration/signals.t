@@ -1,0 +1,69 @@
+# Signals to the master: an idle master makes no system calls; TTIN/TTOU
+# resize the pool; USR1 reopens a moved log file; HUP (not implemented
+# yet) leaves it serving; a fast stop KILLs a worker that ignores TERM.
+. "$(dirname "$0")/lib.sh"
+
+SOCK=$TMP/app.sock
+FILELOG=$TMP/file.log
+start_fcgipm -s "$SOCK" -w 2 -l "$FILELOG" --log-level debug -- "$HELLO"
+LOG=$FILELOG
+wait_workers 2
+wait_until 5 answers "unix:$SOCK" || fail "pool does not answer"
+
+# Idle: the only thing strace may see is the epoll_wait it interrupted.
+need strace
+timeout -s INT 1.5 strace -p "$FCGIPM_PID" -o "$TMP/strace.out" 2>/dev/null
+calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.out")
+[ "$calls" -eq 0 ] || fail "idle master made $calls system calls: $(head -5 "$TMP/strace.out")"
+ok "an idle master makes no system calls (1.5s under strace)"
+
+kill -TTIN "$FCGIPM_PID"
+wait_workers 3
+kill -TTIN "$FCGIPM_PID"
+wait_workers 4
+ok "TTIN adds a worker each time"
+kill -TTOU "$FCGIPM_PID"
+wait_workers 3
+wait_log "size 4 -> 3"
+ok "TTOU removes one"
+for _ in 1 2 3 4; do kill -TTOU "$FCGIPM_PID"; wait_log "size [0-9] -> [0-9]"; done
+wait_workers 0
+ok "TTOU never goes below zero"
+kill -TTIN "$FCGIPM_PID"
+wait_workers 1
+wait_until 5 answers "unix:$SOCK" || fail "no answer after TTIN from zero"
+ok "TTIN from zero serves again"
+
+mv "$FILELOG" "$FILELOG.1"
+kill -USR1 "$FCGIPM_PID"
+wait_until 5 test -s "$FILELOG" || fail "log not reopened"
+grep -q "log file reopened" "$FILELOG" || fail "no reopen line in the new log"
+ok "USR1 reopens the log file after logrotate moved it"
+
+kill -HUP "$FCGIPM_PID"
+wait_log "SIGHUP: reloading is not implemented"
+answers "unix:$SOCK" || fail "no answer after HUP"
+ok "HUP is logged and the pool keeps serving"
+kill -TERM "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
+
+# A worker that ignores TERM (and USR1) is KILLed after kill_timeout.
+LOG=$TMP/stubborn.log
+cat >"$TMP/stubborn.conf" <<CONF
+listen = "unix:$TMP/stubborn.sock"
+workers = 2
+kill_timeout = "300ms"
+command = {"/bin/sh", "-c", "trap '' TERM USR1; exec sleep 1000"}
+CONF
+start_fcgipm -c "$TMP/stubborn.conf"
+wait_workers 2
+stubborn=$(workers)
+kill -TERM "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS after escalation"
+log_has "still running 300ms after fast stop, sending KILL" \
+    || fail "no escalation line"
+for p in $stubborn; do pid_alive "$p" && fail "worker $p survived"; done
+ok "fast stop KILLs workers that ignore TERM after kill_timeout"
+done_testing
