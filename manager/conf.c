@@ -1739,6 +1739,7 @@ conf_check_kind(struct conf_ctx *x, const struct pool_conf *p,
     else if (p->workers > p->max_workers)
         conf_fail_at(x, p->name, s->workers, "workers", "%u is not in 0..%u",
                      p->workers, p->max_workers);
+
     else if (p->backoff_min_ms > p->backoff_max_ms) {
         char lo[32], hi[32];
         conf_format_duration(p->backoff_min_ms, lo, sizeof(lo));
@@ -1895,7 +1896,16 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
             || conf_check_ids(x, p, s) == -1)
             return -1;
     }
-    return conf_check_listen_unique(x, c);
+    if (conf_check_listen_unique(x, c) == -1)
+        return -1;
+    for (size_t i = 0; i < c->npools; i++)
+        if (c->pools[i].mode == MODE_EXEC && c->pools[i].nlisten > 1) {
+            conf_fail_at(x, c->pools[i].name, x->src[i].listen[1], "listen",
+                         "exec mode serves one address: the program "
+                         "accepts on fd 0 only");
+            return -1;
+        }
+    return 0;
 }
 
 /* Printing.

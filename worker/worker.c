@@ -127,7 +127,9 @@ worker_main(const struct pool_conf *pc, int listen_fd, pid_t master)
                         (int)getpid(), pc->chdir);
         _exit(127);
     }
-    execvpe(pc->command[0], pc->command, build_env(pc));
+    /* conf.c resolved the command against PATH and chdir already. */
+    execve(pc->command_path != NULL ? pc->command_path : pc->command[0],
+           pc->command, build_env(pc));
     log_error_errno("pool %s: worker %d: cannot execute %s", pc->name,
                     (int)getpid(), pc->command[0]);
     _exit(127);

@@ -198,7 +198,7 @@ test_every_key(void **state)
                  "log = syslog\n"
                  "log_level = debug\n"
                  "daemon = yes\n"
-                 "listen = {\"unix:/tmp/a.sock\", \"[::1]:9001\"}\n"
+                 "listen = {\"[::1]:9001\"}\n"
                  "backlog = 64\n"
                  "socket_mode = \"0600\"\n"
                  "socket_user = root\n"
@@ -224,8 +224,8 @@ test_every_key(void **state)
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_true(c.daemon);
     const struct pool_conf *p = &c.pools[0];
-    assert_int_equal(p->nlisten, 2);
-    assert_string_equal(p->listen[1], "[::1]:9001");
+    assert_int_equal(p->nlisten, 1);
+    assert_string_equal(p->listen[0], "[::1]:9001");
     assert_int_equal(p->backlog, 64);
     assert_int_equal(p->socket_mode, 0600);
     assert_string_equal(p->socket_user, "root");
@@ -263,13 +263,14 @@ test_lists_single_string_and_append(void **state)
 
     (void)state;
     test_load_ok("listen = \"/tmp/one.sock\"\n"
-                 "listen += {\"/tmp/two.sock\"}\n"
                  "command = /bin/sh\n"
+                 "command += {\"-c\", \"true\"}\n"
                  "env = \"A=1\"\n"
                  "env += \"B=2\"\n", &c);
-    assert_int_equal(c.pools[0].nlisten, 2);
-    assert_string_equal(c.pools[0].listen[1], "/tmp/two.sock");
-    assert_int_equal(c.pools[0].ncommand, 1);
+    assert_int_equal(c.pools[0].nlisten, 1);
+    assert_string_equal(c.pools[0].listen[0], "/tmp/one.sock");
+    assert_int_equal(c.pools[0].ncommand, 3);
+    assert_string_equal(c.pools[0].command[2], "true");
     assert_int_equal(c.pools[0].nenv, 2);
     assert_string_equal(c.pools[0].env[1], "B=2");
     conf_free(&c);
@@ -639,6 +640,8 @@ static const struct test_bad test_bad_values[] = {
       true },
     { BASE "listen = {\"/tmp/a.sock\",\n \"unix:/tmp/a.sock\"}\n", 4,
       "listen: 'unix:/tmp/a.sock' is listed twice", false },
+    { BASE "listen = {\"/tmp/a.sock\",\n \"/tmp/b.sock\"}\n", 4,
+      "listen: exec mode serves one address", true },
     { BASE "command = \"/nonexistent/app\"\n", 3,
       "command: '/nonexistent/app': No such file or directory", false },
     { BASE "command = \"no-such-program-xyz\"\n", 3,
@@ -830,7 +833,7 @@ test_error_buffer_sizes(void **state)
 static void
 test_cli_over_file_over_defaults(void **state)
 {
-    static const char *binds[] = { "/tmp/cli1.sock", "/tmp/cli2.sock",
+    static const char *binds[] = { "/tmp/cli1.sock",
                                    NULL };
     static char *command[] = { "/bin/sh", "-c", "exit 1", NULL };
     static const char file[] =
@@ -877,10 +880,9 @@ test_cli_over_file_over_defaults(void **state)
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_true(c.daemon);
     const struct pool_conf *p = &c.pools[0];
-    assert_int_equal(p->nlisten, 2);
+    assert_int_equal(p->nlisten, 1);
     assert_string_equal(p->listen[0], "/tmp/cli1.sock");
-    assert_string_equal(p->listen[1], "/tmp/cli2.sock");
-    assert_null(p->listen[2]);
+    assert_null(p->listen[1]);
     assert_int_equal(p->ncommand, 3);
     assert_string_equal(p->command[2], "exit 1");
     assert_int_equal(p->workers, 400);
@@ -1202,7 +1204,7 @@ test_print_roundtrip(void **state)
     test_roundtrip(BASE);
     test_roundtrip("pid_file = \"/run/a b.pid\"\nlog = \"/tmp/l\"\n"
                    "log_level = error\ndaemon = true\n"
-                   "listen = {\"/tmp/a.sock\", \"[::1]:9000\"}\n"
+                   "listen = {\"[::1]:9000\"}\n"
                    "command = {\"/bin/sh\", \"-c\","
                    " \"echo \\\"$1\\\" \\\\\"}\n"
                    "env = {\"Q=\\\"quoted\\\" \\\\ ${HOME} \\$X\","
