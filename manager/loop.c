@@ -27,20 +27,43 @@ loop_timeout_ms(uint64_t deadline, uint64_t now)
 }
 
 int
+loop_watch(struct manager *m, struct watch *w, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = w };
+
+    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, w->fd, &ev) == -1) {
+        log_error_errno("cannot add fd %d to the epoll set", w->fd);
+        return -1;
+    }
+    return 0;
+}
+
+void
+loop_unwatch(struct manager *m, struct watch *w)
+{
+    if (epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->fd, NULL) == -1)
+        log_warn_errno("cannot remove fd %d from the epoll set", w->fd);
+}
+
+static void
+on_signalfd(struct manager *m, struct watch *w, uint32_t events)
+{
+    (void)w;
+    (void)events;
+    sig_dispatch(m);
+}
+
+int
 loop_init(struct manager *m)
 {
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = m->sigfd };
-
     m->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (m->epfd == -1) {
         log_error_errno("cannot create epoll instance");
         return -1;
     }
-    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->sigfd, &ev) == -1) {
-        log_error_errno("cannot watch the signalfd");
-        return -1;
-    }
-    return 0;
+    m->sig_watch.fd = m->sigfd;
+    m->sig_watch.fn = on_signalfd;
+    return loop_watch(m, &m->sig_watch, EPOLLIN);
 }
 
 static void
@@ -173,9 +196,10 @@ loop_run(struct manager *m)
         int n = epoll_wait(m->epfd, ev, NEV, timeout);
         if (n == -1 && errno != EINTR)
             log_error_errno("epoll_wait");  /* keep going */
-        for (int i = 0; i < n; i++)
-            if (ev[i].data.fd == m->sigfd)
-                sig_dispatch(m);
+        for (int i = 0; i < n; i++) {
+            struct watch *w = ev[i].data.ptr;
+            w->fn(m, w, ev[i].events);
+        }
         uint64_t now = sys_now_ms();
         run_pending(m, now);
         run_due(m, now);

@@ -12,6 +12,12 @@ int loop_timeout_ms(uint64_t deadline, uint64_t now);
 /* Register m->sigfd with a new epoll set in m->epfd. 0 or -1 (logged). */
 int loop_init(struct manager *m);
 
+/* Add w->fd to the epoll set for events; w must live until unwatched.
+ * Returns 0 or -1 (logged). */
+int loop_watch(struct manager *m, struct watch *w, uint32_t events);
+/* Remove w->fd from the epoll set (before closing it). */
+void loop_unwatch(struct manager *m, struct watch *w);
+
 /* Run until every pool has stopped. Returns the exit code. */
 int loop_run(struct manager *m);
 

@@ -210,7 +210,7 @@ start_pools(struct manager *m)
         return -1;
     }
     for (; m->npools < m->conf.npools; m->npools++)
-        if (pool_init(&m->pools[m->npools],
+        if (pool_init(&m->pools[m->npools], m,
                       &m->conf.pools[m->npools]) == -1)
             return -1;
     return 0;

@@ -13,6 +13,18 @@
 /* No deadline: the loop may sleep forever. */
 #define NEVER UINT64_MAX
 
+struct manager;
+struct watch;
+
+/* Called by the loop when w->fd has the events it was watched for. */
+typedef void watch_fn(struct manager *m, struct watch *w, uint32_t events);
+
+/* A descriptor in the loop's epoll set; embed it in the owner's struct. */
+struct watch {
+    int fd;
+    watch_fn *fn;
+};
+
 enum slot_state {
     SLOT_EMPTY,                 /* no process, none wanted yet */
     SLOT_WAITING,               /* respawn scheduled at respawn_at */
@@ -40,6 +52,7 @@ struct slot {
 };
 
 struct pool {
+    struct manager *m;          /* the master this pool belongs to */
     const struct pool_conf *conf;
     struct listener *listeners;
     size_t nlisteners;
@@ -73,6 +86,7 @@ struct manager {
     size_t npools;
     int epfd;
     int sigfd;
+    struct watch sig_watch;
     unsigned pending;           /* enum pending bits */
     int resize;                 /* TTIN minus TTOU not yet applied */
     enum run_state state;

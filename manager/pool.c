@@ -28,9 +28,10 @@ pool_plan(unsigned target, unsigned live)
 }
 
 int
-pool_init(struct pool *p, const struct pool_conf *pc)
+pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc)
 {
     memset(p, 0, sizeof(*p));
+    p->m = m;
     p->conf = pc;
     p->target = pc->workers;
     /* Twice the ceiling: a reload or recycle can have a replacement up

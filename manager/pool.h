@@ -15,7 +15,7 @@ int pool_plan(unsigned target, unsigned live);
 
 /* Set up p for pc: slots and listening sockets. Returns 0, or -1 having
  * logged why (nothing left open). */
-int pool_init(struct pool *p, const struct pool_conf *pc);
+int pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc);
 /* Close listeners (removing socket files) and free p's memory. */
 void pool_fini(struct pool *p);
 

@@ -32,7 +32,7 @@ setup(void **state)
 
     log_set_level(LOG_LEVEL_ERROR);
     assert_non_null(p);
-    assert_int_equal(pool_init(p, &pc), 0);
+    assert_int_equal(pool_init(p, NULL, &pc), 0);
     *state = p;
     return 0;
 }
