@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,6 +51,23 @@ clear_stale_unix(const struct listener *l)
 }
 
 static int
+apply_unix_perms(struct listener *l, const struct pool_conf *pc)
+{
+    if (chmod(l->addr.path, pc->socket_mode) == -1) {
+        log_error_errno("listen %s: cannot chmod %04o", l->name,
+                        (unsigned)pc->socket_mode);
+        return -1;
+    }
+    if ((pc->socket_uid != (uid_t)-1 || pc->socket_gid != (gid_t)-1)
+        && chown(l->addr.path, pc->socket_uid, pc->socket_gid) == -1) {
+        log_error_errno("listen %s: cannot chown to %d:%d", l->name,
+                        (int)pc->socket_uid, (int)pc->socket_gid);
+        return -1;
+    }
+    return 0;
+}
+
+static int
 bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
 {
     if (clear_stale_unix(l) == -1)
@@ -65,18 +83,7 @@ bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
         return -1;
     }
     l->owns_path = true;
-    if (chmod(l->addr.path, pc->socket_mode) == -1) {
-        log_error_errno("listen %s: cannot chmod %04o", l->name,
-                        (unsigned)pc->socket_mode);
-        return -1;
-    }
-    if ((pc->socket_uid != (uid_t)-1 || pc->socket_gid != (gid_t)-1)
-        && chown(l->addr.path, pc->socket_uid, pc->socket_gid) == -1) {
-        log_error_errno("listen %s: cannot chown to %d:%d", l->name,
-                        (int)pc->socket_uid, (int)pc->socket_gid);
-        return -1;
-    }
-    return 0;
+    return apply_unix_perms(l, pc);
 }
 
 static int
@@ -103,6 +110,125 @@ bind_inet(struct listener *l, int fd)
     return 0;
 }
 
+/* Sockets handed to us at start-up, waiting for a listen_open() of the
+ * same address. */
+struct inherited {
+    int fd;
+    bool owns_path;
+    struct fcgi_addr addr;
+    char from[32];
+};
+static struct inherited inherited[64];
+static size_t ninherited;
+
+int
+listen_inherit(int fd, const char *from, bool owns_path)
+{
+    int listening = 0, type = 0;
+    socklen_t len = sizeof(listening), tlen = sizeof(type);
+    struct inherited *in = &inherited[ninherited];
+
+    if (ninherited == sizeof(inherited) / sizeof(*inherited)) {
+        log_error("%s: too many inherited sockets", from);
+        return -1;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1
+        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1
+        || !listening || type != SOCK_STREAM) {
+        log_error("%s: fd %d is not a listening stream socket", from, fd);
+        return -1;
+    }
+    if (fcgi_addr_of_socket(fd, &in->addr) == -1) {
+        log_error_errno("%s: fd %d: cannot read its address", from, fd);
+        return -1;
+    }
+    /* Ours now: no program we exec may inherit it by accident. */
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+        log_error_errno("%s: fd %d: cannot set close-on-exec", from, fd);
+        return -1;
+    }
+    in->fd = fd;
+    in->owns_path = owns_path;
+    snprintf(in->from, sizeof(in->from), "%s", from);
+    ninherited++;
+    return 0;
+}
+
+static void
+adopt(struct listener *l, struct inherited *in)
+{
+    char name[sizeof(in->addr.path) + 16];
+
+    l->fd = in->fd;
+    l->owns_path = false;
+    l->claim_path = in->owns_path && in->addr.family == AF_UNIX;
+    if (l->name == NULL) {
+        fcgi_addr_format(&in->addr, name, sizeof(name));
+        l->name = strdup(name);
+        l->addr = in->addr;
+    }
+    log_info("listen %s: adopted fd %d from %s", l->name ? l->name : "?",
+             in->fd, in->from);
+    in->fd = -1;
+}
+
+/* 0 when an inherited socket for l's address was adopted, else -1. */
+static int
+take_inherited(struct listener *l)
+{
+    for (size_t i = 0; i < ninherited; i++) {
+        if (inherited[i].fd != -1
+            && fcgi_addr_equal(&inherited[i].addr, &l->addr)) {
+            adopt(l, &inherited[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+listen_adopt_any(struct listener *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->fd = -1;
+    for (size_t i = 0; i < ninherited; i++) {
+        if (inherited[i].fd != -1) {
+            adopt(l, &inherited[i]);
+            return l->name != NULL ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
+void
+listen_inherit_close_unused(void)
+{
+    for (size_t i = 0; i < ninherited; i++) {
+        if (inherited[i].fd == -1)
+            continue;
+        log_info("closing inherited fd %d from %s: no pool listens on it",
+                 inherited[i].fd, inherited[i].from);
+        if (close(inherited[i].fd) == -1)
+            log_warn_errno("close inherited fd %d", inherited[i].fd);
+        inherited[i].fd = -1;
+    }
+    ninherited = 0;
+}
+
+int
+listen_refresh(struct listener *l, const struct pool_conf *pc)
+{
+    /* listen() on a listening socket only updates its backlog. */
+    if (listen(l->fd, pc->backlog) == -1) {
+        log_error_errno("listen %s: cannot set backlog %d", l->name,
+                        pc->backlog);
+        return -1;
+    }
+    if (l->owns_path && l->addr.family == AF_UNIX)
+        return apply_unix_perms(l, pc);
+    return 0;
+}
+
 int
 listen_open(struct listener *l, const char *name, const struct pool_conf *pc)
 {
@@ -119,6 +245,8 @@ listen_open(struct listener *l, const char *name, const struct pool_conf *pc)
         log_error("listen %s: %s", name, err);
         goto fail;
     }
+    if (take_inherited(l) == 0)
+        return listen_refresh(l, pc) == 0 ? 0 : (listen_close(l), -1);
     l->fd = socket(l->addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->fd == -1) {
         log_error_errno("listen %s: cannot create socket", name);

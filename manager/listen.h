@@ -11,6 +11,8 @@ struct listener {
     struct fcgi_addr addr;
     int fd;                     /* -1 when closed */
     bool owns_path;             /* we created the Unix socket file */
+    bool claim_path;            /* handed over by an old master: ours to
+                                   remove once we report ready */
 };
 
 /*
@@ -23,5 +25,23 @@ int listen_open(struct listener *l, const char *name,
 
 /* Close the socket and remove the socket file we created. */
 void listen_close(struct listener *l);
+
+/* Re-apply pc's backlog, and its mode and owner to a socket file we own
+ * (after a reload or an upgrade). 0 or -1 (logged). */
+int listen_refresh(struct listener *l, const struct pool_conf *pc);
+
+/*
+ * Offer fd, a listening socket inherited from elsewhere (an old master,
+ * systemd, a web server's fd 0), to later listen_open() calls for the
+ * same address. owns_path: whether its socket file becomes ours to remove
+ * (an old master's, once we report ready; not systemd's or fd 0's).
+ * Returns 0, or -1 (logged) when fd is not a listening stream socket.
+ */
+int listen_inherit(int fd, const char *from, bool owns_path);
+/* Take the first inherited socket not yet taken, whatever its address
+ * (a pool with no listen started by systemd or lighttpd). 0 or -1. */
+int listen_adopt_any(struct listener *l);
+/* Close the inherited sockets nobody took. */
+void listen_inherit_close_unused(void);
 
 #endif

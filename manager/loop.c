@@ -2,6 +2,7 @@
  * earliest deadline, then run pending work and due timers. */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,9 +10,12 @@
 #include "child.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "pool.h"
+#include "reload.h"
 #include "sig.h"
 #include "sys.h"
+#include "upgrade.h"
 
 #define NEV 16
 
@@ -84,14 +88,14 @@ reap(struct manager *m, uint64_t now)
         struct slot *s = NULL;
         size_t i;
         for (i = 0; i < m->npools && s == NULL; i++)
-            s = pool_find_pid(&m->pools[i], pid);
-        if (s == NULL) {
+            s = pool_find_pid(m->pools[i], pid);
+        if (s != NULL)
+            pool_child_died(m->pools[i - 1], s, st, now);
+        else if (upgrade_reaped(m, pid, st) == 0) {
             char how[96];
             log_warn("reaped unknown child %d: %s", (int)pid,
                      child_status_str(st, how, sizeof(how)));
-            continue;
         }
-        pool_child_died(&m->pools[i - 1], s, st, now);
     }
 }
 
@@ -101,23 +105,26 @@ begin_stop(struct manager *m, bool graceful, uint64_t now)
     if (!graceful && m->state == RUN_STOPPING_FAST) {
         log_warn("second fast stop request: killing every worker now");
         for (size_t i = 0; i < m->npools; i++)
-            pool_kill_all(&m->pools[i]);
+            pool_kill_all(m->pools[i]);
         return;
     }
     if (graceful && m->state != RUN_SERVING)
         return;
     m->state = graceful ? RUN_STOPPING_GRACEFUL : RUN_STOPPING_FAST;
+    notify_send("STOPPING=1");
     log_info("%s stop: asking workers to exit", graceful ? "graceful"
                                                          : "fast");
     for (size_t i = 0; i < m->npools; i++)
-        pool_stop_all(&m->pools[i], graceful, now);
+        pool_stop_all(m->pools[i], graceful, now);
 }
 
 static void
 apply_resize(struct manager *m)
 {
     for (size_t i = 0; i < m->npools; i++) {
-        struct pool *p = &m->pools[i];
+        struct pool *p = m->pools[i];
+        if (p->retired)
+            continue;
         long t = (long)p->target + m->resize;
         if (t < 0)
             t = 0;
@@ -149,11 +156,44 @@ run_pending(struct manager *m, uint64_t now)
         else
             log_info("log file reopened");
     }
-    if (todo & PENDING_RELOAD)
-        log_warn("SIGHUP: reloading is not implemented yet; configuration "
-                 "unchanged");
+    if ((todo & PENDING_RELOAD) && m->state == RUN_SERVING) {
+        notify_send("RELOADING=1");
+        reload_run(m, now);
+        notify_send("READY=1");
+    }
+    if ((todo & PENDING_UPGRADE) && m->state == RUN_SERVING)
+        upgrade_start(m, now);
     if ((todo & PENDING_RESIZE) && m->state == RUN_SERVING)
         apply_resize(m);
+}
+
+/* Free retired pools whose workers are all gone, and the configurations
+ * they kept alive once none is left. */
+static void
+drop_drained(struct manager *m)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < m->npools; i++) {
+        struct pool *p = m->pools[i];
+        if (p->retired && pool_is_empty(p)) {
+            log_info("pool %s: retired pool drained", p->conf->name);
+            pool_fini(p);
+            free(p);
+            continue;
+        }
+        m->pools[kept++] = p;
+    }
+    m->npools = kept;
+    for (size_t i = 0; i < m->npools; i++)
+        if (m->pools[i]->retired)
+            return;
+    while (m->old_confs != NULL) {
+        struct old_conf *o = m->old_confs;
+        m->old_confs = o->next;
+        conf_free(&o->conf);
+        free(o);
+    }
 }
 
 static void
@@ -162,23 +202,26 @@ run_due(struct manager *m, uint64_t now)
     bool empty = true;
 
     for (size_t i = 0; i < m->npools; i++) {
-        struct pool *p = &m->pools[i];
+        struct pool *p = m->pools[i];
         pool_run_due(p, now);
-        if (m->state == RUN_SERVING)
+        if (m->state == RUN_SERVING && !p->retired)
             pool_reconcile(p, now);
         empty = empty && pool_is_empty(p);
     }
-    if (m->state != RUN_SERVING && empty)
+    if (m->old_confs != NULL)
+        drop_drained(m);
+    upgrade_run_due(m, now);
+    if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m))
         m->state = RUN_DONE;
 }
 
 static uint64_t
 next_deadline(const struct manager *m)
 {
-    uint64_t next = NEVER;
+    uint64_t next = upgrade_deadline(m);
 
     for (size_t i = 0; i < m->npools; i++) {
-        uint64_t at = pool_next_deadline(&m->pools[i]);
+        uint64_t at = pool_next_deadline(m->pools[i]);
         if (at < next)
             next = at;
     }
@@ -191,6 +234,9 @@ loop_run(struct manager *m)
     struct epoll_event ev[NEV];
 
     run_due(m, sys_now_ms());
+    /* Workers are forked: new connections will be served. */
+    upgrade_report_ready(m);
+    notify_send("READY=1");
     while (m->state != RUN_DONE) {
         int timeout = loop_timeout_ms(next_deadline(m), sys_now_ms());
         int n = epoll_wait(m->epfd, ev, NEV, timeout);

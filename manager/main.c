@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -15,6 +16,7 @@
 #include "pidfile.h"
 #include "pool.h"
 #include "sig.h"
+#include "upgrade.h"
 
 #ifndef FCGIPM_VERSION
 #define FCGIPM_VERSION "0.1.0"
@@ -201,6 +203,43 @@ ensure_stdio(void)
     return 0;
 }
 
+/* Sockets handed to us: by an old master (upgrade), by systemd (socket
+ * activation), or by a web server as fd 0 (lighttpd bin-path,
+ * spawn-fcgi). Returns how many, or -1 (logged). */
+static int
+take_inherited_sockets(void)
+{
+    int n = 0;
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    long lpid, nfds;
+
+    if (upgrade_take_sockets() == -1)
+        return -1;
+    if (upgrade_parent() != 0)
+        return 1;
+    if (pid != NULL && fds != NULL && parse_number(pid, &lpid) == 0
+        && lpid == getpid() && parse_number(fds, &nfds) == 0) {
+        for (long i = 0; i < nfds; i++, n++)
+            if (listen_inherit(3 + (int)i, "systemd", false) == -1)
+                return -1;
+    }
+    /* Not for the workers' eyes, whatever clear_env says. */
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (n == 0 && getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len)
+                      == 0 && listening) {
+        if (listen_inherit(0, "fd 0", false) == -1)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+/* Bind (or adopt) every pool's addresses; a pool with none takes an
+ * inherited socket. */
 static int
 start_pools(struct manager *m)
 {
@@ -209,21 +248,47 @@ start_pools(struct manager *m)
         log_error_errno("cannot allocate pools");
         return -1;
     }
-    for (; m->npools < m->conf.npools; m->npools++)
-        if (pool_init(&m->pools[m->npools], m,
-                      &m->conf.pools[m->npools]) == -1)
+    for (; m->npools < m->conf.npools; m->npools++) {
+        const struct pool_conf *pc = &m->conf.pools[m->npools];
+        struct listener *ls = NULL;
+        int n = pool_listen_all(pc, &ls);
+        if (n == 0 && listen_adopt_any(&ls[0]) == 0)
+            n = 1;
+        else if (n == 0) {
+            log_error("pool %s: no listen address, and no inherited "
+                      "socket left to adopt", pc->name);
+            n = -1;
+        }
+        struct pool *p = calloc(1, sizeof(*p));
+        if (n == -1 || p == NULL) {
+            free(p);
+            if (ls != NULL)
+                free(ls);
             return -1;
+        }
+        pool_init(p, m, pc, ls, (size_t)n);
+        m->pools[m->npools] = p;
+    }
+    listen_inherit_close_unused();
     return 0;
 }
 
 static void
 stop_pools(struct manager *m)
 {
-    for (size_t i = 0; i < m->npools; i++)
-        pool_fini(&m->pools[i]);
+    for (size_t i = 0; i < m->npools; i++) {
+        pool_fini(m->pools[i]);
+        free(m->pools[i]);
+    }
     free(m->pools);
     m->pools = NULL;
     m->npools = 0;
+    while (m->old_confs != NULL) {
+        struct old_conf *o = m->old_confs;
+        m->old_confs = o->next;
+        conf_free(&o->conf);
+        free(o);
+    }
 }
 
 /* Everything between a valid configuration and the loop. 0 or -1. */
@@ -248,7 +313,7 @@ start(struct manager *m)
     if (loop_init(m) == -1 || start_pools(m) == -1)
         return -1;
     if (m->conf.pid_file != NULL
-        && pidfile_write(m->conf.pid_file, getpid()) == -1)
+        && pidfile_write(m->conf.pid_file, getpid(), upgrade_parent()) == -1)
         return -1;
     log_info("fcgipm %s started: pid %d, %zu pool%s", FCGIPM_VERSION,
              (int)getpid(), m->npools, m->npools == 1 ? "" : "s");
@@ -266,6 +331,11 @@ run(struct options *o)
         perror("fcgipm: cannot open /dev/null for stdio");
         return 1;
     }
+    int inherited = take_inherited_sockets();
+    if (inherited == -1)
+        return 1;
+    o->cli.listen_optional = inherited > 0;
+    m.cli = &o->cli;
     if (conf_load(&o->cli, &m.conf, err, sizeof(err)) == -1) {
         fprintf(stderr, "fcgipm: %s\n", err);
         return EXIT_CONFIG;
@@ -292,6 +362,8 @@ main(int argc, char **argv)
 {
     struct options o = { 0 };
     int rc = parse_args(argc, argv, &o);
+
+    upgrade_init(argv);
 
     if (rc == 0 && (o.help || o.version))
         fputs(o.help ? usage_text : "fcgipm " FCGIPM_VERSION "\n", stdout);

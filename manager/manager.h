@@ -49,6 +49,8 @@ struct slot {
                                    healthy once it lives to this */
     enum stop_stage stage;
     unsigned fail_streak;       /* deaths in a row within min_uptime */
+    bool outgoing;              /* being replaced (reload): stop it once
+                                   its replacement is forked */
 };
 
 struct pool {
@@ -62,6 +64,8 @@ struct pool {
     unsigned long spawns;
     unsigned long respawns;     /* spawns that replaced a dead worker */
     bool crash_loop;            /* logged once until a worker lives */
+    bool retired;               /* gone from the config: drains, then is
+                                   freed; its conf is in old_confs */
 };
 
 enum pending {
@@ -71,6 +75,7 @@ enum pending {
     PENDING_RELOAD = 1 << 3,
     PENDING_REOPEN_LOGS = 1 << 4,
     PENDING_RESIZE = 1 << 5,
+    PENDING_UPGRADE = 1 << 6,
 };
 
 enum run_state {
@@ -80,16 +85,37 @@ enum run_state {
     RUN_DONE,
 };
 
+/* A replaced configuration kept while retired pools still point into it. */
+struct old_conf {
+    struct conf conf;
+    struct old_conf *next;
+};
+
+/* A binary upgrade in progress (USR2): the new master we forked and the
+ * pipe on which it says it is ready. */
+struct upgrade {
+    pid_t pid;                  /* 0: none in progress */
+    struct watch ready;         /* read end of the readiness pipe */
+    char buf[16];               /* what the new master wrote so far */
+    size_t len;
+    uint64_t deadline_at;
+    bool waiting;               /* for READY on the pipe */
+    bool handed_over;           /* the new master is serving: we drain */
+};
+
 struct manager {
     struct conf conf;
-    struct pool *pools;
+    const struct conf_cli *cli;  /* what to load again on HUP */
+    struct pool **pools;        /* live pools first, then retired ones */
     size_t npools;
+    struct old_conf *old_confs;
     int epfd;
     int sigfd;
     struct watch sig_watch;
     unsigned pending;           /* enum pending bits */
     int resize;                 /* TTIN minus TTOU not yet applied */
     enum run_state state;
+    struct upgrade upgrade;
 };
 
 #endif

@@ -48,12 +48,13 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 int
-pidfile_write(const char *path, pid_t pid)
+pidfile_write(const char *path, pid_t pid, pid_t may_replace)
 {
     char tmp[4096], line[32];
     pid_t old = read_pid(path);
 
-    if (old > 0 && old != pid && (kill(old, 0) == 0 || errno == EPERM)) {
+    if (old > 0 && old != pid && old != may_replace
+        && (kill(old, 0) == 0 || errno == EPERM)) {
         log_error("pid file %s: fcgipm %d is already running", path,
                   (int)old);
         errno = EEXIST;

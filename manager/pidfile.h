@@ -6,8 +6,10 @@
 #include <sys/types.h>
 
 /* Write pid to path via a temporary file and rename(2). Fails with
- * EEXIST when path names another live process. 0 or -1 (logged). */
-int pidfile_write(const char *path, pid_t pid);
+ * EEXIST when path names another live process, unless that process is
+ * may_replace (the master we upgrade from; 0 for none). 0 or -1
+ * (logged). */
+int pidfile_write(const char *path, pid_t pid, pid_t may_replace);
 
 /* Remove path if it still holds pid (a successor may own it now). */
 void pidfile_remove(const char *path, pid_t pid);

@@ -28,34 +28,39 @@ pool_plan(unsigned target, unsigned live)
 }
 
 int
-pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc)
+pool_listen_all(const struct pool_conf *pc, struct listener **out)
 {
+    struct listener *ls = calloc(pc->nlisten + 1, sizeof(*ls));
+
+    if (ls == NULL) {
+        log_error_errno("pool %s: cannot allocate listeners", pc->name);
+        return -1;
+    }
+    for (size_t i = 0; i < pc->nlisten; i++) {
+        if (listen_open(&ls[i], pc->listen[i], pc) == -1) {
+            while (i-- > 0)
+                listen_close(&ls[i]);
+            free(ls);
+            return -1;
+        }
+        log_info("pool %s: listening on %s", pc->name, pc->listen[i]);
+    }
+    *out = ls;
+    return (int)pc->nlisten;
+}
+
+void
+pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
+          struct listener *ls, size_t nls)
+{
+    /* Slots are allocated when the first worker needs one, so that this
+     * cannot fail halfway through a reload. */
     memset(p, 0, sizeof(*p));
     p->m = m;
     p->conf = pc;
     p->target = pc->workers;
-    /* Twice the ceiling: a reload or recycle can have a replacement up
-     * while the worker it replaces still finishes its request. */
-    p->nslots = 2 * (size_t)pc->max_workers;
-    p->slots = calloc(p->nslots, sizeof(*p->slots));
-    p->listeners = calloc(pc->nlisten ? pc->nlisten : 1,
-                          sizeof(*p->listeners));
-    if (p->slots == NULL || p->listeners == NULL) {
-        log_error_errno("pool %s: cannot allocate slots", pc->name);
-        pool_fini(p);
-        return -1;
-    }
-    for (size_t i = 0; i < p->nslots; i++)
-        p->slots[i].index = (unsigned)i;
-    for (size_t i = 0; i < pc->nlisten; i++) {
-        if (listen_open(&p->listeners[i], pc->listen[i], pc) == -1) {
-            pool_fini(p);
-            return -1;
-        }
-        p->nlisteners++;
-        log_info("pool %s: listening on %s", pc->name, pc->listen[i]);
-    }
-    return 0;
+    p->listeners = ls;
+    p->nlisteners = nls;
 }
 
 void
@@ -71,13 +76,40 @@ pool_fini(struct pool *p)
     p->nslots = 0;
 }
 
+/* An empty slot, growing the array when every slot is taken. Slots are
+ * found by index or pid each time, never kept by pointer, so moving them
+ * is safe. NULL when out of memory (logged). */
+static struct slot *
+free_slot(struct pool *p)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].state == SLOT_EMPTY)
+            return &p->slots[i];
+    /* Room for a replacement beside each worker it replaces (reload,
+     * recycling). */
+    size_t n = p->nslots > 0 ? p->nslots * 2 : 2 * (size_t)p->target + 8;
+    struct slot *grown = realloc(p->slots, n * sizeof(*grown));
+    if (grown == NULL) {
+        log_error_errno("pool %s: cannot grow to %zu slots", p->conf->name,
+                        n);
+        return NULL;
+    }
+    memset(grown + p->nslots, 0, (n - p->nslots) * sizeof(*grown));
+    for (size_t i = p->nslots; i < n; i++)
+        grown[i].index = (unsigned)i;
+    struct slot *s = &grown[p->nslots];
+    p->slots = grown;
+    p->nslots = n;
+    return s;
+}
+
 static unsigned
 live_count(const struct pool *p)
 {
     unsigned n = 0;
 
     for (size_t i = 0; i < p->nslots; i++)
-        if (p->slots[i].state == SLOT_RUNNING
+        if ((p->slots[i].state == SLOT_RUNNING && !p->slots[i].outgoing)
             || p->slots[i].state == SLOT_WAITING)
             n++;
     return n;
@@ -86,19 +118,16 @@ live_count(const struct pool *p)
 static void
 start_one(struct pool *p, uint64_t now)
 {
-    for (size_t i = 0; i < p->nslots; i++) {
-        struct slot *s = &p->slots[i];
-        if (s->state != SLOT_EMPTY)
-            continue;
-        if (child_spawn(p, s, now) == -1) {
-            /* fork failed (memory, pid limit): retry like a crash. */
-            s->fail_streak++;
-            s->state = SLOT_WAITING;
-            s->respawn_at = now + backoff_ms(p->conf, s->fail_streak);
-        }
+    struct slot *s = free_slot(p);
+
+    if (s == NULL)
         return;
+    if (child_spawn(p, s, now) == -1) {
+        /* fork failed (memory, pid limit): retry like a crash. */
+        s->fail_streak++;
+        s->state = SLOT_WAITING;
+        s->respawn_at = now + backoff_ms(p->conf, s->fail_streak);
     }
-    log_warn("pool %s: no free slot for a new worker", p->conf->name);
 }
 
 /* Stop the newest live slot: a waiting one costs nothing to drop. */
@@ -118,6 +147,49 @@ stop_one(struct pool *p, uint64_t now)
             return;
         }
     }
+}
+
+static void
+choose_target(struct pool *p, const struct pool_conf *pc)
+{
+    unsigned old_workers = p->conf->workers;
+
+    if (pc->workers != old_workers || p->target == pc->workers) {
+        p->target = pc->workers;
+        return;
+    }
+    if (p->target > pc->max_workers)
+        p->target = pc->max_workers;
+    log_info("pool %s: keeping size %u set by TTIN/TTOU (workers = %u "
+             "unchanged)", pc->name, p->target, pc->workers);
+}
+
+void
+pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
+{
+    choose_target(p, pc);
+    p->conf = pc;
+    p->crash_loop = false;
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_WAITING)
+            s->state = SLOT_EMPTY;
+        s->fail_streak = 0;
+        s->outgoing = s->state == SLOT_RUNNING;
+    }
+    for (unsigned n = 0; n < p->target; n++)
+        start_one(p, now);
+    /* start_one may have grown (moved) the slots: index again. */
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (!s->outgoing)
+            continue;
+        s->outgoing = false;
+        child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
+                          now + pc->graceful_timeout_ms);
+    }
+    log_info("pool %s: %u new workers started, old ones asked to stop",
+             pc->name, p->target);
 }
 
 void

@@ -13,11 +13,22 @@ unsigned backoff_ms(const struct pool_conf *pc, unsigned streak);
 /* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
 int pool_plan(unsigned target, unsigned live);
 
-/* Set up p for pc: slots and listening sockets. Returns 0, or -1 having
- * logged why (nothing left open). */
-int pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc);
+/* Bind every address of pc into a new array *out (free with pool_fini or
+ * listen_close + free). Returns how many, or -1 having logged why and
+ * closed what it had opened. */
+int pool_listen_all(const struct pool_conf *pc, struct listener **out);
+
+/* Set up p for pc with the nls listeners ls, which p now owns. */
+void pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
+              struct listener *ls, size_t nls);
 /* Close listeners (removing socket files) and free p's memory. */
 void pool_fini(struct pool *p);
+
+/* Move p to pc (a reloaded configuration): the size set by TTIN/TTOU
+ * stays when pc leaves workers unchanged; every worker is replaced, the
+ * new ones forked before the old ones are asked to stop. */
+void pool_reconfigure(struct pool *p, const struct pool_conf *pc,
+                      uint64_t now);
 
 /* Start or stop workers so that the live count meets the target. */
 void pool_reconcile(struct pool *p, uint64_t now);

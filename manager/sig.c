@@ -21,6 +21,20 @@ sig_handled_set(sigset_t *set)
         sigaddset(set, handled[i]);
 }
 
+void
+sig_reset_defaults(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &sa, NULL);  /* EINVAL for KILL, STOP, RT: fine */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int
 sig_setup(void)
 {
@@ -50,6 +64,7 @@ record(struct manager *m, const struct signalfd_siginfo *si)
     case SIGTERM: m->pending |= PENDING_STOP_FAST; break;
     case SIGHUP: m->pending |= PENDING_RELOAD; break;
     case SIGUSR1: m->pending |= PENDING_REOPEN_LOGS; break;
+    case SIGUSR2: m->pending |= PENDING_UPGRADE; break;
     case SIGTTIN: m->resize++; m->pending |= PENDING_RESIZE; break;
     case SIGTTOU: m->resize--; m->pending |= PENDING_RESIZE; break;
     default: log_warn("SIG%s is not handled yet", sigabbrev_np(sig));

@@ -202,6 +202,41 @@ fcgi_addr_format(const struct fcgi_addr *a, char *buf, size_t len)
     }
 }
 
+int
+fcgi_addr_equal(const struct fcgi_addr *a, const struct fcgi_addr *b)
+{
+    char x[sizeof(a->path) + 16], y[sizeof(x)];
+
+    if (a->family != b->family)
+        return 0;
+    fcgi_addr_format(a, x, sizeof(x));
+    fcgi_addr_format(b, y, sizeof(y));
+    return strcmp(x, y) == 0;
+}
+
+int
+fcgi_addr_of_socket(int fd, struct fcgi_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->salen = sizeof(out->sa);
+    if (getsockname(fd, (struct sockaddr *)&out->sa, &out->salen) == -1)
+        return -1;
+    out->family = out->sa.ss_family;
+    if (out->family == AF_INET || out->family == AF_INET6)
+        return 0;
+    if (out->family != AF_UNIX) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&out->sa;
+    size_t n = out->salen - offsetof(struct sockaddr_un, sun_path);
+    if (n >= sizeof(out->path))
+        n = sizeof(out->path) - 1;
+    memcpy(out->path, sun->sun_path, n);
+    out->path[n] = '\0';
+    return 0;
+}
+
 static int
 fcgi_addr_set_send_timeout(int fd, int timeout_ms)
 {

@@ -25,6 +25,14 @@ int fcgi_addr_parse(const char *s, struct fcgi_addr *out, char *err,
 /* Format *a as "unix:/path", "1.2.3.4:9000" or "[::1]:9000". */
 void fcgi_addr_format(const struct fcgi_addr *a, char *buf, size_t len);
 
+/* True when a and b name the same socket ("/a" and "unix:/a", "*:80" and
+ * "0.0.0.0:80" do). */
+int fcgi_addr_equal(const struct fcgi_addr *a, const struct fcgi_addr *b);
+
+/* Fill *out from the local address of socket fd (getsockname). Returns 0,
+ * or -1 with errno (EAFNOSUPPORT for families other than unix and IP). */
+int fcgi_addr_of_socket(int fd, struct fcgi_addr *out);
+
 /* A connected stream socket to *a, O_CLOEXEC; -1 with errno on failure. */
 int fcgi_addr_connect(const struct fcgi_addr *a);
 

@@ -1,6 +1,6 @@
 # Signals to the master: an idle master makes no system calls; TTIN/TTOU
-# resize the pool; USR1 reopens a moved log file; HUP (not implemented
-# yet) leaves it serving; a fast stop KILLs a worker that ignores TERM.
+# resize the pool; USR1 reopens a moved log file; a fast stop KILLs a
+# worker that ignores TERM. (HUP and USR2: reload.t, upgrade.t.)
 . "$(dirname "$0")/lib.sh"
 
 SOCK=$TMP/app.sock
@@ -40,10 +40,6 @@ wait_until 5 test -s "$FILELOG" || fail "log not reopened"
 grep -q "log file reopened" "$FILELOG" || fail "no reopen line in the new log"
 ok "USR1 reopens the log file after logrotate moved it"
 
-kill -HUP "$FCGIPM_PID"
-wait_log "SIGHUP: reloading is not implemented"
-answers "unix:$SOCK" || fail "no answer after HUP"
-ok "HUP is logged and the pool keeps serving"
 kill -TERM "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "exit status $STATUS"

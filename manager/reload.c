@@ -1,0 +1,275 @@
+/* Reload: parse the new configuration, prepare every listening socket
+ * (kept or newly bound), and only then swap: no step after the swap can
+ * fail, so an error anywhere leaves the master as it was. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pidfile.h"
+#include "pool.h"
+#include "reload.h"
+
+/* The listeners prepared for one new pool. */
+struct plan {
+    struct listener *ls;
+    size_t nls;
+    struct pool *old;           /* the running pool of the same name */
+    struct pool *fresh;         /* or a new one, allocated ahead */
+};
+
+/* The running listener for address name, or NULL. */
+static struct listener *
+find_listener(struct manager *m, const char *name)
+{
+    struct fcgi_addr a;
+    char err[128];
+
+    if (fcgi_addr_parse(name, &a, err, sizeof(err)) == -1)
+        return NULL;
+    for (size_t i = 0; i < m->npools; i++) {
+        struct pool *p = m->pools[i];
+        for (size_t j = 0; j < p->nlisteners; j++)
+            if (p->listeners[j].fd != -1
+                && fcgi_addr_equal(&p->listeners[j].addr, &a))
+                return &p->listeners[j];
+    }
+    return NULL;
+}
+
+static struct pool *
+find_pool(struct manager *m, const char *name)
+{
+    for (size_t i = 0; i < m->npools; i++)
+        if (!m->pools[i]->retired
+            && strcmp(m->pools[i]->conf->name, name) == 0)
+            return m->pools[i];
+    return NULL;
+}
+
+/* Close what plan bound anew; kept sockets (fd shared with a running
+ * listener) are only forgotten. */
+static void
+plan_undo(struct manager *m, struct plan *pl)
+{
+    for (size_t i = 0; i < pl->nls; i++) {
+        struct listener *l = &pl->ls[i];
+        if (find_listener(m, l->name) != NULL
+            && find_listener(m, l->name)->fd == l->fd) {
+            free(l->name);
+            continue;
+        }
+        listen_close(l);
+    }
+    free(pl->ls);
+    free(pl->fresh);
+    pl->ls = NULL;
+    pl->fresh = NULL;
+    pl->nls = 0;
+}
+
+/* Keep the running socket for each unchanged address, bind the others. */
+static int
+plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
+{
+    pl->old = find_pool(m, pc->name);
+    if (pl->old == NULL)
+        pl->fresh = calloc(1, sizeof(*pl->fresh));
+    pl->ls = calloc(pc->nlisten + 1, sizeof(*pl->ls));
+    if (pl->ls == NULL || (pl->old == NULL && pl->fresh == NULL)) {
+        log_error_errno("reload: pool %s: out of memory", pc->name);
+        return -1;
+    }
+    for (; pl->nls < pc->nlisten; pl->nls++) {
+        struct listener *l = &pl->ls[pl->nls];
+        struct listener *cur = find_listener(m, pc->listen[pl->nls]);
+        if (cur == NULL) {
+            if (listen_open(l, pc->listen[pl->nls], pc) == -1)
+                return -1;
+            log_info("pool %s: listening on %s", pc->name, l->name);
+            continue;
+        }
+        *l = *cur;
+        l->name = strdup(pc->listen[pl->nls]);
+        if (l->name == NULL) {
+            log_error_errno("reload: pool %s: out of memory", pc->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Prepare every new pool; on failure undo what was prepared. */
+static struct plan *
+plan_all(struct manager *m, const struct conf *nc)
+{
+    struct plan *plans = calloc(nc->npools, sizeof(*plans));
+
+    if (plans == NULL) {
+        log_error_errno("reload: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < nc->npools; i++) {
+        if (plan_pool(m, &nc->pools[i], &plans[i]) == 0)
+            continue;
+        for (size_t j = 0; j <= i; j++)
+            plan_undo(m, &plans[j]);
+        free(plans);
+        return NULL;
+    }
+    return plans;
+}
+
+/* Kept sockets now belong to the plans: the running listeners forget
+ * them, so that closing the running arrays closes only dropped ones. */
+static void
+hand_over_kept(struct manager *m, const struct conf *nc, struct plan *plans)
+{
+    for (size_t i = 0; i < nc->npools; i++)
+        for (size_t j = 0; j < plans[i].nls; j++) {
+            struct listener *cur = find_listener(m, plans[i].ls[j].name);
+            if (cur != NULL && cur->fd == plans[i].ls[j].fd) {
+                cur->fd = -1;
+                cur->owns_path = false;
+            }
+        }
+}
+
+static void
+retire(struct pool *p, uint64_t now)
+{
+    log_info("pool %s: no longer configured: stopping its workers",
+             p->conf->name);
+    for (size_t i = 0; i < p->nlisteners; i++)
+        listen_close(&p->listeners[i]);
+    p->nlisteners = 0;
+    p->retired = true;
+    pool_stop_all(p, true, now);
+}
+
+/* Swap in nc. Nothing here can fail but the two allocations, which are
+ * made before anything changes. */
+static int
+commit(struct manager *m, struct conf *nc, struct plan *plans,
+       uint64_t now)
+{
+    struct pool **pools = calloc(nc->npools + m->npools, sizeof(*pools));
+    struct old_conf *old = calloc(1, sizeof(*old));
+    size_t n = 0;
+
+    if (pools == NULL || old == NULL) {
+        log_error_errno("reload: out of memory");
+        free(pools);
+        free(old);
+        return -1;
+    }
+    hand_over_kept(m, nc, plans);
+    for (size_t i = 0; i < nc->npools; i++) {
+        struct pool *p = plans[i].old;
+        if (p != NULL) {
+            for (size_t j = 0; j < p->nlisteners; j++)
+                listen_close(&p->listeners[j]);
+            free(p->listeners);
+            p->listeners = plans[i].ls;
+            p->nlisteners = plans[i].nls;
+            pool_reconfigure(p, &nc->pools[i], now);
+        } else {
+            p = plans[i].fresh;
+            pool_init(p, m, &nc->pools[i], plans[i].ls, plans[i].nls);
+        }
+        pools[n++] = p;
+    }
+    bool any_retired = false;
+    for (size_t i = 0; i < m->npools; i++) {
+        struct pool *p = m->pools[i];
+        bool kept = false;
+        for (size_t j = 0; j < nc->npools; j++)
+            kept = kept || plans[j].old == p;
+        if (kept)
+            continue;
+        if (!p->retired)
+            retire(p, now);
+        any_retired = true;
+        pools[n++] = p;
+    }
+    free(m->pools);
+    m->pools = pools;
+    m->npools = n;
+    old->conf = m->conf;
+    m->conf = *nc;
+    if (any_retired) {
+        old->next = m->old_confs;
+        m->old_confs = old;
+    } else {
+        conf_free(&old->conf);
+        free(old);
+    }
+    return 0;
+}
+
+/* A pid file moved by the reload: write the new one, remove the old. */
+static void
+reload_pid_file(struct manager *m, const char *old)
+{
+    const char *now_path = m->conf.pid_file;
+
+    if (old != NULL && now_path != NULL && strcmp(old, now_path) == 0)
+        return;
+    if (now_path != NULL && pidfile_write(now_path, getpid(), 0) == -1)
+        log_error("reload: pid file %s not written", now_path);
+    if (old != NULL)
+        pidfile_remove(old, getpid());
+}
+
+static void
+apply_globals(struct manager *m, const struct conf *was)
+{
+    const struct conf *c = &m->conf;
+
+    if (strcmp(c->log, was->log) != 0 || c->log_level != was->log_level) {
+        if (log_open(c->log, c->log_level) == -1)
+            log_error_errno("reload: cannot open log %s; keeping the old "
+                            "one", c->log);
+    }
+    if (c->daemon != was->daemon)
+        log_warn("reload: daemon takes effect at the next start only");
+}
+
+void
+reload_run(struct manager *m, uint64_t now)
+{
+    struct conf nc;
+    char err[1024];
+
+    log_info("reload: reading the configuration again");
+    if (conf_load(m->cli, &nc, err, sizeof(err)) == -1) {
+        log_error("reload: %s; keeping the running configuration", err);
+        return;
+    }
+    struct plan *plans = plan_all(m, &nc);
+    if (plans == NULL) {
+        log_error("reload: keeping the running configuration");
+        conf_free(&nc);
+        return;
+    }
+    /* Keep the old globals for comparison: commit() may free them. */
+    struct conf was = { .log = strdup(m->conf.log),
+                        .log_level = m->conf.log_level,
+                        .daemon = m->conf.daemon };
+    char *old_pid_file = m->conf.pid_file ? strdup(m->conf.pid_file) : NULL;
+    if (commit(m, &nc, plans, now) == -1) {
+        for (size_t i = 0; i < nc.npools; i++)
+            plan_undo(m, &plans[i]);
+        conf_free(&nc);
+    } else {
+        if (was.log != NULL)
+            apply_globals(m, &was);
+        reload_pid_file(m, old_pid_file);
+        log_info("reload: done, %zu pool%s", nc.npools,
+                 nc.npools == 1 ? "" : "s");
+    }
+    free(plans);
+    free(was.log);
+    free(old_pid_file);
+}

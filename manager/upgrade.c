@@ -1,0 +1,352 @@
+/* Binary upgrade: the old master forks and execs the binary again with
+ * its listening sockets open (FCGIPM_INHERIT_FDS) and a pipe
+ * (FCGIPM_READY_FD) on which the new master writes "READY" once its
+ * workers are forked. Then the old master drains and exits; if the new
+ * one dies or is not ready in time, the old one goes on serving. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "pidfile.h"
+#include "sig.h"
+#include "sys.h"
+#include "upgrade.h"
+
+#define UPGRADE_TIMEOUT_MS 30000
+#define ENV_FDS "FCGIPM_INHERIT_FDS"
+#define ENV_READY "FCGIPM_READY_FD"
+#define ENV_FROM "FCGIPM_UPGRADE_FROM"
+
+static char **saved_argv;
+static char exe_path[PATH_MAX];
+static pid_t parent_pid;
+static int ready_fd = -1;
+
+void
+upgrade_init(char **argv)
+{
+    static const char deleted[] = " (deleted)";
+
+    saved_argv = argv;
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+    if (n <= 0) {
+        exe_path[0] = '\0';
+        return;
+    }
+    exe_path[n] = '\0';
+    /* A package upgrade replaced the file we run: exec the new one. */
+    size_t len = (size_t)n, dl = sizeof(deleted) - 1;
+    if (len > dl && strcmp(exe_path + len - dl, deleted) == 0)
+        exe_path[len - dl] = '\0';
+}
+
+static int
+parse_fd(const char *s, const char **end)
+{
+    char *e;
+
+    errno = 0;
+    long v = strtol(s, &e, 10);
+    if (errno != 0 || e == s || v < 0 || v > INT_MAX)
+        return -1;
+    *end = e;
+    return (int)v;
+}
+
+static int
+take_fd_list(const char *list)
+{
+    const char *p = list;
+
+    while (*p != '\0') {
+        int fd = parse_fd(p, &p);
+        if (fd == -1 || (*p != ',' && *p != '\0')) {
+            log_error(ENV_FDS "=%s: malformed", list);
+            return -1;
+        }
+        if (listen_inherit(fd, "the old master", true) == -1)
+            return -1;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int
+upgrade_take_sockets(void)
+{
+    const char *fds = getenv(ENV_FDS), *ready = getenv(ENV_READY);
+    const char *from = getenv(ENV_FROM), *end;
+    int rc = 0;
+
+    if (fds == NULL)
+        return 0;
+    if (take_fd_list(fds) == -1)
+        rc = -1;
+    if (ready != NULL) {
+        ready_fd = parse_fd(ready, &end);
+        if (ready_fd == -1 || fcntl(ready_fd, F_SETFD, FD_CLOEXEC) == -1) {
+            log_error(ENV_READY "=%s: not an open descriptor", ready);
+            ready_fd = -1;
+            rc = -1;
+        }
+    }
+    if (from != NULL) {
+        int pid = parse_fd(from, &end);
+        parent_pid = pid > 0 ? pid : 0;
+    }
+    /* Neither workers nor a later upgrade may see these again. */
+    unsetenv(ENV_FDS);
+    unsetenv(ENV_READY);
+    unsetenv(ENV_FROM);
+    return rc;
+}
+
+pid_t
+upgrade_parent(void)
+{
+    return parent_pid;
+}
+
+/* Run fn on every listener of every pool. */
+static void
+each_listener(struct manager *m, void (*fn)(struct listener *l, void *arg),
+              void *arg)
+{
+    for (size_t i = 0; i < m->npools; i++)
+        for (size_t j = 0; j < m->pools[i]->nlisteners; j++)
+            if (m->pools[i]->listeners[j].fd != -1)
+                fn(&m->pools[i]->listeners[j], arg);
+}
+
+static void
+claim_path(struct listener *l, void *arg)
+{
+    (void)arg;
+    if (l->claim_path)
+        l->owns_path = true;
+}
+
+void
+upgrade_report_ready(struct manager *m)
+{
+    static const char msg[] = "READY\n";
+
+    if (ready_fd == -1)
+        return;
+    if (write(ready_fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+        log_error_errno("upgrade: cannot tell the old master %d we are "
+                        "ready", (int)parent_pid);
+    else
+        each_listener(m, claim_path, NULL);
+    if (close(ready_fd) == -1)
+        log_warn_errno("upgrade: close readiness pipe");
+    ready_fd = -1;
+}
+
+static void
+append_fd(struct listener *l, void *arg)
+{
+    char *list = arg;
+    size_t len = strlen(list);
+
+    snprintf(list + len, 4096 - len, "%s%d", len ? "," : "", l->fd);
+}
+
+static void
+keep_open_on_exec(struct listener *l, void *arg)
+{
+    (void)arg;
+    if (fcntl(l->fd, F_SETFD, 0) == -1)
+        log_error_errno("upgrade: cannot pass fd %d", l->fd);
+}
+
+/* In the forked child: exec the binary again with the sockets open. */
+static _Noreturn void
+exec_new_master(struct manager *m, int ready_w, pid_t old)
+{
+    char fds[4096] = "", num[32];
+    const char *exe = exe_path[0] != '\0' ? exe_path : saved_argv[0];
+
+    sig_reset_defaults();
+    each_listener(m, append_fd, fds);
+    each_listener(m, keep_open_on_exec, NULL);
+    snprintf(num, sizeof(num), "%d", ready_w);
+    if (fcntl(ready_w, F_SETFD, 0) == -1 || setenv(ENV_FDS, fds, 1) == -1
+        || setenv(ENV_READY, num, 1) == -1)
+        _exit(127);
+    snprintf(num, sizeof(num), "%d", (int)old);
+    if (setenv(ENV_FROM, num, 1) == -1)
+        _exit(127);
+    execv(exe, saved_argv);
+    log_error_errno("upgrade: cannot execute %s", exe);
+    _exit(127);
+}
+
+static void on_ready_pipe(struct manager *m, struct watch *w, uint32_t ev);
+
+void
+upgrade_start(struct manager *m, uint64_t now)
+{
+    struct upgrade *u = &m->upgrade;
+    int fds[2];
+
+    if (u->pid != 0) {
+        log_warn("upgrade: new master %d is still starting; ignoring "
+                 "SIGUSR2", (int)u->pid);
+        return;
+    }
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        log_error_errno("upgrade: cannot create the readiness pipe");
+        return;
+    }
+    pid_t old = getpid();
+    pid_t pid = sys_fork();
+    if (pid == 0)
+        exec_new_master(m, fds[1], old);
+    close(fds[1]);
+    if (pid == -1) {
+        log_error_errno("upgrade: cannot fork the new master");
+        close(fds[0]);
+        return;
+    }
+    *u = (struct upgrade){ .pid = pid, .waiting = true,
+                           .deadline_at = now + UPGRADE_TIMEOUT_MS,
+                           .ready = { .fd = fds[0], .fn = on_ready_pipe } };
+    if (loop_watch(m, &u->ready, EPOLLIN) == -1) {
+        sys_kill(pid, SIGKILL);
+        close(fds[0]);
+        u->waiting = false;
+        return;
+    }
+    log_info("upgrade: started new master %d (%s), waiting up to %ds for "
+             "it to be ready", (int)pid,
+             exe_path[0] ? exe_path : saved_argv[0],
+             UPGRADE_TIMEOUT_MS / 1000);
+}
+
+static void
+stop_waiting(struct manager *m)
+{
+    struct upgrade *u = &m->upgrade;
+
+    loop_unwatch(m, &u->ready);
+    if (close(u->ready.fd) == -1)
+        log_warn_errno("upgrade: close readiness pipe");
+    u->ready.fd = -1;
+    u->waiting = false;
+}
+
+static void
+release_path(struct listener *l, void *arg)
+{
+    (void)arg;
+    l->owns_path = false;
+}
+
+/* The new master serves: give it the socket files, then drain. */
+static void
+hand_over(struct manager *m)
+{
+    char msg[32];
+
+    stop_waiting(m);
+    m->upgrade.handed_over = true;
+    each_listener(m, release_path, NULL);
+    snprintf(msg, sizeof(msg), "MAINPID=%d", (int)m->upgrade.pid);
+    notify_send(msg);
+    log_info("upgrade: new master %d is ready; this one drains and exits",
+             (int)m->upgrade.pid);
+    m->pending |= PENDING_STOP_GRACEFUL;
+}
+
+/* The new master failed: we go on serving, and own the pid file again. */
+static void
+roll_back(struct manager *m, const char *why)
+{
+    log_error("upgrade: new master %d %s; this master goes on serving",
+              (int)m->upgrade.pid, why);
+    if (m->upgrade.waiting)
+        stop_waiting(m);
+    if (m->conf.pid_file != NULL)
+        pidfile_write(m->conf.pid_file, getpid(), m->upgrade.pid);
+}
+
+static void
+on_ready_pipe(struct manager *m, struct watch *w, uint32_t ev)
+{
+    struct upgrade *u = &m->upgrade;
+    size_t room = sizeof(u->buf) - 1 - u->len;
+    ssize_t n = read(w->fd, u->buf + u->len, room);
+
+    (void)ev;
+    if (n == -1 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n > 0) {
+        u->len += (size_t)n;
+        u->buf[u->len] = '\0';
+        if (strstr(u->buf, "READY\n") != NULL)
+            hand_over(m);
+        else if (u->len == sizeof(u->buf) - 1)
+            roll_back(m, "sent garbage on the readiness pipe");
+        return;
+    }
+    /* EOF (or an error) before READY: it exited or closed the pipe. */
+    roll_back(m, n == 0 ? "exited before it was ready"
+                        : "broke the readiness pipe");
+}
+
+void
+upgrade_run_due(struct manager *m, uint64_t now)
+{
+    struct upgrade *u = &m->upgrade;
+
+    if (!u->waiting || now < u->deadline_at)
+        return;
+    /* KILL, not TERM: a master that is not ready must not get to run its
+     * shutdown, which could remove socket files we still serve. */
+    if (sys_kill(u->pid, SIGKILL) == -1 && errno != ESRCH)
+        log_error_errno("upgrade: cannot kill new master %d", (int)u->pid);
+    roll_back(m, "was not ready in time (killed)");
+}
+
+uint64_t
+upgrade_deadline(const struct manager *m)
+{
+    return m->upgrade.waiting ? m->upgrade.deadline_at : NEVER;
+}
+
+bool
+upgrade_in_progress(const struct manager *m)
+{
+    return m->upgrade.waiting;
+}
+
+int
+upgrade_reaped(struct manager *m, pid_t pid, int st)
+{
+    struct upgrade *u = &m->upgrade;
+    char how[96];
+
+    if (u->pid == 0 || pid != u->pid)
+        return 0;
+    child_status_str(st, how, sizeof(how));
+    if (u->waiting)
+        roll_back(m, how);
+    else if (u->handed_over)
+        log_warn("upgrade: new master %d %s", (int)pid, how);
+    else
+        log_info("upgrade: failed new master %d %s", (int)pid, how);
+    u->pid = 0;
+    return 1;
+}
