@@ -33,6 +33,8 @@ enum slot_state {
 };
 
 enum stop_stage {
+    STOP_IDLE_WAIT,             /* waiting for it to block in accept() */
+    STOP_FROZEN,                /* SIGSTOPped to check it is still idle */
     STOP_ASKED,                 /* stop_signal sent, waiting */
     STOP_TERMED,                /* TERM sent (fast stop) */
     STOP_KILLED,                /* KILL sent */
@@ -44,7 +46,10 @@ struct slot {
     pid_t pid;
     uint64_t started_at;
     uint64_t respawn_at;        /* SLOT_WAITING */
-    uint64_t kill_at;           /* SLOT_STOPPING: next escalation */
+    uint64_t kill_at;           /* SLOT_STOPPING: next step */
+    uint64_t give_up_at;        /* STOP_IDLE_WAIT: signal it anyway */
+    uint64_t frozen_at;         /* STOP_FROZEN: when SIGSTOP was sent */
+    int idle_fds;               /* its open fds while idle in accept() */
     uint64_t stable_at;         /* a respawn after a crash counts as
                                    healthy once it lives to this */
     enum stop_stage stage;

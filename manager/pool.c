@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "child.h"
+#include "idle.h"
 #include "log.h"
 #include "pool.h"
 #include "sys.h"
@@ -115,6 +116,92 @@ live_count(const struct pool *p)
     return n;
 }
 
+#define IDLE_POLL_MS 10         /* how often to look for an idle worker */
+#define FREEZE_CHECK_MS 1       /* how soon a SIGSTOP has taken effect */
+#define FREEZE_MAX_MS 100       /* a SIGSTOP that takes longer: retry */
+
+/* Ask s's worker to finish and exit, but only once it waits in accept():
+ * the stop signal makes libfcgi drop a connection it has just accepted.
+ * If it is never seen idle, it gets the signal after graceful_timeout. */
+static void
+ask_stop(struct pool *p, struct slot *s, uint64_t now)
+{
+    s->state = SLOT_STOPPING;
+    s->stage = STOP_IDLE_WAIT;
+    s->give_up_at = now + p->conf->graceful_timeout_ms;
+    s->kill_at = now;
+}
+
+static bool
+in_accept(pid_t pid)
+{
+    char buf[256];
+
+    return sys_proc_read(pid, "syscall", buf, sizeof(buf)) > 0
+           && idle_syscall_is_accept(buf);
+}
+
+/* Looks idle: freeze it, so that a connection arriving now cannot be
+ * taken between our check and the signal. */
+static void
+idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+
+    if (now >= s->give_up_at) {
+        log_warn("pool %s: worker %d not seen idle in accept() within "
+                 "%ums; sending SIG%s anyway", pc->name, (int)s->pid,
+                 pc->graceful_timeout_ms, sigabbrev_np(pc->stop_signal));
+        child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
+                          now + pc->kill_timeout_ms);
+        return;
+    }
+    s->kill_at = now + IDLE_POLL_MS;
+    if (!in_accept(s->pid))
+        return;
+    s->idle_fds = sys_proc_fd_count(s->pid);
+    if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1)
+        return;
+    s->stage = STOP_FROZEN;
+    s->frozen_at = now;
+    s->kill_at = now + FREEZE_CHECK_MS;
+}
+
+static void
+thaw(struct slot *s, uint64_t now)
+{
+    if (sys_kill(s->pid, SIGCONT) == -1 && errno != ESRCH)
+        log_error_errno("cannot send SIGCONT to worker %d", (int)s->pid);
+    s->stage = STOP_IDLE_WAIT;
+    s->kill_at = now + IDLE_POLL_MS;
+}
+
+/* Frozen: if it is still inside the same accept() with no new
+ * descriptor, no connection reached it, and the stop signal interrupts
+ * the accept() once it runs again. Otherwise let it serve and retry. */
+static void
+frozen_due(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+    char buf[512];
+
+    if (sys_proc_read(s->pid, "stat", buf, sizeof(buf)) <= 0
+        || !idle_stat_is_stopped(buf)) {
+        if (now - s->frozen_at < FREEZE_MAX_MS)
+            s->kill_at = now + FREEZE_CHECK_MS;
+        else
+            thaw(s, now);
+        return;
+    }
+    if (!in_accept(s->pid) || sys_proc_fd_count(s->pid) != s->idle_fds) {
+        thaw(s, now);
+        return;
+    }
+    /* child_signal_stop() sends SIGCONT after the signal. */
+    child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
+                      now + pc->graceful_timeout_ms);
+}
+
 static void
 start_one(struct pool *p, uint64_t now)
 {
@@ -142,8 +229,7 @@ stop_one(struct pool *p, uint64_t now)
             return;
         }
         if (s->state == SLOT_RUNNING) {
-            child_signal_stop(p, s, p->conf->stop_signal, STOP_ASKED,
-                              now + p->conf->graceful_timeout_ms);
+            ask_stop(p, s, now);
             return;
         }
     }
@@ -185,8 +271,7 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
         if (!s->outgoing)
             continue;
         s->outgoing = false;
-        child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
-                          now + pc->graceful_timeout_ms);
+        ask_stop(p, s, now);
     }
     log_info("pool %s: %u new workers started, old ones asked to stop",
              pc->name, p->target);
@@ -275,6 +360,14 @@ respawn_due(struct pool *p, struct slot *s, uint64_t now)
 static void
 escalate_due(struct pool *p, struct slot *s, uint64_t now)
 {
+    if (s->stage == STOP_IDLE_WAIT) {
+        idle_wait_due(p, s, now);
+        return;
+    }
+    if (s->stage == STOP_FROZEN) {
+        frozen_due(p, s, now);
+        return;
+    }
     const char *was = s->stage == STOP_ASKED ? "graceful" : "fast";
     unsigned waited = s->stage == STOP_ASKED ? p->conf->graceful_timeout_ms
                                              : p->conf->kill_timeout_ms;
@@ -348,11 +441,10 @@ pool_stop_all(struct pool *p, bool graceful, uint64_t now)
         if (s->state == SLOT_WAITING) {
             s->state = SLOT_EMPTY;
         } else if (graceful && s->state == SLOT_RUNNING) {
-            child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
-                              now + pc->graceful_timeout_ms);
+            ask_stop(p, s, now);
         } else if (!graceful && (s->state == SLOT_RUNNING
                                  || (s->state == SLOT_STOPPING
-                                     && s->stage == STOP_ASKED))) {
+                                     && s->stage <= STOP_ASKED))) {
             child_signal_stop(p, s, SIGTERM, STOP_TERMED,
                               now + pc->kill_timeout_ms);
         }

@@ -1,6 +1,9 @@
 /* The real system calls behind sys.h; the only file that forks, kills,
  * waits or reads the clock. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -45,6 +48,43 @@ pid_t
 sys_waitpid(pid_t pid, int *status, int options)
 {
     return waitpid(pid, status, options);
+}
+
+ssize_t
+sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    int saved = errno;
+    close(fd);
+    if (n == -1) {
+        errno = saved;
+        return -1;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+int
+sys_proc_fd_count(pid_t pid)
+{
+    char path[64];
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
 }
 
 uint32_t

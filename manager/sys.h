@@ -13,6 +13,11 @@ double sys_wall_time(void);
 pid_t sys_fork(void);
 int sys_kill(pid_t pid, int sig);
 pid_t sys_waitpid(pid_t pid, int *status, int options);
+/* Read /proc/PID/NAME into buf, NUL-terminated. Returns the length or
+ * -1 with errno. */
+ssize_t sys_proc_read(pid_t pid, const char *name, char *buf, size_t len);
+/* How many descriptors pid has open, or -1 with errno. */
+int sys_proc_fd_count(pid_t pid);
 /* A uniformly distributed value in [0, bound), bound > 0. */
 uint32_t sys_random(uint32_t bound);
 

@@ -116,3 +116,56 @@ done_testing() {
     echo "1..$TESTS_RUN"
     exit 0
 }
+
+# load_start ADDR URI [LOOPS]: keep LOOPS clients sending requests one
+# after another until load_stop; each counts its successes and failures.
+LOAD_PIDS=()
+load_start() {
+    local addr=$1 uri=$2 loops=${3:-4} i
+    rm -f "$TMP/load.stop" "$TMP"/load.*.count "$TMP"/load.*.err \
+        "$TMP"/load.*.progress
+    for i in $(seq "$loops"); do
+        (
+            good=0 bad=0
+            while [ ! -e "$TMP/load.stop" ]; do
+                if "$FCGI_REQUEST" -t 10 "$addr" "$uri" >/dev/null \
+                       2>>"$TMP/load.$i.err"; then
+                    good=$((good + 1))
+                    printf . >>"$TMP/load.$i.progress"
+                else
+                    bad=$((bad + 1))
+                fi
+            done
+            echo "$good $bad" >"$TMP/load.$i.count"
+        ) &
+        LOAD_PIDS+=("$!")
+        STARTED_PIDS+=("$!")
+    done
+}
+
+# load_progress: successes so far (one byte each in load.*.progress).
+load_progress() { cat "$TMP"/load.*.progress 2>/dev/null | wc -c; }
+load_reached() { [ "$(load_progress)" -ge "$1" ]; }
+# wait_load N: poll until the clients have N more successes than now.
+wait_load() {
+    local want=$(( $(load_progress) + $1 ))
+    wait_until "${2:-20}" load_reached "$want" \
+        || fail "load stalled at $(load_progress) successes: $(load_errors)"
+}
+
+# load_stop: stop the clients; totals in LOAD_GOOD and LOAD_BAD.
+load_stop() {
+    local pid f good=0 bad=0 g b
+    touch "$TMP/load.stop"
+    for pid in "${LOAD_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    LOAD_PIDS=()
+    for f in "$TMP"/load.*.count; do
+        read -r g b <"$f"
+        good=$((good + g))
+        bad=$((bad + b))
+    done
+    LOAD_GOOD=$good
+    LOAD_BAD=$bad
+}
+
+load_errors() { cat "$TMP"/load.*.err 2>/dev/null | sort | uniq -c | head -5; }

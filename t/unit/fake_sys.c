@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+
 #include "sys.h"
 
 uint64_t
@@ -46,6 +49,29 @@ sys_waitpid(pid_t pid, int *status, int options)
     (void)options;
     *status = mock_type(int);
     return mock_type(pid_t);
+}
+
+ssize_t
+sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
+{
+    const char *text;
+
+    check_expected(pid);
+    check_expected(name);
+    text = mock_ptr_type(const char *);
+    if (text == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    snprintf(buf, len, "%s", text);
+    return (ssize_t)strlen(buf);
+}
+
+int
+sys_proc_fd_count(pid_t pid)
+{
+    (void)pid;
+    return mock_type(int);
 }
 
 uint32_t

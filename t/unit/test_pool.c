@@ -135,42 +135,115 @@ test_quick_deaths_back_off_and_flag_crash_loop(void **state)
     assert_false(p->crash_loop);
 }
 
+#define IN_ACCEPT "43 0x0 0x7ffe0 0x7ffd8 0x1 0x0 0xffffffff 0x7ffb8 0x7f56f0\n"
+#define IN_SLEEP "230 0x0 0x0 0x7ffae0 0x7ffae0 0x19 0x0 0x7ffac8 0x7fa503\n"
+#define STOPPED "100 (hello world) T 1 100 100 0 -1 4194560\n"
+#define RUNNING "100 (hello world) S 1 100 100 0 -1 4194560\n"
+
 static void
-test_graceful_stop_escalates_to_kill(void **state)
+will_read(pid_t pid, const char *name, const char *text)
+{
+    expect_value(sys_proc_read, pid, pid);
+    expect_string(sys_proc_read, name, name);
+    will_return(sys_proc_read, text);
+}
+
+static void
+expect_signal(pid_t pid, int sig)
+{
+    expect_value(sys_kill, pid, pid);
+    expect_value(sys_kill, sig, sig);
+    will_return(sys_kill, 0);
+}
+
+/* One worker, asked to stop gracefully at 6000. */
+static struct pool *
+one_stopping(void **state)
 {
     struct pool *p = *state;
 
     p->target = 1;
     fill(p, 5000);
-    expect_value(sys_kill, pid, 100);
-    expect_value(sys_kill, sig, SIGUSR1);
-    will_return(sys_kill, 0);
-    pool_stop_all(p, true, 6000);
+    pool_stop_all(p, true, 6000);   /* no signal yet */
     assert_int_equal(p->slots[0].state, SLOT_STOPPING);
-    assert_int_equal(pool_next_deadline(p), 6000 + pc.graceful_timeout_ms);
-    expect_value(sys_kill, pid, -100);
-    expect_value(sys_kill, sig, SIGKILL);
-    will_return(sys_kill, 0);
-    pool_run_due(p, 6000 + pc.graceful_timeout_ms);
+    assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
+    assert_int_equal(pool_next_deadline(p), 6000);
+    return p;
+}
+
+static void
+test_graceful_stop_waits_for_idle_accept(void **state)
+{
+    struct pool *p = one_stopping(state);
+
+    will_read(100, "syscall", IN_SLEEP);        /* busy: look again */
+    pool_run_due(p, 6000);
+    assert_int_equal(pool_next_deadline(p), 6010);
+    will_read(100, "syscall", IN_ACCEPT);       /* idle: freeze it */
+    will_return(sys_proc_fd_count, 3);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6010);
+    assert_int_equal(p->slots[0].stage, STOP_FROZEN);
+    will_read(100, "stat", RUNNING);            /* not stopped yet */
+    pool_run_due(p, 6011);
+    will_read(100, "stat", STOPPED);            /* same accept, no new fd */
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
+    expect_signal(100, SIGUSR1);
+    expect_signal(100, SIGCONT);
+    pool_run_due(p, 6012);
+    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+    assert_int_equal(pool_next_deadline(p), 6012 + pc.graceful_timeout_ms);
+    expect_signal(-100, SIGKILL);
+    pool_run_due(p, 6012 + pc.graceful_timeout_ms);
     assert_int_equal(p->slots[0].stage, STOP_KILLED);
     pool_child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 40000);
     assert_true(pool_is_empty(p));
 }
 
 static void
+test_frozen_with_a_new_connection_is_thawed(void **state)
+{
+    struct pool *p = one_stopping(state);
+
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6000);
+    /* accept() returned a connection before the stop took effect. */
+    will_read(100, "stat", STOPPED);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 4);
+    expect_signal(100, SIGCONT);
+    pool_run_due(p, 6001);
+    assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
+    assert_int_equal(pool_next_deadline(p), 6011);
+}
+
+static void
+test_never_idle_is_signalled_after_graceful_timeout(void **state)
+{
+    struct pool *p = one_stopping(state);
+    uint64_t end = 6000 + pc.graceful_timeout_ms;
+
+    expect_signal(100, SIGUSR1);
+    pool_run_due(p, end);
+    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+    assert_int_equal(pool_next_deadline(p), end + pc.kill_timeout_ms);
+}
+
+static void
 test_fast_stop_overrides_graceful(void **state)
 {
-    struct pool *p = *state;
+    struct pool *p = one_stopping(state);
 
-    p->target = 1;
-    fill(p, 5000);
-    expect_value(sys_kill, pid, 100);
-    expect_value(sys_kill, sig, SIGUSR1);
-    will_return(sys_kill, 0);
-    pool_stop_all(p, true, 6000);
-    expect_value(sys_kill, pid, 100);
-    expect_value(sys_kill, sig, SIGTERM);
-    will_return(sys_kill, 0);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6000);
+    /* Frozen: TERM must be followed by CONT, or it is never seen. */
+    expect_signal(100, SIGTERM);
+    expect_signal(100, SIGCONT);
     pool_stop_all(p, false, 6001);
     assert_int_equal(p->slots[0].stage, STOP_TERMED);
     assert_int_equal(p->slots[0].kill_at, 6001 + pc.kill_timeout_ms);
@@ -183,11 +256,9 @@ test_shrink_stops_newest(void **state)
 
     fill(p, 5000);
     p->target = 2;
-    expect_value(sys_kill, pid, 102);
-    expect_value(sys_kill, sig, SIGUSR1);
-    will_return(sys_kill, 0);
     pool_reconcile(p, 6000);
     assert_int_equal(p->slots[2].state, SLOT_STOPPING);
+    assert_int_equal(p->slots[1].state, SLOT_RUNNING);
     /* A stopping worker's exit is not a crash: no respawn. */
     pool_child_died(p, &p->slots[2], W_EXITCODE(0, 0), 6100);
     assert_int_equal(p->slots[2].state, SLOT_EMPTY);
@@ -220,8 +291,13 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_quick_deaths_back_off_and_flag_crash_loop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_graceful_stop_escalates_to_kill,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_graceful_stop_waits_for_idle_accept, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_frozen_with_a_new_connection_is_thawed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_never_idle_is_signalled_after_graceful_timeout, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_fast_stop_overrides_graceful,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrink_stops_newest, setup,

@@ -1,0 +1,16 @@
+/* Reading whether a worker waits, idle, in accept() on its listening
+ * socket, from /proc. A libfcgi program that gets its stop signal right
+ * after accepting a connection drops it (it checks the shutdown flag
+ * while waiting for the request), so graceful stops wait for this. */
+#ifndef FCGIPM_IDLE_H
+#define FCGIPM_IDLE_H
+
+#include <stdbool.h>
+
+/* Whether /proc/PID/syscall text shows accept(2) or accept4(2) on fd 0. */
+bool idle_syscall_is_accept(const char *text);
+
+/* Whether /proc/PID/stat text shows the process stopped (state T or t). */
+bool idle_stat_is_stopped(const char *text);
+
+#endif

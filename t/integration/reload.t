@@ -1,0 +1,90 @@
+# SIGHUP: a valid config replaces every worker (new ones first) and keeps
+# the socket; the size set by TTIN survives when workers is unchanged; a
+# changed workers applies; a broken file is logged with file:line:key and
+# changes nothing; under load a reload fails no request; a changed listen
+# is bound anew; a removed pool drains.
+. "$(dirname "$0")/lib.sh"
+
+SOCK=$TMP/app.sock
+CONF=$TMP/fcgipm.conf
+write_conf() {
+    cat >"$CONF" <<CONF
+listen = "unix:$1"
+workers = $2
+command = {"$HELLO"}
+CONF
+}
+write_conf "$SOCK" 2
+start_fcgipm -c "$CONF"
+wait_workers 2
+kill -TTIN "$FCGIPM_PID"
+wait_workers 3
+before=$(workers)
+inode=$(stat -c %i "$SOCK")
+
+kill -HUP "$FCGIPM_PID"
+wait_log "reload: done"
+all_replaced() {
+    has_workers 3 && [ -z "$(comm -12 <(echo "$before") <(workers))" ]
+}
+wait_until 10 all_replaced || fail "workers not all replaced: $(workers)"
+log_has "keeping size 3 set by TTIN/TTOU" || fail "no size-kept line"
+[ "$(stat -c %i "$SOCK")" = "$inode" ] || fail "socket was recreated"
+answers "unix:$SOCK" || fail "no answer after reload"
+ok "HUP replaces all 3 workers, keeps the TTIN size and the socket"
+
+write_conf "$SOCK" 4
+kill -HUP "$FCGIPM_PID"
+wait_workers 4
+ok "HUP with workers = 4 gives 4 workers"
+
+stable=$(workers)
+printf 'workers = 2\nbogus_key = 1\n' >>"$CONF"
+kill -HUP "$FCGIPM_PID"
+wait_log "reload: .*fcgipm.conf:5: bogus_key: .*keeping the running configuration"
+[ "$(workers)" = "$stable" ] || fail "workers changed after a bad reload"
+answers "unix:$SOCK" || fail "no answer after a bad reload"
+ok "a broken config is reported with file:line:key and changes nothing"
+
+reloads_done() { [ "$(log_count 'reload: done')" -ge "$1" ]; }
+write_conf "$SOCK" 3
+load_start "unix:$SOCK" "/?sleep=5" 4
+wait_load 20
+for i in $(seq 10); do
+    kill -HUP "$FCGIPM_PID"
+    wait_until 10 reloads_done $((i + 2)) || fail "reload $i did not finish"
+    wait_load 20
+done
+load_stop
+[ "$LOAD_BAD" -eq 0 ] || fail "$LOAD_BAD of $((LOAD_GOOD + LOAD_BAD)) requests failed during reloads: $(load_errors)"
+ok "10 reloads under load: $LOAD_GOOD requests, 0 failed"
+
+NEW=$TMP/moved.sock
+write_conf "$NEW" 2
+kill -HUP "$FCGIPM_PID"
+wait_until 10 answers "unix:$NEW" || fail "new address does not answer"
+wait_until 5 [ ! -e "$SOCK" ] || fail "old socket file left behind"
+ok "a changed listen is bound anew and the old socket file removed"
+
+cat >>"$CONF" <<CONF
+pool "extra" {
+    listen = "unix:$TMP/extra.sock"
+    workers = 1
+    command = {"$HELLO"}
+}
+CONF
+kill -HUP "$FCGIPM_PID"
+wait_until 10 answers "unix:$TMP/extra.sock" || fail "added pool does not answer"
+wait_workers 3
+write_conf "$NEW" 2
+kill -HUP "$FCGIPM_PID"
+wait_log "pool extra: retired pool drained"
+wait_workers 2
+[ ! -e "$TMP/extra.sock" ] || fail "removed pool's socket left behind"
+answers "unix:$NEW" || fail "remaining pool does not answer"
+ok "a pool added by reload serves; removed again, it drains and goes"
+
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
+done_testing

@@ -1,0 +1,60 @@
+# SIGUSR2: the new binary takes over the listening socket and the pid
+# file, the old master drains and exits 0, no request fails under load;
+# a new master that cannot start leaves the old one serving (rollback).
+. "$(dirname "$0")/lib.sh"
+
+SOCK=$TMP/app.sock
+PIDFILE=$TMP/fcgipm.pid
+CONF=$TMP/fcgipm.conf
+cat >"$CONF" <<CONF
+listen = "unix:$SOCK"
+workers = 3
+pid_file = "$PIDFILE"
+command = {"$HELLO"}
+CONF
+start_fcgipm -c "$CONF"
+wait_workers 3
+wait_until 5 test -s "$PIDFILE" || fail "no pid file"
+[ "$(cat "$PIDFILE")" = "$FCGIPM_PID" ] || fail "pid file holds $(cat "$PIDFILE")"
+inode=$(stat -c %i "$SOCK")
+
+load_start "unix:$SOCK" "/?sleep=5" 4
+wait_load 20
+old=$FCGIPM_PID
+kill -USR2 "$old"
+pid_file_moved() { [ -s "$PIDFILE" ] && [ "$(cat "$PIDFILE")" != "$old" ]; }
+wait_until 10 pid_file_moved || fail "pid file still names $old"
+new=$(cat "$PIDFILE")
+STARTED_PIDS+=("$new")
+wait_status "$old"
+[ "$STATUS" = 0 ] || fail "old master exit status $STATUS"
+wait_load 30
+load_stop
+[ "$LOAD_BAD" -eq 0 ] || fail "$LOAD_BAD of $((LOAD_GOOD + LOAD_BAD)) requests failed during the upgrade: $(load_errors)"
+ok "USR2 under load: $LOAD_GOOD requests, 0 failed; old master exited 0"
+
+pid_alive "$new" || fail "new master $new is not running"
+[ "$(stat -c %i "$SOCK")" = "$inode" ] || fail "socket file was recreated"
+[ "$(worker_count "$new")" -eq 3 ] || fail "new master has $(worker_count "$new") workers"
+log_has "fcgipm\[$new\]: listen unix:$SOCK: adopted fd [0-9]+ from the old master" \
+    || fail "no adoption line"
+ok "the new master $new adopted the same socket and runs 3 workers"
+
+# Rollback: a config the new master rejects. The old one keeps serving
+# and takes its pid file back.
+FCGIPM_PID=$new
+echo 'workers = "many"' >>"$CONF"
+kill -USR2 "$new"
+wait_log "fcgipm\[$new\]: upgrade: new master [0-9]+ exited before it was ready; this master goes on serving"
+pid_alive "$new" || fail "master $new died in the rollback"
+[ "$(cat "$PIDFILE")" = "$new" ] || fail "pid file holds $(cat "$PIDFILE") after rollback"
+[ -S "$SOCK" ] || fail "socket file gone after rollback"
+answers "unix:$SOCK" || fail "no answer after rollback"
+ok "a new master that fails to start leaves the old one serving"
+
+kill -QUIT "$new"
+wait_until 10 pid_gone "$new" || fail "new master did not stop"
+[ ! -e "$SOCK" ] || fail "socket left behind by the new master"
+[ ! -e "$PIDFILE" ] || fail "pid file left behind by the new master"
+ok "the new master stops on QUIT and removes socket and pid file"
+done_testing
