@@ -8,6 +8,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "output.h"
 #include "sys.h"
 #include "worker.h"
 
@@ -16,16 +17,24 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
     int listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1;
+    /* Without a loop to read it (unit tests), no pipe: the worker keeps
+     * the master's stderr, as it does when the pipe cannot be made. */
+    struct output *out = p->m != NULL ? output_open(p->m, pc->name) : NULL;
+    int out_fd = out != NULL ? output_write_fd(out) : -1;
 
     /* The handled signals are already blocked (sig_setup); the child
      * inherits that mask and resets it in worker_main before exec. */
     pid_t pid = sys_fork();
     if (pid == -1) {
         log_error_errno("pool %s: unable to fork worker", pc->name);
+        if (out != NULL)
+            output_abort(out);
         return -1;
     }
     if (pid == 0)
-        worker_main(pc, listen_fd, getppid());
+        worker_main(pc, listen_fd, out_fd, getppid());
+    if (out != NULL)
+        output_attach(out, pid);
     /* Also set the group from this side: whichever runs first wins the
      * race, so a KILL to the group right after fork finds it. EACCES
      * means the child already exec'd, having set it itself. */

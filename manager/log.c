@@ -12,7 +12,8 @@
 
 #include "log.h"
 
-enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_SYSLOG };
+/* LOG_TO_FD: a worker's copy of the master's stderr, until it execs. */
+enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_FD, LOG_TO_SYSLOG };
 
 enum log_level log_current_level = LOG_LEVEL_INFO;
 
@@ -82,10 +83,23 @@ log_reopen(void)
     return 0;
 }
 
+int
+log_detach_stdio(void)
+{
+    if (target != LOG_TO_STDERR)
+        return 0;
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd == -1)
+        return -1;
+    file_fd = fd;
+    target = LOG_TO_FD;
+    return 0;
+}
+
 void
 log_close(void)
 {
-    if (target == LOG_TO_FILE && file_fd != -1)
+    if ((target == LOG_TO_FILE || target == LOG_TO_FD) && file_fd != -1)
         close(file_fd);
     if (target == LOG_TO_SYSLOG)
         closelog();
@@ -117,7 +131,7 @@ log_level_name(enum log_level level)
 int
 log_fd(void)
 {
-    return target == LOG_TO_FILE ? file_fd : -1;
+    return target == LOG_TO_FILE || target == LOG_TO_FD ? file_fd : -1;
 }
 
 static size_t
@@ -137,7 +151,7 @@ format_prefix(char *buf, size_t len, enum log_level level)
 void
 log_msg(enum log_level level, int errnum, const char *fmt, ...)
 {
-    char line[8192];
+    char line[LOG_LINE_MAX];
     size_t n = 0;
     va_list ap;
     int saved = errno;
@@ -162,7 +176,7 @@ log_msg(enum log_level level, int errnum, const char *fmt, ...)
         syslog(prio[level], "%.*s", (int)n, line);
     } else {
         line[n++] = '\n';
-        int fd = target == LOG_TO_FILE ? file_fd : STDERR_FILENO;
+        int fd = target == LOG_TO_STDERR ? STDERR_FILENO : file_fd;
         /* Nowhere better to report a failed log write: drop the line. */
         ssize_t w = write(fd, line, n);
         (void)w;

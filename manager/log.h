@@ -7,6 +7,10 @@
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* The longest log line: a worker's output line of OUTPUT_LINE_MAX bytes
+ * with its markers, tag and prefix fits whole. */
+#define LOG_LINE_MAX (16384 + 1024)
+
 /*
  * Send logs to target: "stderr", "syslog" or a file path (appended,
  * created 0640). Returns 0, or -1 with errno when the file cannot be
@@ -22,6 +26,13 @@ int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 /* The descriptor of a file target, or -1, so that children can keep it. */
 int log_fd(void);
+/*
+ * In a worker about to put something else on fds 1 and 2: a stderr target
+ * becomes a close-on-exec copy of fd 2 at 3 or above (see log_fd), so the
+ * worker's own messages still reach the master's stderr until exec.
+ * Returns 0, or -1 with errno.
+ */
+int log_detach_stdio(void);
 
 void log_msg(enum log_level level, int errnum, const char *fmt, ...)
     LOG_PRINTF(3, 4);

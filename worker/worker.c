@@ -32,8 +32,41 @@ reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Close every descriptor from 3 up but keep, which may be -1. */
 static int
-place_fds(const struct pool_conf *pc, int listen_fd)
+close_from_3(int keep)
+{
+    if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) == -1)
+        return -1;
+    return close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
+}
+
+/* Fds 1 and 2 go to out_fd, the master's pipe, or without one to the log
+ * file when there is one. In both cases the worker's own messages keep
+ * going to the log (a close-on-exec descriptor), with their level. */
+static int
+place_stdio(int out_fd)
+{
+    if (out_fd != -1) {
+        if (log_detach_stdio() == -1 || dup2(out_fd, 1) == -1
+            || dup2(out_fd, 2) == -1)
+            return -1;
+        return 0;
+    }
+    int lfd = log_fd();
+    if (lfd != -1) {
+        if (dup2(lfd, 1) == -1 || dup2(lfd, 2) == -1)
+            return -1;
+        log_open("stderr", log_current_level);
+    }
+    return 0;
+}
+
+/* fds 0-2 were open in the master (main.c ensures it), so listen_fd,
+ * out_fd and the log's descriptor are 3 or above, except an inherited
+ * listening socket already on fd 0. */
+static int
+place_fds(const struct pool_conf *pc, int listen_fd, int out_fd)
 {
     if (listen_fd == 0) {
         if (fcntl(0, F_SETFD, 0) == -1)
@@ -41,15 +74,11 @@ place_fds(const struct pool_conf *pc, int listen_fd)
     } else if (listen_fd > 0 && dup2(listen_fd, 0) == -1) {
         goto fail;
     }
-    int lfd = log_fd();
-    if (lfd != -1) {
-        if (dup2(lfd, 1) == -1 || dup2(lfd, 2) == -1)
-            goto fail;
-        log_open("stderr", log_current_level);
-    }
+    if (place_stdio(out_fd) == -1)
+        goto fail;
     /* Descriptors the master inherited without CLOEXEC must not reach the
-     * application either. */
-    if (close_range(3, ~0U, 0) == -1)
+     * application either; the log's is CLOEXEC and goes at exec. */
+    if (close_from_3(log_fd()) == -1)
         goto fail;
     return 0;
 fail:
@@ -110,13 +139,14 @@ build_env(const struct pool_conf *pc)
 }
 
 noreturn void
-worker_main(const struct pool_conf *pc, int listen_fd, pid_t master)
+worker_main(const struct pool_conf *pc, int listen_fd, int out_fd,
+            pid_t master)
 {
     /* Its own process group: a terminal's ^C reaches only the master,
      * which stops workers in order, and KILL can take a whole group. */
     setpgid(0, 0);
     reset_signals();
-    if (place_fds(pc, listen_fd) == -1)
+    if (place_fds(pc, listen_fd, out_fd) == -1)
         _exit(127);
     if (drop_privileges(pc) == -1)
         _exit(126);

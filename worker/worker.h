@@ -8,12 +8,14 @@
 #include "conf.h"
 
 /*
- * Become a worker of pool pc: listening socket listen_fd on fd 0, default
- * signal dispositions and mask, no other inherited descriptors, dropped
- * privileges, a death signal tied to master, then exec the command. Never
- * returns: on any failure it logs and exits 127 (126 for privileges).
+ * Become a worker of pool pc: listening socket listen_fd on fd 0, out_fd
+ * (the master's output pipe, or -1 for the log file or the master's
+ * stderr) on fds 1 and 2, default signal dispositions and mask, no other
+ * inherited descriptors, dropped privileges, a death signal tied to
+ * master, then exec the command. Never returns: on any failure it logs
+ * and exits 127 (126 for privileges).
  */
 noreturn void worker_main(const struct pool_conf *pc, int listen_fd,
-                          pid_t master);
+                          int out_fd, pid_t master);
 
 #endif
