@@ -70,6 +70,12 @@ child_signal_stop(struct pool *p, struct slot *s, int sig,
     else
         log_debug("pool %s: sent SIG%s to worker %d", p->conf->name,
                   sigabbrev_np(sig), (int)s->pid);
+    /* A worker frozen for the idle check must run to see the signal. */
+    if (s->state == SLOT_STOPPING && s->stage == STOP_FROZEN
+        && sig != SIGKILL && sys_kill(s->pid, SIGCONT) == -1
+        && errno != ESRCH)
+        log_error_errno("pool %s: cannot send SIGCONT to worker %d",
+                        p->conf->name, (int)s->pid);
     s->state = SLOT_STOPPING;
     s->stage = stage;
     s->kill_at = kill_at;

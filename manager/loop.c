@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -236,6 +237,7 @@ loop_run(struct manager *m)
     run_due(m, sys_now_ms());
     /* Workers are forked: new connections will be served. */
     upgrade_report_ready(m);
+    daemon_report_ready();
     notify_send("READY=1");
     while (m->state != RUN_DONE) {
         int timeout = loop_timeout_ms(next_deadline(m), sys_now_ms());

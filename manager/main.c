@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
@@ -300,10 +301,13 @@ start(struct manager *m)
                 strerror(errno));
         return -1;
     }
-    if (m->conf.daemon) {
-        log_error("daemon mode is not implemented yet; run in the "
-                  "foreground");
-        return -1;
+    /* An upgrade's new master is detached already: its parent was. */
+    if (m->conf.daemon && upgrade_parent() == 0) {
+        if (strcmp(m->conf.log, "stderr") == 0)
+            log_warn("daemon: log = stderr is discarded once started; set "
+                     "log to a file or syslog");
+        if (daemon_start() == -1)
+            return -1;
     }
     m->sigfd = sig_setup();
     if (m->sigfd == -1) {

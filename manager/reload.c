@@ -69,6 +69,35 @@ plan_undo(struct manager *m, struct plan *pl)
     pl->nls = 0;
 }
 
+/* A pool with no listen runs on the socket it adopted (fd 0, systemd):
+ * it keeps that across reloads. */
+static int
+plan_adopted(const struct pool_conf *pc, struct plan *pl)
+{
+    struct pool *old = pl->old;
+
+    if (old == NULL || old->nlisteners == 0) {
+        log_error("reload: pool %s: no listen address, and no adopted "
+                  "socket to keep", pc->name);
+        return -1;
+    }
+    free(pl->ls);
+    pl->ls = calloc(old->nlisteners, sizeof(*pl->ls));
+    if (pl->ls == NULL) {
+        log_error_errno("reload: pool %s: out of memory", pc->name);
+        return -1;
+    }
+    for (; pl->nls < old->nlisteners; pl->nls++) {
+        pl->ls[pl->nls] = old->listeners[pl->nls];
+        pl->ls[pl->nls].name = strdup(old->listeners[pl->nls].name);
+        if (pl->ls[pl->nls].name == NULL) {
+            log_error_errno("reload: pool %s: out of memory", pc->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Keep the running socket for each unchanged address, bind the others. */
 static int
 plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
@@ -81,6 +110,8 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
         log_error_errno("reload: pool %s: out of memory", pc->name);
         return -1;
     }
+    if (pc->nlisten == 0)
+        return plan_adopted(pc, pl);
     for (; pl->nls < pc->nlisten; pl->nls++) {
         struct listener *l = &pl->ls[pl->nls];
         struct listener *cur = find_listener(m, pc->listen[pl->nls]);

@@ -68,13 +68,18 @@ take_fd_list(const char *list)
 {
     const char *p = list;
 
+    /* "5+,6": fd 5's socket file was the old master's to remove (so
+     * ours, once we are ready); fd 6's belongs to systemd or a web
+     * server. */
     while (*p != '\0') {
         int fd = parse_fd(p, &p);
+        bool owned = *p == '+';
+        p += owned;
         if (fd == -1 || (*p != ',' && *p != '\0')) {
             log_error(ENV_FDS "=%s: malformed", list);
             return -1;
         }
-        if (listen_inherit(fd, "the old master", true) == -1)
+        if (listen_inherit(fd, "the old master", owned) == -1)
             return -1;
         if (*p == ',')
             p++;
@@ -160,7 +165,8 @@ append_fd(struct listener *l, void *arg)
     char *list = arg;
     size_t len = strlen(list);
 
-    snprintf(list + len, 4096 - len, "%s%d", len ? "," : "", l->fd);
+    snprintf(list + len, 4096 - len, "%s%d%s", len ? "," : "", l->fd,
+             l->owns_path ? "+" : "");
 }
 
 static void

@@ -1,0 +1,19 @@
+/* -D: run in the background, but report start-up errors and the exit
+ * status in the foreground, like nginx: the command returns once the
+ * daemon serves, or fails with its reason. */
+#ifndef FCGIPM_DAEMON_H
+#define FCGIPM_DAEMON_H
+
+/*
+ * Detach: fork, setsid, fork again. Returns 0 in the daemon, which must
+ * call daemon_report_ready() once it serves. The original process waits
+ * for that and exits 0, or 1 if the daemon exits first. Returns -1
+ * (logged) if it cannot fork.
+ */
+int daemon_start(void);
+
+/* Tell the waiting foreground process we serve, then point stdin,
+ * stdout and stderr at /dev/null. No-op when not daemonized. */
+void daemon_report_ready(void);
+
+#endif
