@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
+#include "output.h"
 #include "pidfile.h"
 #include "pool.h"
 #include "sig.h"
@@ -352,6 +353,9 @@ run(struct options *o)
         return 0;
     }
     int rc = start(&m) == 0 ? loop_run(&m) : 1;
+    /* Workers are reaped; log what they wrote last, before the log and
+     * the pools go. */
+    output_drain_all();
     stop_pools(&m);
     if (m.conf.pid_file != NULL)
         pidfile_remove(m.conf.pid_file, getpid());
