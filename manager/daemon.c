@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sig.h"
 
 static int ready_fd = -1;
 
@@ -50,6 +51,8 @@ daemon_start(void)
         return -1;
     }
     if (pid > 0) {
+        /* Waiting for the daemon: ^C and TERM must work on us. */
+        sig_reset_defaults();
         close(fds[1]);
         wait_for_daemon(fds[0]);
     }

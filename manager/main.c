@@ -310,11 +310,6 @@ start(struct manager *m)
         if (daemon_start() == -1)
             return -1;
     }
-    m->sigfd = sig_setup();
-    if (m->sigfd == -1) {
-        log_error_errno("cannot set up signal handling");
-        return -1;
-    }
     if (loop_init(m) == -1 || start_pools(m) == -1)
         return -1;
     if (m->conf.pid_file != NULL
@@ -334,6 +329,12 @@ run(struct options *o)
 
     if (ensure_stdio() == -1) {
         perror("fcgipm: cannot open /dev/null for stdio");
+        return 1;
+    }
+    /* Block signals before anything else: one that arrives while the
+     * configuration loads waits in the signalfd instead of killing us. */
+    if (!o->test && (m.sigfd = sig_setup()) == -1) {
+        perror("fcgipm: cannot set up signal handling");
         return 1;
     }
     int inherited = take_inherited_sockets();

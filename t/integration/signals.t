@@ -62,4 +62,40 @@ log_has "still running 300ms after fast stop, sending KILL" \
     || fail "no escalation line"
 for p in $stubborn; do pid_alive "$p" && fail "worker $p survived"; done
 ok "fast stop KILLs workers that ignore TERM after kill_timeout"
+
+# Signals at awkward moments: during a reload, twice in a row, while
+# children die. Each run must end with exit 0 and no worker left.
+LOG=$TMP/awkward.log
+awkward() {
+    start_fcgipm -s "$TMP/awk.sock" -w 3 -- "$HELLO"
+    wait_workers 3
+    local kids
+    kids=$(workers)
+    "$@"
+    wait_status "$FCGIPM_PID"
+    [ "$STATUS" = 0 ] || fail "exit status $STATUS after: $*"
+    for p in $kids; do pid_alive "$p" && fail "worker $p left after: $*"; done
+    [ ! -e "$TMP/awk.sock" ] || fail "socket left after: $*"
+}
+quit_during_reload() { kill -HUP "$FCGIPM_PID"; kill -QUIT "$FCGIPM_PID"; }
+awkward quit_during_reload
+ok "QUIT right after HUP: clean exit"
+hup_hup_quit() {
+    kill -HUP "$FCGIPM_PID"; kill -HUP "$FCGIPM_PID"
+    wait_log "reload: done"
+    answers "unix:$TMP/awk.sock" || fail "no answer after two HUPs"
+    kill -QUIT "$FCGIPM_PID"
+}
+awkward hup_hup_quit
+ok "two HUPs in a row: still serving, then a clean exit"
+term_while_dying() {
+    local p
+    for p in $(workers); do kill -KILL "$p"; done
+    kill -TERM "$FCGIPM_PID"
+}
+awkward term_while_dying
+ok "TERM while every worker is dying: clean exit"
+term_term() { kill -TERM "$FCGIPM_PID"; kill -TERM "$FCGIPM_PID"; }
+awkward term_term
+ok "TERM twice: clean exit"
 done_testing
