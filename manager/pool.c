@@ -308,6 +308,18 @@ schedule_respawn(struct pool *p, struct slot *s, uint64_t now)
     }
 }
 
+bool
+died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms)
+{
+    /* A clean exit is a program retiring itself (php-cgi after
+     * PHP_FCGI_MAX_REQUESTS), which under load can come well within
+     * min_uptime: only one faster than a tenth of it looks like a
+     * program that cannot start at all. */
+    if (child_status_is_clean(st))
+        return lived_ms < pc->min_uptime_ms / 10;
+    return lived_ms < pc->min_uptime_ms;
+}
+
 void
 pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
 {
@@ -324,7 +336,7 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
         s->fail_streak = 0;
         return;
     }
-    if (now - s->started_at < p->conf->min_uptime_ms)
+    if (died_quickly(p->conf, st, now - s->started_at))
         s->fail_streak++;
     else
         s->fail_streak = 0;

@@ -10,6 +10,10 @@
  * capped at backoff_max_ms. Pure. */
 unsigned backoff_ms(const struct pool_conf *pc, unsigned streak);
 
+/* Whether a worker that lived lived_ms and ended with wait status st
+ * counts as a crash at start-up (toward the backoff). Pure. */
+bool died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms);
+
 /* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
 int pool_plan(unsigned target, unsigned live);
 

@@ -119,7 +119,9 @@ done_testing() {
 
 # load_start ADDR URI [LOOPS]: keep LOOPS clients sending requests one
 # after another until load_stop; each counts its successes and failures.
+# LOAD_ARGS: extra fcgi-request arguments (params) for every request.
 LOAD_PIDS=()
+LOAD_ARGS=()
 load_start() {
     local addr=$1 uri=$2 loops=${3:-4} i
     rm -f "$TMP/load.stop" "$TMP"/load.*.count "$TMP"/load.*.err \
@@ -128,7 +130,8 @@ load_start() {
         (
             good=0 bad=0
             while [ ! -e "$TMP/load.stop" ]; do
-                if "$FCGI_REQUEST" -t 10 "$addr" "$uri" >/dev/null \
+                if "$FCGI_REQUEST" -t 10 "${LOAD_ARGS[@]}" "$addr" "$uri" \
+                       >/dev/null \
                        2>>"$TMP/load.$i.err"; then
                     good=$((good + 1))
                     printf . >>"$TMP/load.$i.progress"

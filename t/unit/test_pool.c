@@ -67,6 +67,19 @@ test_backoff_doubles_until_cap(void **state)
 }
 
 static void
+test_clean_exits_are_not_crashes_unless_instant(void **state)
+{
+    (void)state;
+    assert_true(died_quickly(&pc, W_EXITCODE(3, 0), 999));
+    assert_false(died_quickly(&pc, W_EXITCODE(3, 0), 1000));
+    assert_true(died_quickly(&pc, W_EXITCODE(0, SIGSEGV), 500));
+    /* php-cgi retiring after PHP_FCGI_MAX_REQUESTS within a second */
+    assert_false(died_quickly(&pc, W_EXITCODE(0, 0), 300));
+    /* a command that exits 0 at once is still a crash loop */
+    assert_true(died_quickly(&pc, W_EXITCODE(0, 0), 5));
+}
+
+static void
 test_plan(void **state)
 {
     (void)state;
@@ -285,6 +298,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_doubles_until_cap),
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_clean_exits_are_not_crashes_unless_instant),
         cmocka_unit_test_setup_teardown(test_reconcile_spawns_target, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_lived_death_respawns_now,
