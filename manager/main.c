@@ -51,9 +51,10 @@ static const char usage_text[] =
     "  -V, --version            print the version\n"
     "  -h, --help               this help\n"
     "\n"
-    "Signals: QUIT graceful stop, TERM/INT fast stop, TTIN/TTOU one more/\n"
-    "fewer worker, USR1 reopen logs. Exit: 0 ok, 64 usage, 78 config,\n"
-    "1 runtime failure. See fcgipm(8) and fcgipm.conf(5).\n";
+    "Signals: QUIT graceful stop, TERM/INT fast stop, HUP reload, USR2\n"
+    "binary upgrade, TTIN/TTOU one more/fewer worker, USR1 reopen logs.\n"
+    "Exit: 0 ok, 64 usage, 78 config, 1 runtime failure.\n"
+    "See fcgipm(8) and fcgipm.conf(5).\n";
 
 static const struct option long_options[] = {
     { "config", required_argument, NULL, 'c' },
