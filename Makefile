@@ -95,11 +95,16 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check-unit \
 	    check-integration
 
+# Each suite adds "passed failed skipped" to the tally; the last line of
+# the run sums them up.
 test: deps-test
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory check-unit check-integration
-	@$(MAKE) --no-print-directory asan
-	@echo "make test: all suites passed"
+	@rm -f $(CURDIR)/build/tally
+	@TEST_TALLY=$(CURDIR)/build/tally $(MAKE) --no-print-directory \
+	    check-unit check-integration asan
+	@awk '{p += $$1; f += $$2; s += $$3} \
+	    END {printf "all: %d passed, %d failed, %d skipped\n", p, f, s}' \
+	    $(CURDIR)/build/tally
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
