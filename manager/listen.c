@@ -215,6 +215,19 @@ listen_inherit_close_unused(void)
     ninherited = 0;
 }
 
+void
+listen_unlink(struct listener *l)
+{
+    if (!l->owns_path || l->addr.family != AF_UNIX)
+        return;
+    if (unlink(l->addr.path) == -1 && errno != ENOENT)
+        log_warn_errno("listen %s: cannot remove %s", l->name, l->addr.path);
+    else
+        log_info("listen %s: socket file removed: no new connections",
+                 l->name);
+    l->owns_path = false;
+}
+
 int
 listen_refresh(struct listener *l, const struct pool_conf *pc)
 {

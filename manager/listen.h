@@ -26,6 +26,10 @@ int listen_open(struct listener *l, const char *name,
 /* Close the socket and remove the socket file we created. */
 void listen_close(struct listener *l);
 
+/* Remove the socket file now if it is ours, so that no new connection
+ * can reach the socket while workers drain what is queued. */
+void listen_unlink(struct listener *l);
+
 /* Re-apply pc's backlog, and its mode and owner to a socket file we own
  * (after a reload or an upgrade). 0 or -1 (logged). */
 int listen_refresh(struct listener *l, const struct pool_conf *pc);

@@ -448,6 +448,10 @@ pool_stop_all(struct pool *p, bool graceful, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
 
+    /* Stop accepting: the queue still drains, nothing new arrives. */
+    for (size_t i = 0; i < p->nlisteners; i++)
+        listen_unlink(&p->listeners[i]);
+
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
         if (s->state == SLOT_WAITING) {

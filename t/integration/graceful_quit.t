@@ -15,6 +15,12 @@ connected() { [ "$(ss -xH state connected src "$SOCK" 2>/dev/null | wc -l)" -ge 
 wait_until 5 connected || fail "slow request never connected"
 kill -QUIT "$FCGIPM_PID"
 wait_log "graceful stop"
+# It stops accepting at once: the socket file goes while the slow request
+# still runs, so new clients fail fast instead of queueing on a pool that
+# is going away.
+wait_until 5 [ ! -e "$SOCK" ] || fail "socket file still there after QUIT"
+pid_alive "$slow" || fail "the slow request ended before the socket went"
+ok "QUIT removes the socket file at once"
 
 wait_status "$slow"
 [ "$STATUS" = 0 ] || fail "slow request failed ($STATUS): $(cat "$TMP/slow.out")"
