@@ -11,26 +11,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sig.h"
 #include "worker.h"
 
 extern char **environ;
-
-/* libfcgi only installs its SIGUSR1 "finish, then exit" handler when the
- * disposition is the default, and exec keeps ignored signals ignored: so
- * every disposition goes back to default and the mask is emptied. */
-static void
-reset_signals(void)
-{
-    struct sigaction sa;
-    sigset_t none;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &sa, NULL);  /* EINVAL for KILL, STOP, RT: fine */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
 
 /* Close every descriptor from 3 up but keep, which may be -1. */
 static int
@@ -145,7 +129,7 @@ worker_main(const struct pool_conf *pc, int listen_fd, int out_fd,
     /* Its own process group: a terminal's ^C reaches only the master,
      * which stops workers in order, and KILL can take a whole group. */
     setpgid(0, 0);
-    reset_signals();
+    sig_reset_defaults();
     if (place_fds(pc, listen_fd, out_fd) == -1)
         _exit(127);
     if (drop_privileges(pc) == -1)

@@ -172,3 +172,17 @@ load_stop() {
 }
 
 load_errors() { cat "$TMP"/load.*.err 2>/dev/null | sort | uniq -c | head -5; }
+
+# upgrade_master PIDFILE: USR2 to the master, wait until the pid file
+# names the new one and the old one has exited 0; FCGIPM_PID is then the
+# new master (not our child: stop it by pid).
+upgrade_master() {
+    local pidfile=$1 old=$FCGIPM_PID
+    kill -USR2 "$old"
+    pidfile_moved() { [ -s "$pidfile" ] && [ "$(cat "$pidfile")" != "$old" ]; }
+    wait_until 10 pidfile_moved || fail "upgrade: pid file still names $old"
+    FCGIPM_PID=$(cat "$pidfile")
+    STARTED_PIDS+=("$FCGIPM_PID")
+    wait_status "$old"
+    [ "$STATUS" = 0 ] || fail "upgrade: old master $old exited $STATUS"
+}

@@ -16,14 +16,7 @@ done
 kill -HUP "$FCGIPM_PID"
 two_reloads() { [ "$(log_count 'reload: done')" -ge 2 ]; }
 wait_until 10 two_reloads || fail "no second reload"
-old=$FCGIPM_PID
-kill -USR2 "$old"
-moved() { [ -s "$PIDFILE" ] && [ "$(cat "$PIDFILE")" != "$old" ]; }
-wait_until 10 moved || fail "upgrade did not happen"
-FCGIPM_PID=$(cat "$PIDFILE")
-STARTED_PIDS+=("$FCGIPM_PID")
-wait_status "$old"
-[ "$STATUS" = 0 ] || fail "old master exit status $STATUS"
+upgrade_master "$PIDFILE"
 wait_load 50
 load_stop
 [ "$LOAD_BAD" -eq 0 ] || fail "$LOAD_BAD of $((LOAD_GOOD + LOAD_BAD)) requests failed: $(load_errors)"

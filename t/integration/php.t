@@ -59,13 +59,7 @@ wait_load 30
 kill -HUP "$FCGIPM_PID"
 wait_log "reload: done"
 wait_load 30
-old=$FCGIPM_PID
-kill -USR2 "$old"
-moved() { [ -s "$PIDFILE" ] && [ "$(cat "$PIDFILE")" != "$old" ]; }
-wait_until 10 moved || fail "upgrade did not happen"
-FCGIPM_PID=$(cat "$PIDFILE")
-STARTED_PIDS+=("$FCGIPM_PID")
-wait_status "$old"
+upgrade_master "$PIDFILE"
 wait_load 30
 load_stop
 [ "$LOAD_BAD" -eq 0 ] || fail "$LOAD_BAD of $((LOAD_GOOD + LOAD_BAD)) requests failed: $(load_errors)"

@@ -20,14 +20,8 @@ inode=$(stat -c %i "$SOCK")
 
 load_start "unix:$SOCK" "/?sleep=5" 4
 wait_load 20
-old=$FCGIPM_PID
-kill -USR2 "$old"
-pid_file_moved() { [ -s "$PIDFILE" ] && [ "$(cat "$PIDFILE")" != "$old" ]; }
-wait_until 10 pid_file_moved || fail "pid file still names $old"
-new=$(cat "$PIDFILE")
-STARTED_PIDS+=("$new")
-wait_status "$old"
-[ "$STATUS" = 0 ] || fail "old master exit status $STATUS"
+upgrade_master "$PIDFILE"
+new=$FCGIPM_PID
 wait_load 30
 load_stop
 [ "$LOAD_BAD" -eq 0 ] || fail "$LOAD_BAD of $((LOAD_GOOD + LOAD_BAD)) requests failed during the upgrade: $(load_errors)"
