@@ -12,15 +12,42 @@
 #include "sys.h"
 #include "worker.h"
 
+/* cgi and module workers report to a scoreboard, made with the first
+ * of them; room for old and new workers side by side after reloads. */
+static struct sb_slot *
+claim_scoreboard(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+
+    if (pc->mode == MODE_EXEC)
+        return NULL;
+    if (p->scoreboard == NULL) {
+        p->scoreboard = scoreboard_create(4 * (size_t)pc->max_workers + 8);
+        if (p->scoreboard == NULL)
+            log_error_errno("pool %s: cannot map the scoreboard; workers "
+                            "run without one", pc->name);
+    }
+    struct sb_slot *sb = scoreboard_slot(p->scoreboard, s->index);
+    scoreboard_claim(sb, now);
+    return sb;
+}
+
 int
 child_spawn(struct pool *p, struct slot *s, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
-    int listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1;
     /* Without a loop to read it (unit tests), no pipe: the worker keeps
      * the master's stderr, as it does when the pipe cannot be made. */
     struct output *out = p->m != NULL ? output_open(p->m, pc->name) : NULL;
     int out_fd = out != NULL ? output_write_fd(out) : -1;
+    struct worker_start ws = {
+        .listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1,
+        .out_fd = out_fd,
+        .master = getpid(),
+        .scoreboard = claim_scoreboard(p, s, now) != NULL ? p->scoreboard
+                                                          : NULL,
+        .slot = s->index,
+    };
 
     /* The handled signals are already blocked (sig_setup); the child
      * inherits that mask and resets it in worker_main before exec. */
@@ -32,7 +59,7 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
         return -1;
     }
     if (pid == 0)
-        worker_main(pc, listen_fd, out_fd, getppid());
+        worker_main(pc, &ws);
     if (out != NULL)
         output_attach(out, pid);
     /* Also set the group from this side: whichever runs first wins the

@@ -139,6 +139,21 @@ apply_resize(struct manager *m)
     m->resize = 0;
 }
 
+/* USR1: our log now; the workers' access and slow logs before their
+ * next line, told by the scoreboard's generation. */
+static void
+reopen_logs(struct manager *m)
+{
+    if (log_reopen() == -1)
+        log_error_errno("cannot reopen the log file");
+    else
+        log_info("log file reopened");
+    for (size_t i = 0; i < m->npools; i++)
+        if (m->pools[i]->scoreboard != NULL)
+            __atomic_add_fetch(&m->pools[i]->scoreboard->log_generation, 1,
+                               __ATOMIC_RELEASE);
+}
+
 static void
 run_pending(struct manager *m, uint64_t now)
 {
@@ -151,12 +166,8 @@ run_pending(struct manager *m, uint64_t now)
         begin_stop(m, false, now);
     if (todo & PENDING_STOP_GRACEFUL)
         begin_stop(m, true, now);
-    if (todo & PENDING_REOPEN_LOGS) {
-        if (log_reopen() == -1)
-            log_error_errno("cannot reopen the log file");
-        else
-            log_info("log file reopened");
-    }
+    if (todo & PENDING_REOPEN_LOGS)
+        reopen_logs(m);
     if ((todo & PENDING_RELOAD) && m->state == RUN_SERVING) {
         notify_send("RELOADING=1");
         reload_run(m, now);

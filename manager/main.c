@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "handler.h"
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
@@ -271,6 +272,9 @@ start_pools(struct manager *m)
         }
         pool_init(p, m, pc, ls, (size_t)n);
         m->pools[m->npools] = p;
+        /* preload: one copy in the master, shared copy-on-write. */
+        if (pc->mode == MODE_MODULE && pc->preload && module_load(pc) == -1)
+            return -1;
     }
     listen_inherit_close_unused();
     return 0;

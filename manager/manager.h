@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "listen.h"
+#include "scoreboard.h"
 
 /* No deadline: the loop may sleep forever. */
 #define NEVER UINT64_MAX
@@ -71,6 +72,7 @@ struct pool {
     bool crash_loop;            /* logged once until a worker lives */
     bool retired;               /* gone from the config: drains, then is
                                    freed; its conf is in old_confs */
+    struct scoreboard *scoreboard;  /* cgi and module pools; else NULL */
 };
 
 enum pending {

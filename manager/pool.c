@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "child.h"
 #include "idle.h"
@@ -71,6 +72,8 @@ pool_fini(struct pool *p)
         listen_close(&p->listeners[i]);
     free(p->listeners);
     free(p->slots);
+    scoreboard_destroy(p->scoreboard);
+    p->scoreboard = NULL;
     p->listeners = NULL;
     p->slots = NULL;
     p->nlisteners = 0;
@@ -320,6 +323,44 @@ died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms)
     return lived_ms < pc->min_uptime_ms;
 }
 
+/* What the worker's scoreboard slot says about its end, for cgi and
+ * module workers: recycled on purpose, killed by its request timeout, or
+ * died while serving a request (named in the log). Returns true when the
+ * end is normal and needs no backoff. Logs it. */
+static bool
+explain_death(struct pool *p, struct slot *s, int st, const char *how,
+              double lived_s, uint64_t now)
+{
+    struct sb_slot *sbs = scoreboard_slot(p->scoreboard, s->index);
+    struct sb_snapshot snap;
+    const char *name = p->conf->name;
+
+    scoreboard_read(sbs, &snap);
+    scoreboard_release(sbs);
+    if (sbs == NULL)
+        return false;
+    if (snap.state == SB_RECYCLING) {
+        log_info("pool %s: worker %d (slot %u) recycled after %llu "
+                 "requests and %.1fs", name, (int)s->pid, s->index,
+                 (unsigned long long)snap.requests, lived_s);
+        return true;
+    }
+    if (snap.state != SB_BUSY)
+        return false;
+    double busy_s = (double)(now - snap.req_started_ms) / 1000.0;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
+        log_warn("pool %s: worker %d (slot %u) killed: request_timeout "
+                 "(%ums) serving %s %s for %.1fs", name, (int)s->pid,
+                 s->index, p->conf->request_timeout_ms, snap.method,
+                 snap.uri, busy_s);
+        return true;
+    }
+    log_warn("pool %s: worker %d (slot %u) %s while serving %s %s for "
+             "%.1fs", name, (int)s->pid, s->index, how, snap.method,
+             snap.uri, busy_s);
+    return false;
+}
+
 void
 pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
 {
@@ -328,6 +369,7 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
     int pid = (int)s->pid;
 
     child_status_str(st, how, sizeof(how));
+    bool normal = explain_death(p, s, st, how, lived_s, now);
     if (s->state == SLOT_STOPPING) {
         log_info("pool %s: worker %d (slot %u) stopped: %s after %.1fs",
                  p->conf->name, pid, s->index, how, lived_s);
@@ -336,12 +378,14 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
         s->fail_streak = 0;
         return;
     }
-    if (died_quickly(p->conf, st, now - s->started_at))
+    if (!normal && died_quickly(p->conf, st, now - s->started_at))
         s->fail_streak++;
     else
         s->fail_streak = 0;
     s->pid = 0;
     schedule_respawn(p, s, now);
+    if (normal)
+        return;
     if (child_status_is_clean(st) && s->fail_streak == 0)
         log_info("pool %s: worker %d (slot %u) %s after %.1fs, "
                  "respawning", p->conf->name, pid, s->index, how, lived_s);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handler.h"
 #include "log.h"
 #include "pidfile.h"
 #include "pool.h"
@@ -102,6 +103,10 @@ plan_adopted(const struct pool_conf *pc, struct plan *pl)
 static int
 plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
 {
+    /* A preloaded module that fails to load fails the reload; one loaded
+     * before is not loaded again (an upgrade, USR2, picks up new code). */
+    if (pc->mode == MODE_MODULE && pc->preload && module_load(pc) == -1)
+        return -1;
     pl->old = find_pool(m, pc->name);
     if (pl->old == NULL)
         pl->fresh = calloc(1, sizeof(*pl->fresh));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "serve.h"
 #include "sig.h"
 #include "worker.h"
 
@@ -123,23 +124,26 @@ build_env(const struct pool_conf *pc)
 }
 
 noreturn void
-worker_main(const struct pool_conf *pc, int listen_fd, int out_fd,
-            pid_t master)
+worker_main(const struct pool_conf *pc, const struct worker_start *ws)
 {
     /* Its own process group: a terminal's ^C reaches only the master,
      * which stops workers in order, and KILL can take a whole group. */
     setpgid(0, 0);
     sig_reset_defaults();
-    if (place_fds(pc, listen_fd, out_fd) == -1)
+    if (place_fds(pc, ws->listen_fd, ws->out_fd) == -1)
         _exit(127);
     if (drop_privileges(pc) == -1)
         _exit(126);
-    if (tie_to_master(pc, master) == -1)
+    if (tie_to_master(pc, ws->master) == -1)
         _exit(127);
     if (pc->chdir != NULL && chdir(pc->chdir) == -1) {
         log_error_errno("pool %s: worker %d: cannot chdir to %s", pc->name,
                         (int)getpid(), pc->chdir);
         _exit(127);
+    }
+    if (pc->mode != MODE_EXEC) {
+        environ = build_env(pc);
+        serve_main(pc, ws->scoreboard, ws->slot);
     }
     /* conf.c resolved the command against PATH and chdir already. */
     execve(pc->command_path != NULL ? pc->command_path : pc->command[0],

@@ -6,16 +6,26 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "scoreboard.h"
+
+/* What a new worker is handed by the master. */
+struct worker_start {
+    int listen_fd;              /* goes to fd 0 */
+    int out_fd;                 /* stdout and stderr, or -1: keep them */
+    pid_t master;               /* for the parent-death check */
+    struct scoreboard *scoreboard;  /* cgi/module pools, or NULL */
+    size_t slot;                /* this worker's scoreboard slot */
+};
 
 /*
- * Become a worker of pool pc: listening socket listen_fd on fd 0, out_fd
- * (the master's output pipe, or -1 for the log file or the master's
- * stderr) on fds 1 and 2, default signal dispositions and mask, no other
- * inherited descriptors, dropped privileges, a death signal tied to
- * master, then exec the command. Never returns: on any failure it logs
- * and exits 127 (126 for privileges).
+ * Become a worker of pool pc: listening socket on fd 0, default signal
+ * dispositions and mask, no other inherited descriptors, dropped
+ * privileges, a death signal tied to the master; then exec the command
+ * (exec mode) or serve requests in this process (cgi, module). Never
+ * returns: on a failure before that it logs and exits 127 (126 for
+ * privileges).
  */
-noreturn void worker_main(const struct pool_conf *pc, int listen_fd,
-                          int out_fd, pid_t master);
+noreturn void worker_main(const struct pool_conf *pc,
+                          const struct worker_start *ws);
 
 #endif

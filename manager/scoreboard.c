@@ -1,0 +1,156 @@
+/* Scoreboard slots in a MAP_SHARED anonymous mapping. Writers are single
+ * (each slot's worker, or the master while no worker owns it); stores
+ * and loads are atomic, and the strings are versioned by seq. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "scoreboard.h"
+
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+
+static size_t
+map_size(size_t nslots)
+{
+    return sizeof(struct scoreboard) + nslots * sizeof(struct sb_slot);
+}
+
+struct scoreboard *
+scoreboard_create(size_t nslots)
+{
+    struct scoreboard *sb = mmap(NULL, map_size(nslots),
+                                 PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    if (sb == MAP_FAILED)
+        return NULL;
+    sb->nslots = nslots;        /* the mapping starts zeroed */
+    return sb;
+}
+
+void
+scoreboard_destroy(struct scoreboard *sb)
+{
+    if (sb != NULL)
+        munmap(sb, map_size(sb->nslots));
+}
+
+struct sb_slot *
+scoreboard_slot(struct scoreboard *sb, size_t i)
+{
+    return sb != NULL && i < sb->nslots ? &sb->slots[i] : NULL;
+}
+
+void
+scoreboard_claim(struct sb_slot *s, uint64_t now_ms)
+{
+    if (s == NULL)
+        return;
+    STORE(&s->state, SB_STARTING);
+    STORE(&s->pid, 0);
+    STORE(&s->started_ms, now_ms);
+    STORE(&s->requests, 0);
+    STORE(&s->req_started_ms, 0);
+}
+
+void
+scoreboard_release(struct sb_slot *s)
+{
+    if (s != NULL)
+        STORE(&s->state, SB_EMPTY);
+}
+
+void
+scoreboard_set_state(struct sb_slot *s, enum sb_state state)
+{
+    if (s == NULL)
+        return;
+    if (state == SB_IDLE || state == SB_STARTING)
+        STORE(&s->pid, (int32_t)getpid());
+    STORE(&s->state, state);
+}
+
+/* Copy src into a field of n bytes, NUL-padded, one byte at a time with
+ * atomic stores, so that a reader never sees a torn field it accepts. */
+static void
+store_str(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+
+    for (; src != NULL && src[i] != '\0' && i < n - 1; i++)
+        STORE(&dst[i], src[i]);
+    for (; i < n; i++)
+        STORE(&dst[i], '\0');
+}
+
+void
+scoreboard_begin_request(struct sb_slot *s, const char *method,
+                         const char *uri, uint64_t now_ms)
+{
+    if (s == NULL)
+        return;
+    uint32_t seq = LOAD(&s->seq);
+    STORE(&s->seq, seq + 1);
+    store_str(s->method, method, sizeof(s->method));
+    store_str(s->uri, uri, sizeof(s->uri));
+    STORE(&s->req_started_ms, now_ms);
+    STORE(&s->seq, seq + 2);
+    STORE(&s->state, SB_BUSY);
+}
+
+void
+scoreboard_end_request(struct sb_slot *s)
+{
+    if (s == NULL)
+        return;
+    STORE(&s->requests, LOAD(&s->requests) + 1);
+    STORE(&s->state, SB_IDLE);
+}
+
+static void
+load_str(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = LOAD(&src[i]);
+    dst[n - 1] = '\0';
+}
+
+void
+scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return;
+    /* A worker rewrites its request fields a few times a second at most
+     * while we read them once: a handful of retries always suffices, and
+     * a torn read after that costs only a garbled URI in a log line. */
+    for (int tries = 0; tries < 100; tries++) {
+        uint32_t before = LOAD(&s->seq);
+        if (before & 1)
+            continue;
+        load_str(out->method, s->method, sizeof(out->method));
+        load_str(out->uri, s->uri, sizeof(out->uri));
+        out->req_started_ms = LOAD(&s->req_started_ms);
+        if (LOAD(&s->seq) == before)
+            break;
+    }
+    out->state = (enum sb_state)LOAD(&s->state);
+    out->pid = LOAD(&s->pid);
+    out->started_ms = LOAD(&s->started_ms);
+    out->requests = LOAD(&s->requests);
+}
+
+const char *
+scoreboard_state_name(enum sb_state state)
+{
+    static const char *const names[] = {
+        [SB_EMPTY] = "empty",       [SB_STARTING] = "starting",
+        [SB_IDLE] = "idle",         [SB_BUSY] = "busy",
+        [SB_STOPPING] = "stopping", [SB_RECYCLING] = "recycling",
+    };
+
+    return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state]
+                                                            : "?";
+}
