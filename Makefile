@@ -108,11 +108,13 @@ test: deps-test
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(FCGIPM) $(DESTDIR)$(PREFIX)/sbin/fcgipm
 	install -m 755 $(FCGI_REQUEST) $(DESTDIR)$(PREFIX)/bin/fcgi-request
+	install -m 644 worker/fcgipm_module.h $(DESTDIR)$(PREFIX)/include/
 	for m in man/*.8; do [ -f "$$m" ] && install -m 644 "$$m" \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/ || true; done
 	for m in man/*.5; do [ -f "$$m" ] && install -m 644 "$$m" \
