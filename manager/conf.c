@@ -27,6 +27,8 @@
 #define CONF_KEY_MAX 64                /* key names the scanner remembers */
 #define CONF_DEPTH_MAX 8               /* braces the scanner remembers */
 #define CONF_MSG_MAX 512
+#define CONF_SIZE_MAX (1ULL << 40)     /* 1024g: sizes beyond are typos */
+#define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
 
 /* Where a value came from: a line of the file (> 0), the defaults, the CLI */
 enum { CONF_FROM_DEFAULT = 0, CONF_FROM_CLI = -1 };
@@ -46,6 +48,8 @@ struct conf_src {
     int mode, pm, workers, command, user;
     int backoff_min, backoff_max;
     int *listen;                /* one per address */
+    cfg_t *sec;                 /* the pool's section, for the lines of keys
+                                   the CLI cannot set (conf_key_line) */
 };
 
 /* One conf_load() in progress. libconfuse callbacks get no user pointer, so
@@ -87,7 +91,31 @@ static const struct conf_range conf_ranges[] = {
     { "backlog", 1, 65535 },
     { "workers", 0, CONF_MAX_WORKERS },
     { "max_workers", 1, CONF_MAX_WORKERS },
+    /* max_requests + max_requests_jitter then fits an unsigned. */
+    { "max_requests", 0, INT_MAX },
+    { "max_requests_jitter", 0, INT_MAX },
 };
+
+/* Keys that one mode only uses: set in a pool of another mode, they are
+ * an error rather than silently ignored. */
+struct conf_mode_key {
+    const char *key;
+    enum pool_mode mode;
+};
+
+static const struct conf_mode_key conf_mode_keys[] = {
+    { "command", MODE_EXEC },   { "cgi_root", MODE_CGI },
+    { "module", MODE_MODULE },  { "module_args", MODE_MODULE },
+    { "preload", MODE_MODULE },
+};
+
+/* module = "builtin:NAME": the handlers in worker/builtin.c. */
+static const char *const conf_builtins[] = {
+    "builtin:hello", "builtin:echo",
+};
+
+/* The directives of access_format, as fcgipm.conf(5) lists them. */
+static const char conf_access_directives[] = "RutmrqQsdpnfl%";
 
 struct conf_signal {
     const char *name;
@@ -316,6 +344,74 @@ conf_format_duration(unsigned ms, char *buf, size_t len)
     return buf;
 }
 
+/* The shift of a size unit ("" bytes, "k", "m", "g", any case); -1 if s
+ * is no unit. */
+static int
+conf_size_shift(const char *s)
+{
+    static const struct {
+        const char *name;
+        int shift;
+    } units[] = { { "", 0 }, { "k", 10 }, { "m", 20 }, { "g", 30 } };
+
+    for (size_t i = 0; i < CONF_NELEM(units); i++)
+        if (strcasecmp(s, units[i].name) == 0)
+            return units[i].shift;
+    return -1;
+}
+
+/*
+ * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
+ * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
+ * EINVAL (not a size) or ERANGE (more than 1024g).
+ */
+static int
+conf_parse_size(const char *s, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    const char *p = s;
+    int shift;
+
+    if (!isdigit((unsigned char)*p))
+        goto invalid;
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (unsigned long long)(*p - '0');
+        if (v > CONF_SIZE_MAX)
+            goto range;
+    }
+    if ((shift = conf_size_shift(p)) == -1)
+        goto invalid;
+    if (v > CONF_SIZE_MAX >> shift)
+        goto range;
+    *out = v << shift;
+    return 0;
+invalid:
+    errno = EINVAL;
+    return -1;
+range:
+    errno = ERANGE;
+    return -1;
+}
+
+/* bytes in the largest unit that writes it exactly: "10m", "512k", "123". */
+static const char *
+conf_format_size(unsigned long long bytes, char *buf, size_t len)
+{
+    static const struct {
+        int shift;
+        char unit;
+    } units[] = { { 30, 'g' }, { 20, 'm' }, { 10, 'k' } };
+
+    for (size_t i = 0; bytes > 0 && i < CONF_NELEM(units); i++)
+        if (bytes % (1ULL << units[i].shift) == 0) {
+            snprintf(buf, len, "%llu%c", bytes >> units[i].shift,
+                     units[i].unit);
+            return buf;
+        }
+    snprintf(buf, len, "%llu", bytes);
+    return buf;
+}
+
 /* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
 static int
 conf_parse_mode(const char *s, mode_t *out)
@@ -454,6 +550,123 @@ conf_check_env(const char *s, char *why, size_t len)
         return -1;
     }
     return 0;
+}
+
+/* 0 if every % of an access_format starts a known directive and no
+ * control character would split its line; -1 with why. Columns count
+ * bytes from 1. */
+static int
+conf_check_access_format(const char *s, char *why, size_t len)
+{
+    if (*s == '\0') {
+        snprintf(why, len, "empty");
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        size_t col = (size_t)(p - (const unsigned char *)s) + 1;
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            snprintf(why, len, "control character at column %zu", col);
+            return -1;
+        }
+        if (*p != '%')
+            continue;
+        if (*++p == '\0') {
+            snprintf(why, len, "lone %% at column %zu (write %%%% for a "
+                     "percent sign)", col);
+            return -1;
+        }
+        if (strchr(conf_access_directives, *p) != NULL)
+            continue;
+        if (isprint(*p))
+            snprintf(why, len, "unknown directive %%%c at column %zu", *p,
+                     col);
+        else
+            snprintf(why, len, "unknown directive %%\\x%02x at column %zu",
+                     *p, col);
+        return -1;
+    }
+    return 0;
+}
+
+static bool
+conf_is_builtin(const char *module)
+{
+    for (size_t i = 0; i < CONF_NELEM(conf_builtins); i++)
+        if (strcmp(module, conf_builtins[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "builtin:hello, builtin:echo". */
+static const char *
+conf_builtin_list(char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < CONF_NELEM(conf_builtins) && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                 i > 0 ? ", " : "", conf_builtins[i]);
+    return buf;
+}
+
+/* A module's name: a built-in, or a path with a slash. A bare name would
+ * make dlopen(3) search the library path, not the directory the user
+ * meant. 0, or -1 with why. Whether the file exists is checked later,
+ * once chdir and preload tell where it is loaded from. */
+static int
+conf_check_module_name(const char *s, char *why, size_t len)
+{
+    char names[CONF_MSG_MAX];
+
+    if (*s == '\0')
+        snprintf(why, len, "empty");
+    else if (strncmp(s, "builtin:", 8) == 0 && !conf_is_builtin(s))
+        snprintf(why, len, "unknown built-in '%s' (known: %s)", s,
+                 conf_builtin_list(names, sizeof(names)));
+    else if (strncmp(s, "builtin:", 8) != 0 && strchr(s, '/') == NULL)
+        snprintf(why, len, "'%s' is neither a built-in (%s) nor a path "
+                 "with a '/' (write ./%s)", s,
+                 conf_builtin_list(names, sizeof(names)), s);
+    else
+        return 0;
+    return -1;
+}
+
+/* A file fcgipm appends to: named, not a directory, in a directory that
+ * exists. 0, or -1 with why. */
+static int
+conf_check_log_path(const char *s, char *why, size_t len)
+{
+    const char *slash = strrchr(s, '/');
+    struct stat st;
+    char *dir;
+
+    if (*s == '\0') {
+        snprintf(why, len, "empty");
+        return -1;
+    }
+    if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(why, len, "'%s' is a directory", s);
+        return -1;
+    }
+    if (slash == NULL)
+        dir = strdup(".");
+    else
+        dir = strndup(s, slash == s ? 1 : (size_t)(slash - s));
+    if (dir == NULL) {
+        snprintf(why, len, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    if (stat(dir, &st) == -1)
+        snprintf(why, len, "'%s': %s: %s", s, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(why, len, "'%s': %s is not a directory", s, dir);
+    else
+        rc = 0;
+    free(dir);
+    return rc;
 }
 
 /* Pool names go into logs and status output as they are. */
@@ -693,6 +906,27 @@ conf_on_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
     return 0;
 }
 
+/* Sizes stay strings in libconfuse, whose integers are a long: 32 bits on
+ * some Linux targets. conf_copy_pool() parses them again. */
+static int
+conf_on_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    unsigned long long bytes;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if (conf_parse_size(value, &bytes) == -1) {
+        if (errno == ERANGE)
+            cfg_error(cfg, "%s: '%s' is more than 1024g", opt->name, value);
+        else
+            cfg_error(cfg, "%s: '%s' is not a size (like 512k, 10m, 1g, or "
+                      "a number of bytes)", opt->name, value);
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
 static int
 conf_on_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
@@ -784,19 +1018,6 @@ conf_valid_listen(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
-conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
-    char why[CONF_MSG_MAX];
-
-    if (s != NULL && conf_check_env(s, why, sizeof(why)) == -1) {
-        cfg_error(cfg, "%s: %s", opt->name, why);
-        return -1;
-    }
-    return 0;
-}
-
-static int
 conf_valid_user(cfg_t *cfg, cfg_opt_t *opt)
 {
     const char *s = conf_last_str(opt);
@@ -854,6 +1075,46 @@ conf_valid_nonempty(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+/* A check of one string value: 0, or -1 with why. */
+typedef int conf_check_fn(const char *s, char *why, size_t len);
+
+static int
+conf_valid_with(cfg_t *cfg, cfg_opt_t *opt, conf_check_fn *check)
+{
+    const char *s = conf_last_str(opt);
+    char why[CONF_MSG_MAX];
+
+    if (s != NULL && check(s, why, sizeof(why)) == -1) {
+        cfg_error(cfg, "%s: %s", opt->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_env);
+}
+
+static int
+conf_valid_module(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_module_name);
+}
+
+static int
+conf_valid_log_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_log_path);
+}
+
+static int
+conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_access_format);
+}
+
 /* Every value goes through a parse callback, which notes its line, so the
  * tables are written out rather than built with CFG_INT_CB and friends,
  * which cannot also set a validate callback. */
@@ -868,6 +1129,9 @@ conf_valid_nonempty(cfg_t *cfg, cfg_opt_t *opt)
 #define CONF_LIST(n, valid)                                                 \
     { .name = (n), .type = CFGT_STR, .flags = CFGF_LIST,                    \
       .parsecb = conf_on_str, .validcb = (valid) }
+#define CONF_SIZE(n, d)                                                     \
+    { .name = (n), .type = CFGT_STR, .def.string = (d),                     \
+      .parsecb = conf_on_size }
 
 /* A pool's keys: in pool sections, and at the top level for the default
  * pool. Defaults here are the documented ones (fcgipm.conf(5)). */
@@ -892,7 +1156,20 @@ conf_valid_nonempty(cfg_t *cfg, cfg_opt_t *opt)
     CONF_INT("kill_timeout", 5000, conf_on_duration),                       \
     CONF_INT("restart_backoff", 100, conf_on_duration),                     \
     CONF_INT("restart_backoff_max", 30000, conf_on_duration),               \
-    CONF_INT("min_uptime", 1000, conf_on_duration)
+    CONF_INT("min_uptime", 1000, conf_on_duration),                         \
+    CONF_STR("cgi_root", NULL, conf_valid_nonempty),                        \
+    CONF_STR("module", NULL, conf_valid_module),                            \
+    CONF_LIST("module_args", NULL),                                         \
+    CONF_BOOL("preload", cfg_false),                                        \
+    CONF_SIZE("max_body", "0"),                                             \
+    CONF_INT("request_timeout", 0, conf_on_duration),                       \
+    CONF_INT("max_requests", 0, conf_on_int),                               \
+    CONF_INT("max_requests_jitter", 0, conf_on_int),                        \
+    CONF_SIZE("max_rss", "0"),                                              \
+    CONF_INT("slow_request_time", 0, conf_on_duration),                     \
+    CONF_STR("slowlog", NULL, conf_valid_log_path),                         \
+    CONF_STR("access_log", NULL, conf_valid_log_path),                      \
+    CONF_STR("access_format", CONF_ACCESS_FORMAT, conf_valid_access_format)
 
 static cfg_opt_t conf_pool_opts[] = {
     CONF_POOL_OPTS,
@@ -1369,6 +1646,7 @@ out:
 static void
 conf_copy_lines(const struct conf_ctx *x, cfg_t *sec, struct conf_src *s)
 {
+    s->sec = sec;
     s->mode = conf_line_of(x, sec, "mode", 0);
     s->pm = conf_line_of(x, sec, "pm", 0);
     s->workers = conf_line_of(x, sec, "workers", 0);
@@ -1376,6 +1654,75 @@ conf_copy_lines(const struct conf_ctx *x, cfg_t *sec, struct conf_src *s)
     s->user = conf_line_of(x, sec, "user", 0);
     s->backoff_min = conf_line_of(x, sec, "restart_backoff", 0);
     s->backoff_max = conf_line_of(x, sec, "restart_backoff_max", 0);
+}
+
+/* A size the parse callback accepted. */
+static unsigned long long
+conf_get_size(cfg_t *sec, const char *key)
+{
+    unsigned long long bytes = 0;
+
+    conf_parse_size(cfg_getstr(sec, key), &bytes);
+    return bytes;
+}
+
+/* A log file's path made absolute, relative to the directory fcgipm runs
+ * in: a worker opens it after its chdir. NULL for NULL, or having said
+ * why. */
+static char *
+conf_get_log_path(struct conf_ctx *x, cfg_t *sec, const char *key)
+{
+    const char *v = cfg_getstr(sec, key);
+    char *abs;
+
+    if (v == NULL)
+        return NULL;
+    if ((abs = conf_path_abs(v, NULL)) == NULL)
+        conf_fail_at(x, NULL, conf_line_of(x, sec, key, 0), key, "'%s': %s",
+                     v, strerror(errno));
+    return abs;
+}
+
+/* fcgipm_init's argv: the module, then module_args. NULL without a
+ * module: a pool whose mode uses none has no arguments either. */
+static char **
+conf_get_module_args(struct conf_ctx *x, cfg_t *sec, const char *module,
+                     size_t *count)
+{
+    unsigned n = cfg_size(sec, "module_args");
+    const char **v;
+    char **d;
+
+    if (module == NULL)
+        return NULL;
+    if ((v = calloc(n + 2, sizeof(*v))) == NULL)
+        return conf_oom(x);
+    v[0] = module;
+    for (unsigned i = 0; i < n; i++)
+        v[i + 1] = cfg_getnstr(sec, "module_args", i);
+    d = conf_strv_dup(x, v, n + 1, count);
+    free(v);
+    return d;
+}
+
+/* Copy the keys of cgi and module modes. */
+static void
+conf_copy_served(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
+{
+    p->cgi_root = conf_strdup(x, cfg_getstr(sec, "cgi_root"));
+    p->module = conf_strdup(x, cfg_getstr(sec, "module"));
+    p->module_args = conf_get_module_args(x, sec, p->module,
+                                          &p->nmodule_args);
+    p->preload = cfg_getbool(sec, "preload");
+    p->max_body = conf_get_size(sec, "max_body");
+    p->request_timeout_ms = (unsigned)cfg_getint(sec, "request_timeout");
+    p->max_requests = (unsigned)cfg_getint(sec, "max_requests");
+    p->max_requests_jitter = (unsigned)cfg_getint(sec, "max_requests_jitter");
+    p->max_rss = conf_get_size(sec, "max_rss");
+    p->slow_request_time_ms = (unsigned)cfg_getint(sec, "slow_request_time");
+    p->slowlog = conf_get_log_path(x, sec, "slowlog");
+    p->access_log = conf_get_log_path(x, sec, "access_log");
+    p->access_format = conf_strdup(x, cfg_getstr(sec, "access_format"));
 }
 
 /* Copy the pool keys of sec into p. 0, or -1 having said why. */
@@ -1406,6 +1753,7 @@ conf_copy_pool(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p,
     p->min_uptime_ms = (unsigned)cfg_getint(sec, "min_uptime");
     p->uid = p->socket_uid = (uid_t)-1;
     p->gid = p->socket_gid = (gid_t)-1;
+    conf_copy_served(x, sec, p);
     conf_copy_lines(x, sec, s);
     return x->failed ? -1 : 0;
 }
@@ -1658,11 +2006,7 @@ conf_cli_mode(struct conf_ctx *x, const struct conf_cli *cli,
                       conf_enum_list("mode", names, sizeof(names)));
             return -1;
         }
-        if (cli->command != NULL && v != MODE_EXEC) {
-            conf_fail(x, "option -m: a COMMAND runs in mode exec, not %s",
-                      cli->mode);
-            return -1;
-        }
+        /* With a COMMAND too, conf_check() names the mismatch. */
         p->mode = (enum pool_mode)v;
         s->mode = CONF_FROM_CLI;
     } else if (cli->command != NULL) {
@@ -1730,10 +2074,7 @@ static int
 conf_check_kind(struct conf_ctx *x, const struct pool_conf *p,
                 const struct conf_src *s)
 {
-    if (p->mode != MODE_EXEC)
-        conf_fail_at(x, p->name, s->mode, "mode", "mode %s is not "
-                     "implemented yet", conf_enum_name("mode", p->mode));
-    else if (p->pm != PM_STATIC)
+    if (p->pm != PM_STATIC)
         conf_fail_at(x, p->name, s->pm, "pm", "pm %s is not implemented "
                      "yet", conf_enum_name("pm", p->pm));
     else if (p->workers > p->max_workers)
@@ -1754,6 +2095,168 @@ conf_check_kind(struct conf_ctx *x, const struct pool_conf *p,
     return x->failed ? -1 : 0;
 }
 
+/* The line where pool s sets key, CONF_FROM_CLI, or CONF_FROM_DEFAULT
+ * when it does not (a list emptied with `key = {}` included). */
+static int
+conf_key_line(const struct conf_ctx *x, const struct conf_src *s,
+              const char *key)
+{
+    if (strcmp(key, "command") == 0)
+        return (cfg_size(s->sec, key) > 0 || s->command == CONF_FROM_CLI)
+               ? s->command : CONF_FROM_DEFAULT;
+    if (cfg_size(s->sec, key) == 0)
+        return CONF_FROM_DEFAULT;
+    return conf_line_of(x, s->sec, key, 0);
+}
+
+/* A key of another mode is an error, and each mode has its own required
+ * key. */
+static int
+conf_check_mode_keys(struct conf_ctx *x, const struct pool_conf *p,
+                     const struct conf_src *s)
+{
+    const char *mode = conf_enum_name("mode", (int)p->mode);
+
+    for (size_t i = 0; i < CONF_NELEM(conf_mode_keys); i++) {
+        const struct conf_mode_key *k = &conf_mode_keys[i];
+        int line = conf_key_line(x, s, k->key);
+        if (k->mode != p->mode && line != CONF_FROM_DEFAULT) {
+            conf_fail_at(x, p->name, line, k->key, "only used in mode %s "
+                         "(this pool is %s)",
+                         conf_enum_name("mode", (int)k->mode), mode);
+            return -1;
+        }
+    }
+    if (p->mode == MODE_EXEC && p->ncommand == 0)
+        conf_fail_missing(x, p->name, s, "command", "required in exec mode");
+    else if (p->mode == MODE_CGI && p->cgi_root == NULL)
+        conf_fail_missing(x, p->name, s, "cgi_root", "required in cgi mode");
+    else if (p->mode == MODE_MODULE && p->module == NULL)
+        conf_fail_missing(x, p->name, s, "module", "required in module mode");
+    return x->failed ? -1 : 0;
+}
+
+/* Of the keys about requests that p sets to other than their default, the
+ * one set first in the file, with its line; NULL if there is none. */
+static const char *
+conf_first_request_key(const struct conf_ctx *x, const struct pool_conf *p,
+                       const struct conf_src *s, int *line)
+{
+    const struct {
+        const char *key;
+        bool set;
+    } keys[] = {
+        { "max_body", p->max_body != 0 },
+        { "request_timeout", p->request_timeout_ms != 0 },
+        { "max_requests", p->max_requests != 0 },
+        { "max_requests_jitter", p->max_requests_jitter != 0 },
+        { "max_rss", p->max_rss != 0 },
+        { "slow_request_time", p->slow_request_time_ms != 0 },
+        { "slowlog", p->slowlog != NULL },
+        { "access_log", p->access_log != NULL },
+        { "access_format", strcmp(p->access_format, CONF_ACCESS_FORMAT) != 0 },
+    };
+    const char *first = NULL;
+
+    for (size_t i = 0; i < CONF_NELEM(keys); i++) {
+        if (!keys[i].set)
+            continue;
+        int l = conf_key_line(x, s, keys[i].key);
+        if (first == NULL || l < *line) {
+            first = keys[i].key;
+            *line = l;
+        }
+    }
+    return first;
+}
+
+/* Only workers that fcgipm runs itself see requests; and a key that
+ * refines another is an error while that other is off. */
+static int
+conf_check_request_keys(struct conf_ctx *x, const struct pool_conf *p,
+                        const struct conf_src *s)
+{
+    const char *key;
+    int line = 0;
+
+    if (p->mode == MODE_EXEC
+        && (key = conf_first_request_key(x, p, s, &line)) != NULL)
+        conf_fail_at(x, p->name, line, key, "has no effect in mode exec "
+                     "(fcgipm does not see exec workers' requests)");
+    else if (p->max_requests_jitter != 0 && p->max_requests == 0)
+        conf_fail_at(x, p->name, conf_key_line(x, s, "max_requests_jitter"),
+                     "max_requests_jitter", "has no effect while "
+                     "max_requests is 0 (never recycle)");
+    else if (p->slowlog != NULL && p->slow_request_time_ms == 0)
+        conf_fail_at(x, p->name, conf_key_line(x, s, "slowlog"), "slowlog",
+                     "has no effect while slow_request_time is 0 (off)");
+    else if (p->access_log == NULL
+             && strcmp(p->access_format, CONF_ACCESS_FORMAT) != 0)
+        conf_fail_at(x, p->name, conf_key_line(x, s, "access_format"),
+                     "access_format", "has no effect without access_log");
+    return x->failed ? -1 : 0;
+}
+
+/* cgi_root, relative to chdir like command, becomes its realpath: the
+ * root that scripts' realpaths are compared with. */
+static int
+conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
+                    const struct conf_src *s)
+{
+    int line = conf_key_line(x, s, "cgi_root"), saved;
+    char *abs, *real = NULL;
+    struct stat st;
+
+    if (p->mode != MODE_CGI)
+        return 0;
+    if ((abs = conf_path_abs(p->cgi_root, p->chdir)) != NULL)
+        real = realpath(abs, NULL);
+    saved = errno;
+    free(abs);
+    if (real == NULL)
+        conf_fail_at(x, p->name, line, "cgi_root", "'%s': %s", p->cgi_root,
+                     strerror(saved));
+    else if (stat(real, &st) == -1 || !S_ISDIR(st.st_mode))
+        conf_fail_at(x, p->name, line, "cgi_root", "'%s' is not a "
+                     "directory", p->cgi_root);
+    if (x->failed) {
+        free(real);
+        return -1;
+    }
+    free(p->cgi_root);
+    p->cgi_root = real;
+    return 0;
+}
+
+/* A module file must be there to load: from chdir, as the worker loads it
+ * after changing directory, or with preload, from the master's own. The
+ * path itself is kept as written. */
+static int
+conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
+                  const struct conf_src *s)
+{
+    char why[CONF_MSG_MAX];
+    struct stat st;
+    char *abs;
+
+    if (p->mode != MODE_MODULE || conf_is_builtin(p->module))
+        return 0;
+    abs = conf_path_abs(p->module, p->preload ? NULL : p->chdir);
+    if (abs == NULL || stat(abs, &st) == -1)
+        snprintf(why, sizeof(why), "'%s': %s", p->module, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(why, sizeof(why), "'%s' is not a regular file", p->module);
+    else if (access(abs, R_OK) == -1)
+        snprintf(why, sizeof(why), "'%s' is not readable", p->module);
+    else
+        why[0] = '\0';
+    free(abs);
+    if (why[0] != '\0')
+        conf_fail_at(x, p->name, conf_key_line(x, s, "module"), "module",
+                     "%s", why);
+    return x->failed ? -1 : 0;
+}
+
 static int
 conf_check_command(struct conf_ctx *x, struct pool_conf *p,
                    const struct conf_src *s)
@@ -1762,10 +2265,6 @@ conf_check_command(struct conf_ctx *x, struct pool_conf *p,
 
     if (p->mode != MODE_EXEC)
         return 0;
-    if (p->ncommand == 0) {
-        conf_fail_missing(x, p->name, s, "command", "required in exec mode");
-        return -1;
-    }
     p->command_path = conf_command_resolve(p->command[0], p->chdir, why,
                                            sizeof(why));
     if (p->command_path == NULL) {
@@ -1892,17 +2391,21 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
         const struct conf_src *s = &x->src[i];
         if (conf_check_has_listen(x, cli, c, i) == -1
             || conf_check_kind(x, p, s) == -1
+            || conf_check_mode_keys(x, p, s) == -1
+            || conf_check_request_keys(x, p, s) == -1
             || conf_check_command(x, p, s) == -1
+            || conf_check_cgi_root(x, p, s) == -1
+            || conf_check_module(x, p, s) == -1
             || conf_check_ids(x, p, s) == -1)
             return -1;
     }
     if (conf_check_listen_unique(x, c) == -1)
         return -1;
     for (size_t i = 0; i < c->npools; i++)
-        if (c->pools[i].mode == MODE_EXEC && c->pools[i].nlisten > 1) {
+        if (c->pools[i].nlisten > 1) {
             conf_fail_at(x, c->pools[i].name, x->src[i].listen[1], "listen",
-                         "exec mode serves one address: the program "
-                         "accepts on fd 0 only");
+                         "a pool serves one listen address (workers accept "
+                         "on fd 0 only)");
             return -1;
         }
     return 0;
@@ -1965,6 +2468,41 @@ conf_print_duration(FILE *f, const char *in, const char *key, unsigned ms)
 }
 
 static void
+conf_print_size(FILE *f, const char *in, const char *key,
+                unsigned long long bytes)
+{
+    char buf[32];
+
+    fprintf(f, "%s%s = %s\n", in, key,
+            conf_format_size(bytes, buf, sizeof(buf)));
+}
+
+/* The keys of cgi and module modes: in exec mode they have no effect, and
+ * conf_check() made sure they are unset. */
+static void
+conf_print_served(FILE *f, const struct pool_conf *p, const char *in)
+{
+    if (p->mode == MODE_EXEC)
+        return;
+    conf_print_key_str(f, in, "cgi_root", p->cgi_root);
+    conf_print_key_str(f, in, "module", p->module);
+    if (p->nmodule_args > 1)
+        conf_print_list(f, in, "module_args", p->module_args + 1,
+                        p->nmodule_args - 1);
+    if (p->mode == MODE_MODULE)
+        fprintf(f, "%spreload = %s\n", in, p->preload ? "true" : "false");
+    conf_print_size(f, in, "max_body", p->max_body);
+    conf_print_duration(f, in, "request_timeout", p->request_timeout_ms);
+    fprintf(f, "%smax_requests = %u\n", in, p->max_requests);
+    fprintf(f, "%smax_requests_jitter = %u\n", in, p->max_requests_jitter);
+    conf_print_size(f, in, "max_rss", p->max_rss);
+    conf_print_duration(f, in, "slow_request_time", p->slow_request_time_ms);
+    conf_print_key_str(f, in, "slowlog", p->slowlog);
+    conf_print_key_str(f, in, "access_log", p->access_log);
+    conf_print_key_str(f, in, "access_format", p->access_format);
+}
+
+static void
 conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
 {
     conf_print_list(f, in, "listen", p->listen, p->nlisten);
@@ -1990,6 +2528,7 @@ conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
     conf_print_duration(f, in, "restart_backoff", p->backoff_min_ms);
     conf_print_duration(f, in, "restart_backoff_max", p->backoff_max_ms);
     conf_print_duration(f, in, "min_uptime", p->min_uptime_ms);
+    conf_print_served(f, p, in);
 }
 
 void
@@ -2032,6 +2571,12 @@ conf_pool_free(struct pool_conf *p)
     free(p->group);
     free(p->chdir);
     conf_strv_free(p->env);
+    free(p->cgi_root);
+    free(p->module);
+    conf_strv_free(p->module_args);
+    free(p->slowlog);
+    free(p->access_log);
+    free(p->access_format);
 }
 
 void

@@ -55,18 +55,22 @@ struct pool_conf {
     char *module;               /* module: a .so path, or "builtin:hello",
                                    "builtin:echo" */
     char **module_args;         /* argv for fcgipm_init, NULL-terminated
-                                   (argv[0] is the module), may be NULL */
+                                   (argv[0] is the module); NULL unless
+                                   mode is module */
     size_t nmodule_args;
     bool preload;               /* module: dlopen in the master, not in
                                    each worker after fork */
     unsigned long long max_body;  /* bytes; 0: no limit (413 above it) */
     unsigned request_timeout_ms;  /* 0: none; a longer request is killed */
     unsigned max_requests;      /* recycle after N requests; 0: never */
-    unsigned max_requests_jitter; /* + random 0..N to spread recycling */
+    unsigned max_requests_jitter; /* + random 0..N to spread recycling;
+                                   0 unless max_requests is set; both are
+                                   at most INT_MAX, so the sum fits */
     unsigned long long max_rss; /* bytes; recycle above it; 0: no limit */
     unsigned slow_request_time_ms; /* 0: off; slower ones go to slowlog */
     char *slowlog;              /* file; NULL: the main log */
-    char *access_log;           /* file; NULL: no access log */
+    char *access_log;           /* file; NULL: no access log (both paths
+                                   absolute: workers open them after chdir) */
     char *access_format;        /* see fcgipm.conf(5); default
                                    "%R - %u %t \"%m %r%Q%q\" %s %d" */
 };

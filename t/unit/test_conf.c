@@ -25,6 +25,14 @@
 /* A config's first two lines in the error tables: errors start on line 3. */
 #define BASE "listen = \"unix:/tmp/fcgipm-test.sock\"\n" \
              "command = \"/bin/sh\"\n"
+/* The same for cgi and module pools: errors start on line 4. */
+#define CGI "listen = \"unix:/tmp/fcgipm-test.sock\"\n" \
+            "mode = cgi\ncgi_root = /tmp\n"
+#define MOD "listen = \"unix:/tmp/fcgipm-test.sock\"\n" \
+            "mode = module\nmodule = \"builtin:hello\"\n"
+#define ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
+#define NO_EFFECT "has no effect in mode exec (fcgipm does not see exec " \
+                  "workers' requests)"
 
 static char test_dir[] = "/tmp/test_conf.XXXXXX";
 static char test_file[256];        /* the config of the current test */
@@ -87,6 +95,20 @@ test_load_bad(const char *text, int line, const char *msg, bool prefix)
     assert_null(c.pools);
     assert_null(c.log);
     conf_free(&c);
+}
+
+/* conf_print() into a malloc'd string. */
+static char *
+test_print(const struct conf *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    assert_non_null(f);
+    conf_print(c, f);
+    assert_int_equal(fclose(f), 0);
+    return buf;
 }
 
 static int
@@ -155,6 +177,20 @@ test_defaults(void **state)
     assert_int_equal(p->backoff_min_ms, 100);
     assert_int_equal(p->backoff_max_ms, 30000);
     assert_int_equal(p->min_uptime_ms, 1000);
+    assert_null(p->cgi_root);
+    assert_null(p->module);
+    assert_null(p->module_args);
+    assert_int_equal(p->nmodule_args, 0);
+    assert_false(p->preload);
+    assert_int_equal(p->max_body, 0);
+    assert_int_equal(p->request_timeout_ms, 0);
+    assert_int_equal(p->max_requests, 0);
+    assert_int_equal(p->max_requests_jitter, 0);
+    assert_int_equal(p->max_rss, 0);
+    assert_int_equal(p->slow_request_time_ms, 0);
+    assert_null(p->slowlog);
+    assert_null(p->access_log);
+    assert_string_equal(p->access_format, ACCESS_FORMAT);
     conf_free(&c);
     assert_null(c.pools);
     assert_int_equal(c.npools, 0);
@@ -384,8 +420,12 @@ test_enums(void **state)
     test_load_ok(BASE "log_level = warn\n", &c);
     assert_int_equal(c.log_level, LOG_LEVEL_WARN);
     conf_free(&c);
-    test_load_bad(BASE "mode = module\n", 3,
-                  "mode: mode module is not implemented yet", false);
+    test_load_ok(MOD, &c);
+    assert_int_equal(c.pools[0].mode, MODE_MODULE);
+    conf_free(&c);
+    test_load_ok(CGI, &c);
+    assert_int_equal(c.pools[0].mode, MODE_CGI);
+    conf_free(&c);
     for (size_t i = 0; i < sizeof(pms) / sizeof(pms[0]); i++) {
         snprintf(text, sizeof(text), BASE "pm = %s\n", pms[i]);
         snprintf(want, sizeof(want), "pm: pm %s is not implemented yet",
@@ -475,6 +515,260 @@ test_command_resolution(void **state)
     conf_free(&c);
     test_load_bad("listen = \"/tmp/x.sock\"\ncommand = \"./noexec\"\n", 2,
                   "command: './noexec' is not executable", false);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+/* cgi and module modes. */
+
+static void
+test_cgi_pool(void **state)
+{
+    char text[PATH_MAX * 4], real[PATH_MAX], path[PATH_MAX], cwd[PATH_MAX];
+    struct conf c;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/cgi-real", test_dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_non_null(realpath(path, real));
+    snprintf(path, sizeof(path), "%s/cgi-link", test_dir);
+    assert_int_equal(symlink("cgi-real", path), 0);
+    snprintf(text, sizeof(text), "listen = \"/tmp/x.sock\"\nmode = cgi\n"
+             "cgi_root = \"%s/cgi-link\"\nmax_body = 10m\n"
+             "request_timeout = 1.5s\nmax_requests = 500\n"
+             "max_requests_jitter = 1000\nmax_rss = 512k\n"
+             "slow_request_time = 250ms\nslowlog = \"%s/slow.log\"\n"
+             "access_log = \"%s/access.log\"\naccess_format = \"%%n %%p\"\n",
+             test_dir, test_dir, test_dir);
+    test_load_ok(text, &c);
+    const struct pool_conf *p = &c.pools[0];
+    assert_int_equal(p->mode, MODE_CGI);
+    /* Its realpath: the root that scripts' realpaths are compared with. */
+    assert_string_equal(p->cgi_root, real);
+    assert_int_equal(p->ncommand, 0);
+    assert_null(p->command_path);
+    assert_null(p->module);
+    assert_null(p->module_args);
+    assert_int_equal(p->nmodule_args, 0);
+    assert_int_equal(p->max_body, 10 * 1024 * 1024);
+    assert_int_equal(p->request_timeout_ms, 1500);
+    assert_int_equal(p->max_requests, 500);
+    /* A jitter above max_requests only spreads recycling further. */
+    assert_int_equal(p->max_requests_jitter, 1000);
+    assert_int_equal(p->max_rss, 512 * 1024);
+    assert_int_equal(p->slow_request_time_ms, 250);
+    snprintf(path, sizeof(path), "%s/slow.log", test_dir);
+    assert_string_equal(p->slowlog, path);
+    snprintf(path, sizeof(path), "%s/access.log", test_dir);
+    assert_string_equal(p->access_log, path);
+    assert_string_equal(p->access_format, "%n %p");
+    conf_free(&c);
+    /* A relative cgi_root is relative to chdir, like command. */
+    snprintf(text, sizeof(text), "listen = \"/tmp/x.sock\"\nmode = cgi\n"
+             "cgi_root = cgi-link\nchdir = \"%s\"\n", test_dir);
+    test_load_ok(text, &c);
+    assert_string_equal(c.pools[0].cgi_root, real);
+    conf_free(&c);
+    /* Without chdir, to the directory fcgipm runs in. */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(test_dir), 0);
+    test_load_ok("listen = \"/tmp/x.sock\"\nmode = cgi\n"
+                 "cgi_root = ./cgi-link/\n", &c);
+    assert_string_equal(c.pools[0].cgi_root, real);
+    conf_free(&c);
+    test_load_bad("listen = \"/tmp/x.sock\"\nmode = cgi\n"
+                  "cgi_root = ./nope\n", 3,
+                  "cgi_root: './nope': No such file or directory", false);
+    assert_int_equal(chdir(cwd), 0);
+    /* An emptied command list is no command. */
+    test_load_ok(CGI "command = \"/bin/sh\"\ncommand = {}\n", &c);
+    assert_int_equal(c.pools[0].ncommand, 0);
+    conf_free(&c);
+}
+
+/* A module file in test_dir/mods, readable or not. */
+static void
+test_make_module(const char *name, mode_t mode)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/mods", test_dir);
+    assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+    snprintf(path, sizeof(path), "mods/%s", name);
+    test_make_app(path, mode);
+}
+
+static void
+test_module_pool(void **state)
+{
+    char text[PATH_MAX * 2], want[TEST_ERR_MAX], cwd[PATH_MAX];
+    struct conf c;
+
+    (void)state;
+    /* Without module_args, fcgipm_init gets argv = {module}. */
+    test_load_ok(MOD, &c);
+    const struct pool_conf *p = &c.pools[0];
+    assert_int_equal(p->mode, MODE_MODULE);
+    assert_string_equal(p->module, "builtin:hello");
+    assert_int_equal(p->nmodule_args, 1);
+    assert_string_equal(p->module_args[0], "builtin:hello");
+    assert_null(p->module_args[1]);
+    assert_false(p->preload);
+    assert_null(p->cgi_root);
+    conf_free(&c);
+    /* With them, the module comes first. */
+    test_load_ok(MOD "module = \"builtin:echo\"\n"
+                 "module_args = {\"-v\", \"a b\", \"\"}\n"
+                 "module_args += \"last\"\npreload = yes\n", &c);
+    p = &c.pools[0];
+    assert_int_equal(p->nmodule_args, 5);
+    assert_string_equal(p->module_args[0], "builtin:echo");
+    assert_string_equal(p->module_args[1], "-v");
+    assert_string_equal(p->module_args[2], "a b");
+    assert_string_equal(p->module_args[3], "");
+    assert_string_equal(p->module_args[4], "last");
+    assert_null(p->module_args[5]);
+    assert_true(p->preload);
+    conf_free(&c);
+    /* A path is kept as written. */
+    test_make_module("m.so", 0644);
+    snprintf(text, sizeof(text), MOD "module = \"%s/mods/m.so\"\n"
+             "module_args = x\n", test_dir);
+    test_load_ok(text, &c);
+    snprintf(want, sizeof(want), "%s/mods/m.so", test_dir);
+    assert_string_equal(c.pools[0].module, want);
+    assert_string_equal(c.pools[0].module_args[0], want);
+    assert_string_equal(c.pools[0].module_args[1], "x");
+    conf_free(&c);
+    /* Relative to chdir: the worker loads it after changing directory. */
+    snprintf(text, sizeof(text), MOD "module = ./mods/m.so\n"
+             "chdir = \"%s\"\n", test_dir);
+    test_load_ok(text, &c);
+    assert_string_equal(c.pools[0].module, "./mods/m.so");
+    conf_free(&c);
+    /* With preload the master loads it, from its own directory. */
+    snprintf(text, sizeof(text), MOD "module = ./mods/m.so\n"
+             "chdir = \"%s\"\npreload = true\n", test_dir);
+    test_load_bad(text, 4, "module: './mods/m.so': No such file or directory",
+                  false);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(test_dir), 0);
+    test_load_ok(MOD "module = mods/m.so\npreload = true\n", &c);
+    assert_string_equal(c.pools[0].module, "mods/m.so");
+    conf_free(&c);
+    assert_int_equal(chdir(cwd), 0);
+    /* root reads anything. */
+    if (geteuid() == 0)
+        return;
+    test_make_module("unreadable.so", 0);
+    snprintf(text, sizeof(text), MOD "module = \"%s/mods/unreadable.so\"\n",
+             test_dir);
+    snprintf(want, sizeof(want), "module: '%s/mods/unreadable.so' is not "
+             "readable", test_dir);
+    test_load_bad(text, 4, want, false);
+}
+
+/* Sizes in, and out in the largest unit that is exact. */
+static void
+test_sizes(void **state)
+{
+    static const struct {
+        const char *text;
+        unsigned long long bytes;
+        const char *printed;
+    } cases[] = {
+        { "0", 0, "0" },                  { "123", 123, "123" },
+        { "1024", 1024, "1k" },           { "1k", 1024, "1k" },
+        { "512K", 512 << 10, "512k" },    { "1536k", 1536 << 10, "1536k" },
+        { "10m", 10 << 20, "10m" },       { "2048M", 2ULL << 30, "2g" },
+        { "1g", 1ULL << 30, "1g" },       { "1024G", 1ULL << 40, "1024g" },
+        { "1099511627776", 1ULL << 40, "1024g" },
+        { "\"7m\"", 7 << 20, "7m" },      { "007k", 7 << 10, "7k" },
+        { "1025", 1025, "1025" },         { "0g", 0, "0" },
+    };
+    char text[256], want[64];
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), CGI "max_body = %s\nmax_rss = %s\n",
+                 cases[i].text, cases[i].text);
+        test_load_ok(text, &c);
+        if (c.pools[0].max_body != cases[i].bytes
+            || c.pools[0].max_rss != cases[i].bytes)
+            fail_msg("%s: %llu and %llu bytes, want %llu", cases[i].text,
+                     c.pools[0].max_body, c.pools[0].max_rss,
+                     cases[i].bytes);
+        char *out = test_print(&c);
+        snprintf(want, sizeof(want), "\nmax_body = %s\n", cases[i].printed);
+        if (strstr(out, want) == NULL)
+            fail_msg("%s: printed as:\n%s", cases[i].text, out);
+        snprintf(want, sizeof(want), "\nmax_rss = %s\n", cases[i].printed);
+        assert_non_null(strstr(out, want));
+        free(out);
+        conf_free(&c);
+    }
+}
+
+static void
+test_access_formats(void **state)
+{
+    static const char *const formats[] = {
+        "%R %u %t %m %r %q %Q %s %d %p %n %f %l %%",
+        "plain text, no directive",
+        "%%", "100%% of %n\\t%p", "\\\"%m %r%Q%q\\\"",
+        "\xc3\xa9t\xc3\xa9 %R",
+    };
+    char text[512];
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        snprintf(text, sizeof(text), CGI "access_log = /tmp/a.log\n"
+                 "access_format = \"%s\"\n", formats[i]);
+        test_load_ok(text, &c);
+        conf_free(&c);
+    }
+    test_load_ok(CGI "access_log = /tmp/a.log\n"
+                 "access_format = \"%s\\t%d\"\n", &c);
+    assert_string_equal(c.pools[0].access_format, "%s\t%d");
+    conf_free(&c);
+}
+
+/* In exec mode, the keys about requests may still say their default. */
+static void
+test_exec_request_key_defaults(void **state)
+{
+    struct conf c;
+
+    (void)state;
+    test_load_ok(BASE "max_body = 0\nrequest_timeout = 0\nmax_requests = 0\n"
+                 "max_requests_jitter = 0\nmax_rss = 0k\n"
+                 "slow_request_time = 0ms\n"
+                 "access_format = \"%R - %u %t \\\"%m %r%Q%q\\\" %s %d\"\n",
+                 &c);
+    assert_int_equal(c.pools[0].mode, MODE_EXEC);
+    assert_string_equal(c.pools[0].access_format, ACCESS_FORMAT);
+    conf_free(&c);
+}
+
+/* Log files are kept absolute: workers open them after their chdir. */
+static void
+test_log_paths_absolute(void **state)
+{
+    char cwd[PATH_MAX], here[PATH_MAX], want[PATH_MAX + 16];
+    struct conf c;
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(test_dir), 0);
+    assert_non_null(getcwd(here, sizeof(here)));
+    test_load_ok(CGI "slow_request_time = 1s\nslowlog = slow.log\n"
+                 "access_log = \"./a.log\"\nchdir = /\n", &c);
+    snprintf(want, sizeof(want), "%s/slow.log", here);
+    assert_string_equal(c.pools[0].slowlog, want);
+    snprintf(want, sizeof(want), "%s/./a.log", here);
+    assert_string_equal(c.pools[0].access_log, want);
+    conf_free(&c);
     assert_int_equal(chdir(cwd), 0);
 }
 
@@ -609,8 +903,8 @@ static const struct test_bad test_bad_values[] = {
     { BASE "user = \"54321\"\n", 3,
       "user: 54321 has no passwd entry: set group too", false },
     { BASE "user = \"-1\"\n", 3, "user: unknown user '-1'", false },
-    { BASE "mode = cgi\n", 3, "mode: mode cgi is not implemented yet",
-      false },
+    { BASE "mode = cgi\n", 2, "command: only used in mode exec (this pool "
+      "is cgi)", false },
     { BASE "mode = fast\n", 3,
       "mode: 'fast' is not one of exec, cgi, module", false },
     { BASE "pm = spare\n", 3, "pm: 'spare' is not one of static, dynamic, "
@@ -641,7 +935,8 @@ static const struct test_bad test_bad_values[] = {
     { BASE "listen = {\"/tmp/a.sock\",\n \"unix:/tmp/a.sock\"}\n", 4,
       "listen: 'unix:/tmp/a.sock' is listed twice", false },
     { BASE "listen = {\"/tmp/a.sock\",\n \"/tmp/b.sock\"}\n", 4,
-      "listen: exec mode serves one address", true },
+      "listen: a pool serves one listen address (workers accept on fd 0 "
+      "only)", false },
     { BASE "command = \"/nonexistent/app\"\n", 3,
       "command: '/nonexistent/app': No such file or directory", false },
     { BASE "command = \"no-such-program-xyz\"\n", 3,
@@ -658,6 +953,149 @@ static const struct test_bad test_bad_values[] = {
       "pool default: listen: no address (set listen, or -b/-s)", false },
     { "", 0, "pool default: listen: no address (set listen, or -b/-s)",
       false },
+    /* Each mode's keys, and its required one. */
+    { BASE "mode = module\n", 2, "command: only used in mode exec (this "
+      "pool is module)", false },
+    { "listen = \"/tmp/x.sock\"\nmode = cgi\n", 0,
+      "pool default: cgi_root: required in cgi mode", false },
+    { "listen = \"/tmp/x.sock\"\nmode = module\n", 0,
+      "pool default: module: required in module mode", false },
+    { BASE "cgi_root = /tmp\n", 3, "cgi_root: only used in mode cgi (this "
+      "pool is exec)", false },
+    { BASE "module = \"builtin:hello\"\n", 3, "module: only used in mode "
+      "module (this pool is exec)", false },
+    { BASE "module_args = {\"a\"}\n", 3, "module_args: only used in mode "
+      "module (this pool is exec)", false },
+    { BASE "preload = false\n", 3, "preload: only used in mode module (this "
+      "pool is exec)", false },
+    { MOD "mode = exec\n", 3, "module: only used in mode module (this pool "
+      "is exec)", false },
+    { CGI "module = \"builtin:echo\"\n", 4, "module: only used in mode "
+      "module (this pool is cgi)", false },
+    { CGI "module_args += \"x\"\n", 4, "module_args: only used in mode "
+      "module (this pool is cgi)", false },
+    { CGI "preload = true\n", 4, "preload: only used in mode module (this "
+      "pool is cgi)", false },
+    { MOD "cgi_root = /tmp\n", 4, "cgi_root: only used in mode cgi (this "
+      "pool is module)", false },
+    { MOD "command = {\"/bin/sh\",\n  \"-c\"}\n", 4, "command: only used "
+      "in mode exec (this pool is module)", false },
+    /* cgi_root and module. */
+    { CGI "cgi_root = /nonexistent_dir_xyz\n", 4,
+      "cgi_root: '/nonexistent_dir_xyz': No such file or directory", false },
+    { CGI "cgi_root = /dev/null\n", 4,
+      "cgi_root: '/dev/null' is not a directory", false },
+    { CGI "cgi_root = \"/etc/passwd/\"\n", 4,
+      "cgi_root: '/etc/passwd/': Not a directory", false },
+    { CGI "cgi_root = \"\"\n", 4, "cgi_root: empty", false },
+    { MOD "module = \"builtin:nope\"\n", 4, "module: unknown built-in "
+      "'builtin:nope' (known: builtin:hello, builtin:echo)", false },
+    { MOD "module = \"builtin:\"\n", 4, "module: unknown built-in "
+      "'builtin:' (known: builtin:hello, builtin:echo)", false },
+    { MOD "module = \"builtin:HELLO\"\n", 4, "module: unknown built-in "
+      "'builtin:HELLO' (known: builtin:hello, builtin:echo)", false },
+    { MOD "module = hello.so\n", 4, "module: 'hello.so' is neither a "
+      "built-in (builtin:hello, builtin:echo) nor a path with a '/' (write "
+      "./hello.so)", false },
+    { MOD "module = \"\"\n", 4, "module: empty", false },
+    { MOD "module = /nonexistent_xyz/m.so\n", 4,
+      "module: '/nonexistent_xyz/m.so': No such file or directory", false },
+    { MOD "module = /tmp\n", 4, "module: '/tmp' is not a regular file",
+      false },
+    { MOD "module = /dev/null\n", 4,
+      "module: '/dev/null' is not a regular file", false },
+    /* Sizes. */
+    { CGI "max_body = 10x\n", 4, "max_body: '10x' is not a size (like 512k, "
+      "10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = -1\n", 4, "max_body: '-1' is not a size (like 512k, "
+      "10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = 1.5m\n", 4, "max_body: '1.5m' is not a size (like "
+      "512k, 10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = 10mb\n", 4, "max_body: '10mb' is not a size (like "
+      "512k, 10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = k\n", 4, "max_body: 'k' is not a size (like 512k, "
+      "10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = \"1 k\"\n", 4, "max_body: '1 k' is not a size (like "
+      "512k, 10m, 1g, or a number of bytes)", false },
+    { CGI "max_body = \"\"\n", 4, "max_body: '' is not a size (like 512k, "
+      "10m, 1g, or a number of bytes)", false },
+    { CGI "max_rss = 1025g\n", 4, "max_rss: '1025g' is more than 1024g",
+      false },
+    { CGI "max_rss = 1048577m\n", 4, "max_rss: '1048577m' is more than "
+      "1024g", false },
+    { CGI "max_rss = 1099511627777\n", 4, "max_rss: '1099511627777' is "
+      "more than 1024g", false },
+    { CGI "max_rss = 99999999999999999999999k\n", 4, "max_rss: "
+      "'99999999999999999999999k' is more than 1024g", false },
+    /* Durations and counts. */
+    { CGI "request_timeout = 25h\n", 4,
+      "request_timeout: '25h' is longer than 24h", false },
+    { CGI "request_timeout = soon\n", 4, "request_timeout: 'soon' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { CGI "slow_request_time = -1\n", 4, "slow_request_time: '-1' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { CGI "max_requests = -1\n", 4,
+      "max_requests: -1 is not in 0..2147483647", false },
+    { CGI "max_requests = 2147483648\n", 4,
+      "max_requests: 2147483648 is not in 0..2147483647", false },
+    { CGI "max_requests = many\n", 4,
+      "max_requests: 'many' is not a number in 0..2147483647", false },
+    { CGI "max_requests_jitter = -5\n", 4,
+      "max_requests_jitter: -5 is not in 0..2147483647", false },
+    { CGI "max_requests_jitter = 10\n", 4, "max_requests_jitter: has no "
+      "effect while max_requests is 0 (never recycle)", false },
+    { MOD "max_requests_jitter = 10\nmax_requests = 0\n", 4,
+      "max_requests_jitter: has no effect while max_requests is 0 (never "
+      "recycle)", false },
+    /* Log files and the access format. */
+    { CGI "slowlog = \"/tmp/slow.log\"\n", 4, "slowlog: has no effect "
+      "while slow_request_time is 0 (off)", false },
+    { CGI "slowlog = \"\"\n", 4, "slowlog: empty", false },
+    { CGI "slowlog = /nonexistent_dir_xyz/slow.log\n", 4,
+      "slowlog: '/nonexistent_dir_xyz/slow.log': /nonexistent_dir_xyz: No "
+      "such file or directory", false },
+    { CGI "slowlog = /tmp\n", 4, "slowlog: '/tmp' is a directory", false },
+    { CGI "access_log = \"/tmp/\"\n", 4,
+      "access_log: '/tmp/' is a directory", false },
+    { CGI "access_log = /dev/null/a.log\n", 4,
+      "access_log: '/dev/null/a.log': /dev/null is not a directory", false },
+    { CGI "access_log = nonexistent_dir_xyz/a.log\n", 4,
+      "access_log: 'nonexistent_dir_xyz/a.log': nonexistent_dir_xyz: No "
+      "such file or directory", false },
+    { CGI "access_log = \"\"\n", 4, "access_log: empty", false },
+    { CGI "access_format = \"%x\"\n", 4,
+      "access_format: unknown directive %x at column 1", false },
+    { CGI "access_format = \"%R %u %T\"\n", 4,
+      "access_format: unknown directive %T at column 7", false },
+    { CGI "access_format = \"%%%\"\n", 4, "access_format: lone % at "
+      "column 3 (write %% for a percent sign)", false },
+    { CGI "access_format = \"%\xc3\xa9\"\n", 4,
+      "access_format: unknown directive %\\xc3 at column 1", false },
+    { CGI "access_format = \"a\\nb\"\n", 4,
+      "access_format: control character at column 2", false },
+    { CGI "access_format = \"\"\n", 4, "access_format: empty", false },
+    { CGI "access_format = \"%R\"\n", 4,
+      "access_format: has no effect without access_log", false },
+    /* Keys about requests, in the mode where fcgipm sees none. */
+    { BASE "max_body = 1k\n", 3, "max_body: " NO_EFFECT, false },
+    { BASE "request_timeout = 30s\n", 3, "request_timeout: " NO_EFFECT,
+      false },
+    { BASE "max_requests = 100\n", 3, "max_requests: " NO_EFFECT, false },
+    { BASE "max_requests_jitter = 5\n", 3,
+      "max_requests_jitter: " NO_EFFECT, false },
+    { BASE "max_rss = 100m\n", 3, "max_rss: " NO_EFFECT, false },
+    { BASE "slow_request_time = 1s\n", 3, "slow_request_time: " NO_EFFECT,
+      false },
+    { BASE "slowlog = \"/tmp/s.log\"\n", 3, "slowlog: " NO_EFFECT, false },
+    { BASE "access_log = \"/tmp/a.log\"\n", 3, "access_log: " NO_EFFECT,
+      false },
+    { BASE "access_format = \"%R\"\n", 3, "access_format: " NO_EFFECT,
+      false },
+    { BASE "max_rss = 1g\nmax_body = 1k\n", 3, "max_rss: " NO_EFFECT,
+      false },
+    { CGI "listen = {\"/tmp/a.sock\",\n \"/tmp/b.sock\"}\n", 5,
+      "listen: a pool serves one listen address (workers accept on fd 0 "
+      "only)", false },
 };
 
 static const struct test_bad test_bad_pools[] = {
@@ -688,8 +1126,8 @@ static const struct test_bad test_bad_pools[] = {
       "  command = \"/nonexistent/x\"\n}\n", 5,
       "command: '/nonexistent/x': No such file or directory", false },
     { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  command = /bin/sh\n"
-      "  mode = cgi\n}\n", 6, "mode: mode cgi is not implemented yet",
-      false },
+      "  mode = cgi\n}\n", 5, "command: only used in mode exec (this pool "
+      "is cgi)", false },
     { BASE "pool \"b\" {\n  listen = {\"/tmp/b.sock\",\n"
       "    \"unix:/tmp/fcgipm-test.sock\"}\n  command = /bin/sh\n}\n", 5,
       "listen: 'unix:/tmp/fcgipm-test.sock' is also used by pool default",
@@ -702,6 +1140,21 @@ static const struct test_bad test_bad_pools[] = {
     { "command = \"/bin/sh\"\npool \"default\" {\n}\n", 1, "command: makes "
       "the top level the default pool, but there is a pool \"default\" "
       "section too", false },
+    { "pool \"www\" {\n    listen = \"/tmp/w.sock\"\n    mode = cgi\n}\n",
+      1, "pool www: cgi_root: required in cgi mode", false },
+    { "log = stderr\n\npool \"www\" {\n  listen = \"/tmp/w.sock\"\n"
+      "  mode = module\n}\n", 3, "pool www: module: required in module mode",
+      false },
+    { "cgi_root = /tmp\npool \"a\" {\n" BASE "}\n", 1, "cgi_root: no "
+      "default pool to apply it to: set listen or command at the top level "
+      "too, or move it into a pool section", false },
+    /* Top-level values are the default pool's only. */
+    { CGI "max_rss = 1m\npool \"x\" {\n  listen = \"/tmp/x.sock\"\n"
+      "  command = /bin/sh\n  max_rss = 1m\n}\n", 8,
+      "max_rss: " NO_EFFECT, false },
+    { CGI "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  mode = module\n"
+      "  module = \"builtin:echo\"\n  cgi_root = /tmp\n}\n", 8,
+      "cgi_root: only used in mode cgi (this pool is module)", false },
 };
 
 static const struct test_bad test_bad_syntax[] = {
@@ -1016,10 +1469,14 @@ static const struct test_cli_bad test_cli_bads[] = {
       .msg = "option -w: -5 is not in 0..256" },
     { .mode = "fast", .msg = "option -m: 'fast' is not one of exec, cgi, "
       "module" },
-    { .mode = "cgi", .msg = "option -m: a COMMAND runs in mode exec, not "
-      "cgi" },
+    { .mode = "cgi", .msg = "COMMAND: only used in mode exec (this pool is "
+      "cgi)" },
+    { .mode = "module", .msg = "COMMAND: only used in mode exec (this pool "
+      "is module)" },
     { .mode = "cgi", .no_command = true,
-      .msg = "option -m: mode cgi is not implemented yet" },
+      .msg = "pool default: cgi_root: required in cgi mode" },
+    { .mode = "module", .no_command = true,
+      .msg = "pool default: module: required in module mode" },
     { .user = "nosuchuser_xyz",
       .msg = "option -u: unknown user 'nosuchuser_xyz'" },
     { .group = "nosuchgroup_xyz",
@@ -1124,6 +1581,58 @@ test_cli_command_means_exec(void **state)
     conf_free(&c);
 }
 
+/* -m picks cgi or module for the file's keys; a mode's keys from the file
+ * are an error when the CLI picks another. */
+static void
+test_cli_modes(void **state)
+{
+    static char *command[] = { "/bin/sh", NULL };
+    static const char cgi_keys[] = "listen = \"/tmp/x.sock\"\n"
+                                   "cgi_root = /tmp\n";
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.mode = "cgi";
+    assert_int_equal(test_load(cgi_keys, &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].mode, MODE_CGI);
+    assert_string_equal(c.pools[0].cgi_root, "/tmp");
+    conf_free(&c);
+    cli.mode = "module";
+    assert_int_equal(test_load("listen = \"/tmp/x.sock\"\n"
+                               "module = \"builtin:echo\"\n"
+                               "module_args = x\n", &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].mode, MODE_MODULE);
+    assert_int_equal(c.pools[0].nmodule_args, 2);
+    conf_free(&c);
+    assert_int_equal(test_load(cgi_keys, &cli, &c, err), -1);
+    snprintf(want, sizeof(want), "%s:2: cgi_root: only used in mode cgi "
+             "(this pool is module)", test_file);
+    assert_string_equal(err, want);
+    /* The file's command in another mode: its line. */
+    cli.mode = "cgi";
+    assert_int_equal(test_load(BASE, &cli, &c, err), -1);
+    snprintf(want, sizeof(want), "%s:2: command: only used in mode exec "
+             "(this pool is cgi)", test_file);
+    assert_string_equal(err, want);
+    /* The CLI's: the option. */
+    cli.command = command;
+    assert_int_equal(test_load(BASE, &cli, &c, err), -1);
+    assert_string_equal(err, "COMMAND: only used in mode exec (this pool is "
+                        "cgi)");
+    /* A COMMAND alone means exec mode, which cgi_root is not for. */
+    cli.mode = NULL;
+    assert_int_equal(test_load(CGI, &cli, &c, err), -1);
+    snprintf(want, sizeof(want), "%s:3: cgi_root: only used in mode cgi "
+             "(this pool is exec)", test_file);
+    assert_string_equal(err, want);
+    cli.mode = "exec";
+    assert_int_equal(test_load(CGI, &cli, &c, err), -1);
+    assert_string_equal(err, want);
+}
+
 /* An inherited socket (fd 0) lets the default pool go without listen. */
 static void
 test_listen_optional(void **state)
@@ -1155,17 +1664,35 @@ test_listen_optional(void **state)
 
 /* Printing. */
 
-static char *
-test_print(const struct conf *c)
+static void
+test_same_str(const char *a, const char *b)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    if (a == NULL || b == NULL)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
 
-    assert_non_null(f);
-    conf_print(c, f);
-    assert_int_equal(fclose(f), 0);
-    return buf;
+/* The keys of cgi and module modes, the same in a and b. */
+static void
+test_same_served(const struct pool_conf *a, const struct pool_conf *b)
+{
+    assert_int_equal(a->mode, b->mode);
+    test_same_str(a->cgi_root, b->cgi_root);
+    test_same_str(a->module, b->module);
+    assert_int_equal(a->nmodule_args, b->nmodule_args);
+    for (size_t j = 0; j < a->nmodule_args; j++)
+        assert_string_equal(a->module_args[j], b->module_args[j]);
+    assert_int_equal(a->preload, b->preload);
+    assert_int_equal(a->max_body, b->max_body);
+    assert_int_equal(a->request_timeout_ms, b->request_timeout_ms);
+    assert_int_equal(a->max_requests, b->max_requests);
+    assert_int_equal(a->max_requests_jitter, b->max_requests_jitter);
+    assert_int_equal(a->max_rss, b->max_rss);
+    assert_int_equal(a->slow_request_time_ms, b->slow_request_time_ms);
+    test_same_str(a->slowlog, b->slowlog);
+    test_same_str(a->access_log, b->access_log);
+    test_same_str(a->access_format, b->access_format);
 }
 
 /* Print, read back, print again: the same text, the same values. */
@@ -1190,6 +1717,7 @@ test_roundtrip(const char *text)
         assert_int_equal(a.pools[i].gid, b.pools[i].gid);
         assert_int_equal(a.pools[i].graceful_timeout_ms,
                          b.pools[i].graceful_timeout_ms);
+        test_same_served(&a.pools[i], &b.pools[i]);
     }
     free(first);
     free(second);
@@ -1220,6 +1748,23 @@ test_print_roundtrip(void **state)
                    "pool \"b\" {\n  listen = \"*:9001\"\n"
                    "  command = /bin/sh\n}\n");
     test_roundtrip("pool \"only\" {\n" BASE "}\n");
+    test_roundtrip(CGI);
+    test_roundtrip(MOD);
+    test_roundtrip("pool \"c\" {\n" CGI "  max_body = 1536k\n"
+                   "  request_timeout = 2m\n  max_requests = 10\n"
+                   "  max_requests_jitter = 3\n  max_rss = 1g\n"
+                   "  slow_request_time = 0.5s\n  slowlog = \"/tmp/s.log\"\n"
+                   "  access_log = \"/tmp/a \\\"b\\\".log\"\n"
+                   "  access_format = \"%n %p \\\"%f\\\" 100%% \\$x\\t\"\n"
+                   "}\n"
+                   "pool \"m\" {\n  listen = \"/tmp/m.sock\"\n"
+                   "  mode = module\n  module = \"builtin:echo\"\n"
+                   "  module_args = {\"a\",\n"
+                   "    \"b \\\"c\\\" ${NOPE_XYZ:-d}\", \"\"}\n"
+                   "  preload = true\n  max_requests = 1\n}\n"
+                   "pool \"m2\" {\n  listen = \"/tmp/m2.sock\"\n"
+                   "  mode = module\n  module = /bin/sh\n"
+                   "  max_rss = 123\n}\n");
 }
 
 static void
@@ -1253,6 +1798,43 @@ test_print_format(void **state)
         "restart_backoff = 100ms\n"
         "restart_backoff_max = 30s\n"
         "min_uptime = 1s\n");
+    free(out);
+    conf_free(&c);
+    /* cgi and module pools print their keys, and no command. */
+    test_load_ok(CGI "max_body = 1048577\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "min_uptime = 1s\n"
+        "cgi_root = \"/tmp\"\n"
+        "max_body = 1048577\n"
+        "request_timeout = 0s\n"
+        "max_requests = 0\n"
+        "max_requests_jitter = 0\n"
+        "max_rss = 0\n"
+        "slow_request_time = 0s\n"
+        "access_format = \"%R - %u %t \\\"%m %r%Q%q\\\" %s %d\"\n"));
+    assert_null(strstr(out, "command"));
+    assert_null(strstr(out, "preload"));
+    free(out);
+    conf_free(&c);
+    test_load_ok(MOD "module_args = {\"x\"}\nslow_request_time = 2s\n"
+                 "slowlog = \"/tmp/s.log\"\naccess_log = \"/tmp/a.log\"\n",
+                 &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "min_uptime = 1s\n"
+        "module = \"builtin:hello\"\n"
+        "module_args = {\"x\"}\n"
+        "preload = false\n"
+        "max_body = 0\n"
+        "request_timeout = 0s\n"
+        "max_requests = 0\n"
+        "max_requests_jitter = 0\n"
+        "max_rss = 0\n"
+        "slow_request_time = 2s\n"
+        "slowlog = \"/tmp/s.log\"\n"
+        "access_log = \"/tmp/a.log\"\n"
+        "access_format = "));
     free(out);
     conf_free(&c);
     /* With several pools, each gets a section. */
@@ -1362,6 +1944,12 @@ main(void)
         cmocka_unit_test(test_enums),
         cmocka_unit_test(test_users_and_groups),
         cmocka_unit_test(test_command_resolution),
+        cmocka_unit_test(test_cgi_pool),
+        cmocka_unit_test(test_module_pool),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_access_formats),
+        cmocka_unit_test(test_exec_request_key_defaults),
+        cmocka_unit_test(test_log_paths_absolute),
         cmocka_unit_test(test_pool_sections),
         cmocka_unit_test(test_default_pool_beside_sections),
         cmocka_unit_test(test_bad_value_table),
@@ -1378,6 +1966,7 @@ main(void)
         cmocka_unit_test(test_cli_error_table),
         cmocka_unit_test(test_cli_workers_range),
         cmocka_unit_test(test_cli_command_means_exec),
+        cmocka_unit_test(test_cli_modes),
         cmocka_unit_test(test_listen_optional),
         cmocka_unit_test(test_print_roundtrip),
         cmocka_unit_test(test_print_format),
