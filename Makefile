@@ -27,6 +27,7 @@ MGR_SRC   := $(filter-out manager/main.c,$(wildcard manager/*.c))
 WRK_SRC   := $(wildcard worker/*.c)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 APP_SRC   := $(wildcard t/apps/*.c)
+MOD_SRC   := $(wildcard t/modules/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 PROTO_OBJ := $(call obj,$(PROTO_SRC))
@@ -37,7 +38,8 @@ UNIT_AR   := $(BUILD)/libunit.a
 UNIT_LIB  := $(filter-out $(BUILD)/manager/sys.o,$(LIB_OBJ)) \
              $(BUILD)/t/unit/fake_sys.o
 UNITS     := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRC))
-APPS      := $(patsubst t/apps/%.c,$(BUILD)/t/apps/%,$(APP_SRC))
+APPS      := $(patsubst t/apps/%.c,$(BUILD)/t/apps/%,$(APP_SRC)) \
+             $(patsubst t/modules/%.c,$(BUILD)/t/apps/%.so,$(MOD_SRC))
 
 FCGIPM       := $(BUILD)/fcgipm
 FCGI_REQUEST := $(BUILD)/fcgi-request
@@ -70,6 +72,11 @@ $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_AR)
 
 $(BUILD)/t/apps/%: $(BUILD)/t/apps/%.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
+
+# Test modules: shared objects loaded by module-mode workers.
+$(BUILD)/t/apps/%.so: t/modules/%.c worker/fcgipm_module.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $< $(PC_LIBS)
 
 deps:
 	@.ci/deps build

@@ -233,11 +233,6 @@ recycle_due(struct serve *sv)
 {
     const struct pool_conf *pc = sv->pc;
 
-    if (sv->limit > 0 && sv->served >= sv->limit) {
-        log_info("pool %s: worker %d: recycling after %lu requests",
-                 pc->name, (int)getpid(), sv->served);
-        return true;
-    }
     if (pc->max_rss > 0) {
         unsigned long long rss = resident_bytes();
         if (rss > pc->max_rss) {
@@ -246,6 +241,11 @@ recycle_due(struct serve *sv)
                      rss / 1024, pc->max_rss / 1024);
             return true;
         }
+    }
+    if (sv->limit > 0 && sv->served >= sv->limit) {
+        log_info("pool %s: worker %d: recycling after %lu requests",
+                 pc->name, (int)getpid(), sv->served);
+        return true;
     }
     return false;
 }
