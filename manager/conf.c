@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "access.h"
 #include "fcgi_addr.h"
 
 #define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -113,9 +114,6 @@ static const struct conf_mode_key conf_mode_keys[] = {
 static const char *const conf_builtins[] = {
     "builtin:hello", "builtin:echo",
 };
-
-/* The directives of access_format, as fcgipm.conf(5) lists them. */
-static const char conf_access_directives[] = "RutmrqQsdpnfl%";
 
 struct conf_signal {
     const char *name;
@@ -547,42 +545,6 @@ conf_check_env(const char *s, char *why, size_t len)
     if (!ok) {
         snprintf(why, len, "'%.*s' is not a valid variable name",
                  (int)(eq - s), s);
-        return -1;
-    }
-    return 0;
-}
-
-/* 0 if every % of an access_format starts a known directive and no
- * control character would split its line; -1 with why. Columns count
- * bytes from 1. */
-static int
-conf_check_access_format(const char *s, char *why, size_t len)
-{
-    if (*s == '\0') {
-        snprintf(why, len, "empty");
-        return -1;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        size_t col = (size_t)(p - (const unsigned char *)s) + 1;
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            snprintf(why, len, "control character at column %zu", col);
-            return -1;
-        }
-        if (*p != '%')
-            continue;
-        if (*++p == '\0') {
-            snprintf(why, len, "lone %% at column %zu (write %%%% for a "
-                     "percent sign)", col);
-            return -1;
-        }
-        if (strchr(conf_access_directives, *p) != NULL)
-            continue;
-        if (isprint(*p))
-            snprintf(why, len, "unknown directive %%%c at column %zu", *p,
-                     col);
-        else
-            snprintf(why, len, "unknown directive %%\\x%02x at column %zu",
-                     *p, col);
         return -1;
     }
     return 0;
@@ -1112,7 +1074,8 @@ conf_valid_log_path(cfg_t *cfg, cfg_opt_t *opt)
 static int
 conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_access_format);
+    /* The formatter's own checker: one list of directives. */
+    return conf_valid_with(cfg, opt, access_format_check);
 }
 
 /* Every value goes through a parse callback, which notes its line, so the

@@ -1072,7 +1072,7 @@ static const struct test_bad test_bad_values[] = {
     { CGI "access_format = \"%\xc3\xa9\"\n", 4,
       "access_format: unknown directive %\\xc3 at column 1", false },
     { CGI "access_format = \"a\\nb\"\n", 4,
-      "access_format: control character at column 2", false },
+      "access_format: control character \\x0a at column 2", false },
     { CGI "access_format = \"\"\n", 4, "access_format: empty", false },
     { CGI "access_format = \"%R\"\n", 4,
       "access_format: has no effect without access_log", false },
