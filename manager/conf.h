@@ -71,12 +71,37 @@ struct pool_conf {
     char *slowlog;              /* file; NULL: the main log */
     char *access_log;           /* file; NULL: no access log (both paths
                                    absolute: workers open them after chdir) */
+    /* process manager (pm) */
+    unsigned min_workers;       /* dynamic: never fewer, default 1 */
+    unsigned min_spare;         /* dynamic: idle workers kept, default 1 */
+    unsigned max_spare;         /* dynamic: more idle are stopped, def. 3 */
+    unsigned idle_timeout_ms;   /* ondemand/adaptive: an idle worker (or
+                                   an empty queue) this long shrinks the
+                                   pool, default 10000 */
+    unsigned max_spawn_rate;    /* forks per second per pool; 0: no bound;
+                                   default 32 */
+
+    /* the worker process */
+    char *chroot;               /* NULL: none */
+    long rlimit_files;          /* RLIMIT_NOFILE; -1: unchanged */
+    long rlimit_core;           /* RLIMIT_CORE; -1: unchanged, -2:
+                                   unlimited */
+    int priority;               /* nice value; 0 (the default): unchanged */
+    bool has_priority;          /* priority was set */
+    char **allowed_clients;     /* IPv4 addresses allowed to connect over
+                                   TCP, NULL-terminated; NULL: any */
+    size_t nallowed_clients;
+
     char *access_format;        /* see fcgipm.conf(5); default
                                    "%R - %u %t \"%m %r%Q%q\" %s %d" */
 };
 
 struct conf {
     char *path;                 /* the file read, NULL when none */
+    char *status_listen;        /* the status socket's address; NULL: none */
+    mode_t status_socket_mode;  /* default 0660 */
+    char *status_path;          /* default "/status" */
+    char *ping_path;            /* default "/ping"; answers "pong" */
     char *pid_file;             /* NULL: none */
     char *log;                  /* "stderr", "syslog" or a path */
     enum log_level log_level;   /* default info */
