@@ -73,6 +73,10 @@ struct pool {
     bool retired;               /* gone from the config: drains, then is
                                    freed; its conf is in old_confs */
     struct scoreboard *scoreboard;  /* cgi and module pools; else NULL */
+    double started_wall;        /* when the pool started (status) */
+    unsigned long long gone_requests; /* requests served by workers that
+                                   have exited (cgi and module modes) */
+    unsigned long long gone_slow;  /* and their slow requests */
 };
 
 enum pending {

@@ -63,6 +63,7 @@ pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
     p->target = pc->workers;
     p->listeners = ls;
     p->nlisteners = nls;
+    p->started_wall = sys_wall_time();
 }
 
 void
@@ -339,6 +340,8 @@ explain_death(struct pool *p, struct slot *s, int st, const char *how,
     scoreboard_release(sbs);
     if (sbs == NULL)
         return false;
+    p->gone_requests += snap.requests;
+    p->gone_slow += snap.slow_requests;
     if (snap.state == SB_RECYCLING) {
         log_info("pool %s: worker %d (slot %u) recycled after %llu "
                  "requests and %.1fs", name, (int)s->pid, s->index,

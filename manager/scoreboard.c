@@ -52,6 +52,7 @@ scoreboard_claim(struct sb_slot *s, uint64_t now_ms)
     STORE(&s->pid, 0);
     STORE(&s->started_ms, now_ms);
     STORE(&s->requests, 0);
+    STORE(&s->slow_requests, 0);
     STORE(&s->req_started_ms, 0);
 }
 
@@ -109,6 +110,13 @@ scoreboard_end_request(struct sb_slot *s)
     STORE(&s->state, SB_IDLE);
 }
 
+void
+scoreboard_count_slow(struct sb_slot *s)
+{
+    if (s != NULL)
+        STORE(&s->slow_requests, LOAD(&s->slow_requests) + 1);
+}
+
 static void
 load_str(char *dst, const char *src, size_t n)
 {
@@ -140,6 +148,7 @@ scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
     out->pid = LOAD(&s->pid);
     out->started_ms = LOAD(&s->started_ms);
     out->requests = LOAD(&s->requests);
+    out->slow_requests = LOAD(&s->slow_requests);
 }
 
 const char *

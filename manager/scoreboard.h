@@ -30,6 +30,7 @@ struct sb_slot {
     uint32_t unused;
     uint64_t started_ms;        /* CLOCK_MONOTONIC, when forked */
     uint64_t requests;          /* served so far */
+    uint64_t slow_requests;     /* of which over slow_request_time */
     uint64_t req_started_ms;    /* CLOCK_MONOTONIC, current request */
     char method[SB_METHOD_MAX];
     char uri[SB_URI_MAX];       /* truncated */
@@ -48,6 +49,7 @@ struct sb_snapshot {
     pid_t pid;
     uint64_t started_ms;
     uint64_t requests;
+    uint64_t slow_requests;
     uint64_t req_started_ms;
     char method[SB_METHOD_MAX];
     char uri[SB_URI_MAX];
@@ -72,6 +74,8 @@ void scoreboard_set_state(struct sb_slot *s, enum sb_state state);
 void scoreboard_begin_request(struct sb_slot *s, const char *method,
                               const char *uri, uint64_t now_ms);
 void scoreboard_end_request(struct sb_slot *s);
+/* Worker: the request just ended was slow. */
+void scoreboard_count_slow(struct sb_slot *s);
 
 const char *scoreboard_state_name(enum sb_state state);
 

@@ -197,6 +197,9 @@ serve_one(struct serve *sv, FCGX_Request *r)
                   : format_access(sv, r, status, start, duration, access,
                                   sizeof(access));
     size_t slen = format_slow(sv, r, status, duration, slow, sizeof(slow));
+    if (pc->slow_request_time_ms > 0
+        && duration * 1000.0 >= pc->slow_request_time_ms)
+        scoreboard_count_slow(sv->slot);
     /* The client has its answer before we write logs. */
     FCGX_Finish_r(r);
     scoreboard_end_request(sv->slot);
