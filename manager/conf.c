@@ -1,6 +1,7 @@
 /* The configuration: libconfuse option tables and callbacks, the checks, the
  * copy into plain struct conf, the CLI overrides, and conf_print, which
  * writes the result back in the same syntax. */
+#include <arpa/inet.h>
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,10 @@
 #define CONF_MSG_MAX 512
 #define CONF_SIZE_MAX (1ULL << 40)     /* 1024g: sizes beyond are typos */
 #define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
+#define CONF_MAX_NOFILE 1048576        /* the kernel's default nr_open */
+#define CONF_CORE_UNLIMITED "unlimited"
+/* An address as fcgi_addr_format() writes it. */
+#define CONF_ADDR_MAX (sizeof(((struct fcgi_addr *)0)->path) + 64)
 
 /* Where a value came from: a line of the file (> 0), the defaults, the CLI */
 enum { CONF_FROM_DEFAULT = 0, CONF_FROM_CLI = -1 };
@@ -48,6 +53,7 @@ struct conf_src {
     int section;                /* `pool "x" {`; 0 for the top-level pool */
     int mode, pm, workers, command, user;
     int backoff_min, backoff_max;
+    int min_workers, max_workers;
     int *listen;                /* one per address */
     cfg_t *sec;                 /* the pool's section, for the lines of keys
                                    the CLI cannot set (conf_key_line) */
@@ -66,6 +72,7 @@ struct conf_ctx {
     size_t nsections, capsections;
     int last_line;              /* of the last token in the file */
     struct conf_src *src;       /* parallel to conf.pools */
+    int status_listen, status_path, ping_path;  /* their lines */
 };
 
 static struct conf_ctx *conf_cur;
@@ -95,6 +102,12 @@ static const struct conf_range conf_ranges[] = {
     /* max_requests + max_requests_jitter then fits an unsigned. */
     { "max_requests", 0, INT_MAX },
     { "max_requests_jitter", 0, INT_MAX },
+    { "min_workers", 0, CONF_MAX_WORKERS },
+    { "min_spare", 0, CONF_MAX_WORKERS },
+    { "max_spare", 1, CONF_MAX_WORKERS },
+    { "max_spawn_rate", 0, INT_MAX },
+    { "rlimit_files", 1, CONF_MAX_NOFILE },
+    { "priority", -20, 19 },
 };
 
 /* Keys that one mode only uses: set in a pool of another mode, they are
@@ -108,6 +121,30 @@ static const struct conf_mode_key conf_mode_keys[] = {
     { "command", MODE_EXEC },   { "cgi_root", MODE_CGI },
     { "module", MODE_MODULE },  { "module_args", MODE_MODULE },
     { "preload", MODE_MODULE },
+};
+
+/* Keys that some process managers only use: set to other than their
+ * default in a pool of another pm, they are an error. pms has a bit per
+ * enum pm_kind. */
+#define CONF_PM(kind) (1u << (kind))
+
+struct conf_pm_key {
+    const char *key;
+    unsigned pms;
+};
+
+static const struct conf_pm_key conf_pm_keys[] = {
+    { "min_workers", CONF_PM(PM_DYNAMIC) | CONF_PM(PM_ADAPTIVE) },
+    { "min_spare", CONF_PM(PM_DYNAMIC) },
+    { "max_spare", CONF_PM(PM_DYNAMIC) },
+    { "idle_timeout", CONF_PM(PM_ONDEMAND) | CONF_PM(PM_ADAPTIVE) },
+};
+
+/* Durations where 0 is an error: a zero backoff would respawn a crashing
+ * worker at once, forever; a zero idle_timeout would stop a worker the
+ * moment it goes idle. */
+static const char *const conf_nonzero_durations[] = {
+    "restart_backoff", "restart_backoff_max", "idle_timeout",
 };
 
 /* module = "builtin:NAME": the handlers in worker/builtin.c. */
@@ -140,7 +177,8 @@ static const int conf_stop_signals[] = {
 
 /* Keys valid at the top level only, and what the CLI calls each key. */
 static const char *const conf_top_keys[] = {
-    "pid_file", "log", "log_level", "daemon", "pool",
+    "pid_file", "log", "log_level", "daemon", "status_listen",
+    "status_socket_mode", "status_path", "ping_path", "pool",
 };
 
 struct conf_cli_name {
@@ -550,6 +588,35 @@ conf_check_env(const char *s, char *why, size_t len)
     return 0;
 }
 
+/* An allowed_clients entry: libfcgi compares it with IPv4 peers only
+ * (FCGI_WEB_SERVER_ADDRS). 0, or -1 with why. */
+static int
+conf_check_client(const char *s, char *why, size_t len)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, s, &a) == 1)
+        return 0;
+    snprintf(why, len, "'%s' is not an IPv4 address (libfcgi checks IPv4 "
+             "peers only)", s);
+    return -1;
+}
+
+/* status_path, ping_path: what a request's path is compared with. 0, or
+ * -1 with why. */
+static int
+conf_check_http_path(const char *s, char *why, size_t len)
+{
+    if (s[0] != '/')
+        snprintf(why, len, "'%s' does not start with '/'", s);
+    else if (strchr(s, '?') != NULL)
+        snprintf(why, len, "'%s' has a '?' (a request's path never does: "
+                 "the query string follows it)", s);
+    else
+        return 0;
+    return -1;
+}
+
 static bool
 conf_is_builtin(const char *module)
 {
@@ -859,11 +926,12 @@ conf_on_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
                       "2m, 1.5s)", opt->name, value);
         return -1;
     }
-    /* A zero backoff would respawn a crashing worker at once, forever. */
-    if (ms == 0 && strncmp(opt->name, "restart_backoff", 15) == 0) {
-        cfg_error(cfg, "%s: must be at least 1ms", opt->name);
-        return -1;
-    }
+    for (size_t i = 0; ms == 0 && i < CONF_NELEM(conf_nonzero_durations);
+         i++)
+        if (strcmp(opt->name, conf_nonzero_durations[i]) == 0) {
+            cfg_error(cfg, "%s: must be at least 1ms", opt->name);
+            return -1;
+        }
     *(long *)result = (long)ms;
     return 0;
 }
@@ -883,6 +951,39 @@ conf_on_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
         else
             cfg_error(cfg, "%s: '%s' is not a size (like 512k, 10m, 1g, or "
                       "a number of bytes)", opt->name, value);
+        return -1;
+    }
+    *(const char **)result = value;
+    return 0;
+}
+
+/* rlimit_core: "unlimited" or a size, kept as a string like sizes. */
+static int
+conf_on_core_size(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                  void *result)
+{
+    unsigned long long bytes;
+
+    if (conf_note_line(cfg, opt) == -1)
+        return -1;
+    if (strcasecmp(value, CONF_CORE_UNLIMITED) == 0) {
+        *(const char **)result = value;
+        return 0;
+    }
+    if (conf_parse_size(value, &bytes) == -1) {
+        if (errno == ERANGE)
+            cfg_error(cfg, "%s: '%s' is more than 1024g (write unlimited)",
+                      opt->name, value);
+        else
+            cfg_error(cfg, "%s: '%s' is neither unlimited nor a size (like "
+                      "512k, 10m, 1g, or a number of bytes)", opt->name,
+                      value);
+        return -1;
+    }
+    /* The field is a long: 32 bits on some Linux targets. */
+    if (bytes > (unsigned long long)LONG_MAX) {
+        cfg_error(cfg, "%s: '%s' does not fit a long here (write "
+                  "unlimited)", opt->name, value);
         return -1;
     }
     *(const char **)result = value;
@@ -1060,6 +1161,18 @@ conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+conf_valid_client(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_client);
+}
+
+static int
+conf_valid_http_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_valid_with(cfg, opt, conf_check_http_path);
+}
+
+static int
 conf_valid_module(cfg_t *cfg, cfg_opt_t *opt)
 {
     return conf_valid_with(cfg, opt, conf_check_module_name);
@@ -1095,6 +1208,8 @@ conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
 #define CONF_SIZE(n, d)                                                     \
     { .name = (n), .type = CFGT_STR, .def.string = (d),                     \
       .parsecb = conf_on_size }
+#define CONF_CORE_SIZE(n)                                                   \
+    { .name = (n), .type = CFGT_STR, .parsecb = conf_on_core_size }
 
 /* A pool's keys: in pool sections, and at the top level for the default
  * pool. Defaults here are the documented ones (fcgipm.conf(5)). */
@@ -1107,13 +1222,23 @@ conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
     CONF_INT("mode", MODE_EXEC, conf_on_enum),                              \
     CONF_INT("pm", PM_STATIC, conf_on_enum),                                \
     CONF_LIST("command", NULL),                                             \
+    CONF_LIST("allowed_clients", conf_valid_client),                        \
     CONF_STR("user", NULL, conf_valid_user),                                \
     CONF_STR("group", NULL, conf_valid_group),                              \
-    CONF_STR("chdir", NULL, conf_valid_dir),                                \
+    CONF_STR("chroot", NULL, conf_valid_dir),                               \
+    CONF_STR("chdir", NULL, NULL),                                          \
+    CONF_INT("rlimit_files", -1, conf_on_int),                              \
+    CONF_CORE_SIZE("rlimit_core"),                                          \
+    CONF_INT("priority", 0, conf_on_int),                                   \
     CONF_BOOL("clear_env", cfg_true),                                       \
     CONF_LIST("env", conf_valid_env),                                       \
     CONF_INT("workers", 1, conf_on_int),                                    \
     CONF_INT("max_workers", 256, conf_on_int),                              \
+    CONF_INT("min_workers", 1, conf_on_int),                                \
+    CONF_INT("min_spare", 1, conf_on_int),                                  \
+    CONF_INT("max_spare", 3, conf_on_int),                                  \
+    CONF_INT("idle_timeout", 10000, conf_on_duration),                      \
+    CONF_INT("max_spawn_rate", 32, conf_on_int),                            \
     CONF_INT("stop_signal", SIGUSR1, conf_on_signal),                       \
     CONF_INT("graceful_timeout", 30000, conf_on_duration),                  \
     CONF_INT("kill_timeout", 5000, conf_on_duration),                       \
@@ -1146,6 +1271,10 @@ static cfg_opt_t conf_top_opts[] = {
     CONF_STR("log", "stderr", conf_valid_nonempty),
     CONF_INT("log_level", LOG_LEVEL_INFO, conf_on_enum),
     CONF_BOOL("daemon", cfg_false),
+    CONF_STR("status_listen", NULL, conf_valid_listen),
+    CONF_INT("status_socket_mode", 0660, conf_on_mode),
+    CONF_STR("status_path", "/status", conf_valid_http_path),
+    CONF_STR("ping_path", "/ping", conf_valid_http_path),
     CONF_POOL_OPTS,
     CFG_SEC("pool", conf_pool_opts,
             CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -1617,6 +1746,8 @@ conf_copy_lines(const struct conf_ctx *x, cfg_t *sec, struct conf_src *s)
     s->user = conf_line_of(x, sec, "user", 0);
     s->backoff_min = conf_line_of(x, sec, "restart_backoff", 0);
     s->backoff_max = conf_line_of(x, sec, "restart_backoff_max", 0);
+    s->min_workers = conf_line_of(x, sec, "min_workers", 0);
+    s->max_workers = conf_line_of(x, sec, "max_workers", 0);
 }
 
 /* A size the parse callback accepted. */
@@ -1668,6 +1799,50 @@ conf_get_module_args(struct conf_ctx *x, cfg_t *sec, const char *module,
     return d;
 }
 
+/* rlimit_core as the callback accepted it; -1 when unset. */
+static long
+conf_get_core_size(cfg_t *sec)
+{
+    const char *v = cfg_getstr(sec, "rlimit_core");
+    unsigned long long bytes = 0;
+
+    if (v == NULL)
+        return -1;
+    if (strcasecmp(v, CONF_CORE_UNLIMITED) == 0)
+        return -2;
+    conf_parse_size(v, &bytes);
+    return (long)bytes;
+}
+
+/* Copy the process manager's keys, as written: conf_check_pm() makes
+ * them effective. */
+static void
+conf_copy_pm(cfg_t *sec, struct pool_conf *p)
+{
+    p->min_workers = (unsigned)cfg_getint(sec, "min_workers");
+    p->min_spare = (unsigned)cfg_getint(sec, "min_spare");
+    p->max_spare = (unsigned)cfg_getint(sec, "max_spare");
+    p->idle_timeout_ms = (unsigned)cfg_getint(sec, "idle_timeout");
+    p->max_spawn_rate = (unsigned)cfg_getint(sec, "max_spawn_rate");
+}
+
+/* Copy what a worker sets up for itself: root, limits, priority, and the
+ * peers it accepts. */
+static void
+conf_copy_process(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
+{
+    p->chroot = conf_strdup(x, cfg_getstr(sec, "chroot"));
+    p->rlimit_files = cfg_getint(sec, "rlimit_files");
+    p->rlimit_core = conf_get_core_size(sec);
+    p->priority = (int)cfg_getint(sec, "priority");
+    p->has_priority = conf_line_of(x, sec, "priority", 0)
+                      != CONF_FROM_DEFAULT;
+    /* NULL rather than an empty list: any peer. */
+    if (cfg_size(sec, "allowed_clients") > 0)
+        p->allowed_clients = conf_get_list(x, sec, "allowed_clients",
+                                           &p->nallowed_clients, NULL);
+}
+
 /* Copy the keys of cgi and module modes. */
 static void
 conf_copy_served(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
@@ -1716,6 +1891,8 @@ conf_copy_pool(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p,
     p->min_uptime_ms = (unsigned)cfg_getint(sec, "min_uptime");
     p->uid = p->socket_uid = (uid_t)-1;
     p->gid = p->socket_gid = (gid_t)-1;
+    conf_copy_pm(sec, p);
+    conf_copy_process(x, sec, p);
     conf_copy_served(x, sec, p);
     conf_copy_lines(x, sec, s);
     return x->failed ? -1 : 0;
@@ -1824,6 +2001,13 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
     c->log = conf_strdup(x, cfg_getstr(cfg, "log"));
     c->log_level = (enum log_level)cfg_getint(cfg, "log_level");
     c->daemon = cfg_getbool(cfg, "daemon");
+    c->status_listen = conf_strdup(x, cfg_getstr(cfg, "status_listen"));
+    c->status_socket_mode = (mode_t)cfg_getint(cfg, "status_socket_mode");
+    c->status_path = conf_strdup(x, cfg_getstr(cfg, "status_path"));
+    c->ping_path = conf_strdup(x, cfg_getstr(cfg, "ping_path"));
+    x->status_listen = conf_line_of(x, cfg, "status_listen", 0);
+    x->status_path = conf_line_of(x, cfg, "status_path", 0);
+    x->ping_path = conf_line_of(x, cfg, "ping_path", 0);
     c->pools = calloc(nsec + 1, sizeof(*c->pools));
     x->src = calloc(nsec + 1, sizeof(*x->src));
     if (c->pools == NULL || x->src == NULL) {
@@ -2033,29 +2217,183 @@ conf_cli_pool(struct conf_ctx *x, const struct conf_cli *cli,
     return 0;
 }
 
-static int
-conf_check_kind(struct conf_ctx *x, const struct pool_conf *p,
-                const struct conf_src *s)
+/* Whether line a, where a value came from, is later than line b: the CLI
+ * comes after the whole file, the defaults before it. */
+static bool
+conf_line_is_later(int a, int b)
 {
-    if (p->pm != PM_STATIC)
-        conf_fail_at(x, p->name, s->pm, "pm", "pm %s is not implemented "
-                     "yet", conf_enum_name("pm", p->pm));
-    else if (p->workers > p->max_workers)
+    if (a == CONF_FROM_CLI || b == CONF_FROM_CLI)
+        return a == CONF_FROM_CLI && b != CONF_FROM_CLI;
+    return a > b;
+}
+
+/* lo (the value of lo_key, written as lo_s) is more than hi: the error is
+ * the one of the two set later, and names the other. */
+static void
+conf_fail_order(struct conf_ctx *x, const char *pool, const char *lo_key,
+                int lo_line, const char *lo_s, const char *hi_key,
+                int hi_line, const char *hi_s)
+{
+    if (!conf_line_is_later(hi_line, lo_line))
+        conf_fail_at(x, pool, lo_line, lo_key, "%s is more than %s (%s)",
+                     lo_s, hi_key, hi_s);
+    else
+        conf_fail_at(x, pool, hi_line, hi_key, "%s is less than %s (%s)",
+                     hi_s, lo_key, lo_s);
+}
+
+/* The same for counts: 0 if lo <= hi, else -1 having said why. */
+static int
+conf_check_le(struct conf_ctx *x, const char *pool, const char *lo_key,
+              int lo_line, unsigned lo, const char *hi_key, int hi_line,
+              unsigned hi)
+{
+    char lo_s[16], hi_s[16];
+
+    if (lo <= hi)
+        return 0;
+    snprintf(lo_s, sizeof(lo_s), "%u", lo);
+    snprintf(hi_s, sizeof(hi_s), "%u", hi);
+    conf_fail_order(x, pool, lo_key, lo_line, lo_s, hi_key, hi_line, hi_s);
+    return -1;
+}
+
+static int
+conf_check_backoff(struct conf_ctx *x, const struct pool_conf *p,
+                   const struct conf_src *s)
+{
+    char lo[32], hi[32];
+
+    if (p->backoff_min_ms <= p->backoff_max_ms)
+        return 0;
+    conf_format_duration(p->backoff_min_ms, lo, sizeof(lo));
+    conf_format_duration(p->backoff_max_ms, hi, sizeof(hi));
+    conf_fail_order(x, p->name, "restart_backoff", s->backoff_min, lo,
+                    "restart_backoff_max", s->backoff_max, hi);
+    return -1;
+}
+
+/* "ondemand, adaptive": the pms of a pm-only key. */
+static const char *
+conf_pm_list(unsigned pms, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int k = PM_STATIC; k <= PM_ADAPTIVE && used < len; k++)
+        if (pms & CONF_PM(k))
+            used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                     used > 0 ? ", " : "",
+                                     conf_enum_name("pm", k));
+    return buf;
+}
+
+/* A key of other process managers, set to other than its default, is an
+ * error: of those, the one set first in the file. */
+static int
+conf_check_pm_keys(struct conf_ctx *x, const struct pool_conf *p,
+                   const struct conf_src *s)
+{
+    const struct conf_pm_key *first = NULL;
+    char pms[CONF_MSG_MAX];
+    int first_line = 0;
+
+    for (size_t i = 0; i < CONF_NELEM(conf_pm_keys); i++) {
+        const struct conf_pm_key *k = &conf_pm_keys[i];
+        const cfg_opt_t *opt = cfg_getopt(s->sec, k->key);
+        int line = conf_line_of(x, s->sec, k->key, 0);
+        if ((k->pms & CONF_PM(p->pm)) != 0
+            || cfg_getint(s->sec, k->key) == opt->def.number)
+            continue;
+        if (first == NULL || line < first_line) {
+            first = k;
+            first_line = line;
+        }
+    }
+    if (first == NULL)
+        return 0;
+    conf_fail_at(x, p->name, first_line, first->key, "only used with pm = "
+                 "%s (this pool is pm = %s)",
+                 conf_pm_list(first->pms, pms, sizeof(pms)),
+                 conf_enum_name("pm", (int)p->pm));
+    return -1;
+}
+
+/* The bounds of dynamic and adaptive pools, and the start size between
+ * them: workers when set, else at least min_workers. */
+static int
+conf_check_min_workers(struct conf_ctx *x, struct pool_conf *p,
+                       const struct conf_src *s)
+{
+    if (conf_check_le(x, p->name, "min_workers", s->min_workers,
+                      p->min_workers, "max_workers", s->max_workers,
+                      p->max_workers) == -1)
+        return -1;
+    if (s->workers != CONF_FROM_DEFAULT)
+        return conf_check_le(x, p->name, "min_workers", s->min_workers,
+                             p->min_workers, "workers", s->workers,
+                             p->workers);
+    if (p->workers < p->min_workers)
+        p->workers = p->min_workers;
+    return 0;
+}
+
+/* dynamic: idle workers are counted from the scoreboard, which exec
+ * workers do not write. */
+static int
+conf_check_dynamic(struct conf_ctx *x, const struct pool_conf *p,
+                   const struct conf_src *s)
+{
+    int min_spare = conf_line_of(x, s->sec, "min_spare", 0);
+
+    if (p->mode == MODE_EXEC) {
+        conf_fail_at(x, p->name, s->pm, "pm", "dynamic needs mode cgi or "
+                     "module (fcgipm cannot see whether exec workers are "
+                     "busy; use adaptive)");
+        return -1;
+    }
+    if (conf_check_le(x, p->name, "min_spare", min_spare, p->min_spare,
+                      "max_spare", conf_line_of(x, s->sec, "max_spare", 0),
+                      p->max_spare) == -1
+        || conf_check_le(x, p->name, "min_spare", min_spare, p->min_spare,
+                         "max_workers", s->max_workers,
+                         p->max_workers) == -1)
+        return -1;
+    return 0;
+}
+
+/*
+ * The process manager's keys, made effective: min_workers is 0 where it
+ * is no key (static pools shrink to 0 with TTOU, ondemand ones when idle),
+ * and an ondemand pool starts empty unless workers is set.
+ */
+static int
+conf_check_pm(struct conf_ctx *x, struct pool_conf *p,
+              const struct conf_src *s)
+{
+    if (conf_check_pm_keys(x, p, s) == -1)
+        return -1;
+    if (p->workers > p->max_workers) {
         conf_fail_at(x, p->name, s->workers, "workers", "%u is not in 0..%u",
                      p->workers, p->max_workers);
-
-    else if (p->backoff_min_ms > p->backoff_max_ms) {
-        char lo[32], hi[32];
-        conf_format_duration(p->backoff_min_ms, lo, sizeof(lo));
-        conf_format_duration(p->backoff_max_ms, hi, sizeof(hi));
-        if (s->backoff_min >= s->backoff_max)
-            conf_fail_at(x, p->name, s->backoff_min, "restart_backoff",
-                         "%s is more than restart_backoff_max (%s)", lo, hi);
-        else
-            conf_fail_at(x, p->name, s->backoff_max, "restart_backoff_max",
-                         "%s is less than restart_backoff (%s)", hi, lo);
+        return -1;
     }
-    return x->failed ? -1 : 0;
+    switch (p->pm) {
+    case PM_DYNAMIC:
+        if (conf_check_dynamic(x, p, s) == -1)
+            return -1;
+        /* FALLTHROUGH */
+    case PM_ADAPTIVE:
+        return conf_check_min_workers(x, p, s);
+    case PM_ONDEMAND:
+        if (s->workers == CONF_FROM_DEFAULT)
+            p->workers = 0;
+        /* FALLTHROUGH */
+    case PM_STATIC:
+        p->min_workers = 0;
+        break;
+    }
+    return 0;
 }
 
 /* The line where pool s sets key, CONF_FROM_CLI, or CONF_FROM_DEFAULT
@@ -2160,8 +2498,65 @@ conf_check_request_keys(struct conf_ctx *x, const struct pool_conf *p,
     return x->failed ? -1 : 0;
 }
 
+/* chroot becomes its realpath: what workers change root to. */
+static int
+conf_check_chroot(struct conf_ctx *x, struct pool_conf *p,
+                  const struct conf_src *s)
+{
+    char *real;
+
+    if (p->chroot == NULL)
+        return 0;
+    if ((real = realpath(p->chroot, NULL)) == NULL) {
+        conf_fail_at(x, p->name, conf_key_line(x, s, "chroot"), "chroot",
+                     "'%s': %s", p->chroot, strerror(errno));
+        return -1;
+    }
+    free(p->chroot);
+    p->chroot = real;
+    return 0;
+}
+
+/* With chroot, a worker looks command, chdir, cgi_root and a module it
+ * loads itself up inside the new root: they must be absolute, and only
+ * the worker can tell whether they are there. 0, or -1 having said why. */
+static int
+conf_check_in_chroot(struct conf_ctx *x, const struct pool_conf *p,
+                     int line, const char *key, const char *path)
+{
+    if (path[0] == '/')
+        return 0;
+    conf_fail_at(x, p->name, line, key, "'%s' is not an absolute path "
+                 "(with chroot, workers look it up inside %s)", path,
+                 p->chroot);
+    return -1;
+}
+
+/* chdir must be a directory, relative to the directory fcgipm runs in;
+ * with chroot, an absolute path inside it. */
+static int
+conf_check_chdir(struct conf_ctx *x, const struct pool_conf *p,
+                 const struct conf_src *s)
+{
+    int line = conf_key_line(x, s, "chdir");
+    struct stat st;
+
+    if (p->chdir == NULL)
+        return 0;
+    if (p->chroot != NULL)
+        return conf_check_in_chroot(x, p, line, "chdir", p->chdir);
+    if (stat(p->chdir, &st) == -1)
+        conf_fail_at(x, p->name, line, "chdir", "'%s': %s", p->chdir,
+                     strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        conf_fail_at(x, p->name, line, "chdir", "'%s' is not a directory",
+                     p->chdir);
+    return x->failed ? -1 : 0;
+}
+
 /* cgi_root, relative to chdir like command, becomes its realpath: the
- * root that scripts' realpaths are compared with. */
+ * root that scripts' realpaths are compared with. With chroot it stays
+ * as written. */
 static int
 conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
                     const struct conf_src *s)
@@ -2172,6 +2567,8 @@ conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
 
     if (p->mode != MODE_CGI)
         return 0;
+    if (p->chroot != NULL)
+        return conf_check_in_chroot(x, p, line, "cgi_root", p->cgi_root);
     if ((abs = conf_path_abs(p->cgi_root, p->chdir)) != NULL)
         real = realpath(abs, NULL);
     saved = errno;
@@ -2192,8 +2589,8 @@ conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
 }
 
 /* A module file must be there to load: from chdir, as the worker loads it
- * after changing directory, or with preload, from the master's own. The
- * path itself is kept as written. */
+ * after changing directory, or with preload, from the master's own (which
+ * no chroot changes). The path itself is kept as written. */
 static int
 conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
                   const struct conf_src *s)
@@ -2204,6 +2601,9 @@ conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
 
     if (p->mode != MODE_MODULE || conf_is_builtin(p->module))
         return 0;
+    if (p->chroot != NULL && !p->preload)
+        return conf_check_in_chroot(x, p, conf_key_line(x, s, "module"),
+                                    "module", p->module);
     abs = conf_path_abs(p->module, p->preload ? NULL : p->chdir);
     if (abs == NULL || stat(abs, &st) == -1)
         snprintf(why, sizeof(why), "'%s': %s", p->module, strerror(errno));
@@ -2228,6 +2628,13 @@ conf_check_command(struct conf_ctx *x, struct pool_conf *p,
 
     if (p->mode != MODE_EXEC)
         return 0;
+    if (p->chroot != NULL) {
+        if (conf_check_in_chroot(x, p, s->command, "command",
+                                 p->command[0]) == -1)
+            return -1;
+        p->command_path = conf_strdup(x, p->command[0]);
+        return p->command_path != NULL ? 0 : -1;
+    }
     p->command_path = conf_command_resolve(p->command[0], p->chdir, why,
                                            sizeof(why));
     if (p->command_path == NULL) {
@@ -2270,6 +2677,33 @@ conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
     return x->failed ? -1 : 0;
 }
 
+/* allowed_clients filters IPv4 peers (libfcgi's FCGI_WEB_SERVER_ADDRS),
+ * so the pool must listen on IPv4 TCP; an inherited socket, with no
+ * listen, is not known until it is adopted. */
+static int
+conf_check_allowed_clients(struct conf_ctx *x, const struct pool_conf *p,
+                           const struct conf_src *s)
+{
+    int line = conf_key_line(x, s, "allowed_clients");
+    char why[CONF_MSG_MAX];
+    struct fcgi_addr a;
+
+    for (size_t i = 0; p->nallowed_clients > 0 && i < p->nlisten; i++) {
+        if (fcgi_addr_parse(p->listen[i], &a, why, sizeof(why)) == -1)
+            continue;           /* said when it was read */
+        if (a.family == AF_UNIX)
+            conf_fail_at(x, p->name, line, "allowed_clients", "only for "
+                         "TCP listen addresses");
+        else if (a.family != AF_INET)
+            conf_fail_at(x, p->name, line, "allowed_clients", "only for "
+                         "IPv4 listen addresses ('%s' is not; libfcgi "
+                         "checks IPv4 peers only)", p->listen[i]);
+        if (x->failed)
+            return -1;
+    }
+    return 0;
+}
+
 /* addr as fcgi_addr_format() writes it, so that "/a" and "unix:/a" or
  * "*:9000" and "0.0.0.0:9000" compare equal; as written if it does not
  * parse (the CLI and the file checked that it does). */
@@ -2289,8 +2723,7 @@ conf_listen_key(const char *addr, char *buf, size_t len)
 static const struct pool_conf *
 conf_listen_taken(const struct conf *c, size_t i, size_t j)
 {
-    char key[sizeof(((struct fcgi_addr *)0)->path) + 64];
-    char other[sizeof(key)];
+    char key[CONF_ADDR_MAX], other[CONF_ADDR_MAX];
 
     conf_listen_key(c->pools[i].listen[j], key, sizeof(key));
     for (size_t pi = 0; pi <= i; pi++) {
@@ -2346,6 +2779,36 @@ conf_check_listen_unique(struct conf_ctx *x, const struct conf *c)
     return 0;
 }
 
+/* The status socket is the master's own: no pool listens there. And a
+ * request's path picks one of the two answers. */
+static int
+conf_check_status(struct conf_ctx *x, const struct conf *c)
+{
+    char key[CONF_ADDR_MAX], other[CONF_ADDR_MAX];
+
+    if (c->status_listen != NULL)
+        conf_listen_key(c->status_listen, key, sizeof(key));
+    for (size_t i = 0; c->status_listen != NULL && i < c->npools; i++)
+        for (size_t j = 0; j < c->pools[i].nlisten; j++) {
+            conf_listen_key(c->pools[i].listen[j], other, sizeof(other));
+            if (strcmp(key, other) == 0) {
+                conf_fail_at(x, NULL, x->status_listen, "status_listen",
+                             "'%s' is also used by pool %s",
+                             c->status_listen, c->pools[i].name);
+                return -1;
+            }
+        }
+    if (strcmp(c->status_path, c->ping_path) != 0)
+        return 0;
+    if (conf_line_is_later(x->status_path, x->ping_path))
+        conf_fail_at(x, NULL, x->status_path, "status_path", "'%s' is also "
+                     "ping_path", c->status_path);
+    else
+        conf_fail_at(x, NULL, x->ping_path, "ping_path", "'%s' is also "
+                     "status_path", c->ping_path);
+    return -1;
+}
+
 static int
 conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
 {
@@ -2353,16 +2816,21 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
         struct pool_conf *p = &c->pools[i];
         const struct conf_src *s = &x->src[i];
         if (conf_check_has_listen(x, cli, c, i) == -1
-            || conf_check_kind(x, p, s) == -1
+            || conf_check_pm(x, p, s) == -1
+            || conf_check_backoff(x, p, s) == -1
             || conf_check_mode_keys(x, p, s) == -1
             || conf_check_request_keys(x, p, s) == -1
+            || conf_check_chroot(x, p, s) == -1
+            || conf_check_chdir(x, p, s) == -1
             || conf_check_command(x, p, s) == -1
             || conf_check_cgi_root(x, p, s) == -1
             || conf_check_module(x, p, s) == -1
-            || conf_check_ids(x, p, s) == -1)
+            || conf_check_ids(x, p, s) == -1
+            || conf_check_allowed_clients(x, p, s) == -1)
             return -1;
     }
-    if (conf_check_listen_unique(x, c) == -1)
+    if (conf_check_listen_unique(x, c) == -1
+        || conf_check_status(x, c) == -1)
         return -1;
     for (size_t i = 0; i < c->npools; i++)
         if (c->pools[i].nlisten > 1) {
@@ -2465,6 +2933,44 @@ conf_print_served(FILE *f, const struct pool_conf *p, const char *in)
     conf_print_key_str(f, in, "access_format", p->access_format);
 }
 
+/* The sizing keys of the pool's process manager (conf_check_pm_keys()
+ * made sure the others keep their defaults). */
+static void
+conf_print_pm(FILE *f, const struct pool_conf *p, const char *in)
+{
+    if (p->pm == PM_DYNAMIC || p->pm == PM_ADAPTIVE)
+        fprintf(f, "%smin_workers = %u\n", in, p->min_workers);
+    fprintf(f, "%sworkers = %u\n", in, p->workers);
+    fprintf(f, "%smax_workers = %u\n", in, p->max_workers);
+    if (p->pm == PM_DYNAMIC) {
+        fprintf(f, "%smin_spare = %u\n", in, p->min_spare);
+        fprintf(f, "%smax_spare = %u\n", in, p->max_spare);
+    }
+    if (p->pm == PM_ONDEMAND || p->pm == PM_ADAPTIVE)
+        conf_print_duration(f, in, "idle_timeout", p->idle_timeout_ms);
+    fprintf(f, "%smax_spawn_rate = %u\n", in, p->max_spawn_rate);
+}
+
+/* Root, limits and priority of the workers, when set. */
+static void
+conf_print_process(FILE *f, const struct pool_conf *p, const char *in)
+{
+    char buf[32];
+
+    conf_print_key_str(f, in, "chroot", p->chroot);
+    conf_print_key_str(f, in, "chdir", p->chdir);
+    if (p->rlimit_files != -1)
+        fprintf(f, "%srlimit_files = %ld\n", in, p->rlimit_files);
+    if (p->rlimit_core == -2)
+        fprintf(f, "%srlimit_core = %s\n", in, CONF_CORE_UNLIMITED);
+    else if (p->rlimit_core != -1)
+        fprintf(f, "%srlimit_core = %s\n", in,
+                conf_format_size((unsigned long long)p->rlimit_core, buf,
+                                 sizeof(buf)));
+    if (p->has_priority)
+        fprintf(f, "%spriority = %d\n", in, p->priority);
+}
+
 static void
 conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
 {
@@ -2473,18 +2979,20 @@ conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
     fprintf(f, "%ssocket_mode = %04o\n", in, (unsigned)p->socket_mode);
     conf_print_key_str(f, in, "socket_user", p->socket_user);
     conf_print_key_str(f, in, "socket_group", p->socket_group);
+    if (p->nallowed_clients > 0)
+        conf_print_list(f, in, "allowed_clients", p->allowed_clients,
+                        p->nallowed_clients);
     fprintf(f, "%smode = %s\n", in, conf_enum_name("mode", (int)p->mode));
     fprintf(f, "%spm = %s\n", in, conf_enum_name("pm", (int)p->pm));
     if (p->ncommand > 0)
         conf_print_list(f, in, "command", p->command, p->ncommand);
     conf_print_key_str(f, in, "user", p->user);
     conf_print_key_str(f, in, "group", p->group);
-    conf_print_key_str(f, in, "chdir", p->chdir);
+    conf_print_process(f, p, in);
     fprintf(f, "%sclear_env = %s\n", in, p->clear_env ? "true" : "false");
     if (p->nenv > 0)
         conf_print_list(f, in, "env", p->env, p->nenv);
-    fprintf(f, "%sworkers = %u\n", in, p->workers);
-    fprintf(f, "%smax_workers = %u\n", in, p->max_workers);
+    conf_print_pm(f, p, in);
     fprintf(f, "%sstop_signal = %s\n", in, conf_signal_name(p->stop_signal));
     conf_print_duration(f, in, "graceful_timeout", p->graceful_timeout_ms);
     conf_print_duration(f, in, "kill_timeout", p->kill_timeout_ms);
@@ -2507,6 +3015,11 @@ conf_print(const struct conf *c, FILE *f)
     fprintf(f, "log_level = %s\n",
             conf_enum_name("log_level", (int)c->log_level));
     fprintf(f, "daemon = %s\n", c->daemon ? "true" : "false");
+    conf_print_key_str(f, "", "status_listen", c->status_listen);
+    fprintf(f, "status_socket_mode = %04o\n",
+            (unsigned)c->status_socket_mode);
+    conf_print_key_str(f, "", "status_path", c->status_path);
+    conf_print_key_str(f, "", "ping_path", c->ping_path);
     for (size_t i = 0; i < c->npools; i++) {
         fputc('\n', f);
         if (top) {
@@ -2533,6 +3046,8 @@ conf_pool_free(struct pool_conf *p)
     free(p->user);
     free(p->group);
     free(p->chdir);
+    free(p->chroot);
+    conf_strv_free(p->allowed_clients);
     conf_strv_free(p->env);
     free(p->cgi_root);
     free(p->module);
@@ -2549,6 +3064,9 @@ conf_free(struct conf *c)
         conf_pool_free(&c->pools[i]);
     free(c->pools);
     free(c->path);
+    free(c->status_listen);
+    free(c->status_path);
+    free(c->ping_path);
     free(c->pid_file);
     free(c->log);
     memset(c, 0, sizeof(*c));

@@ -80,8 +80,16 @@ struct pool_conf {
                                    pool, default 10000 */
     unsigned max_spawn_rate;    /* forks per second per pool; 0: no bound;
                                    default 32 */
+    /* As conf_load() leaves them: in dynamic and adaptive pools
+     * min_workers <= workers <= max_workers (workers, when not set, is
+     * the larger of 1 and min_workers); min_workers is 0 in static and
+     * ondemand pools, and an ondemand pool's workers is 0 unless set.
+     * Keys another pm uses keep their defaults. */
 
     /* the worker process */
+    /* chroot is a realpath. With it, command (command_path too), chdir,
+     * cgi_root and module (unless preloaded) are absolute paths inside
+     * it, as written; their existence is not checked. */
     char *chroot;               /* NULL: none */
     long rlimit_files;          /* RLIMIT_NOFILE; -1: unchanged */
     long rlimit_core;           /* RLIMIT_CORE; -1: unchanged, -2:

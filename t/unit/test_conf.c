@@ -33,6 +33,13 @@
 #define ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
 #define NO_EFFECT "has no effect in mode exec (fcgipm does not see exec " \
                   "workers' requests)"
+#define NO_DYNAMIC "pm: dynamic needs mode cgi or module (fcgipm cannot " \
+                   "see whether exec workers are busy; use adaptive)"
+#define NOT_IPV4 "is not an IPv4 address (libfcgi checks IPv4 peers only)"
+#define NOT_ABS "is not an absolute path (with chroot, workers look it up " \
+                "inside /tmp)"
+#define NOT_SIZE_CORE "is neither unlimited nor a size (like 512k, 10m, " \
+                      "1g, or a number of bytes)"
 
 static char test_dir[] = "/tmp/test_conf.XXXXXX";
 static char test_file[256];        /* the config of the current test */
@@ -142,6 +149,10 @@ test_defaults(void **state)
     assert_string_equal(c.log, "stderr");
     assert_int_equal(c.log_level, LOG_LEVEL_INFO);
     assert_false(c.daemon);
+    assert_null(c.status_listen);
+    assert_int_equal(c.status_socket_mode, 0660);
+    assert_string_equal(c.status_path, "/status");
+    assert_string_equal(c.ping_path, "/ping");
     assert_int_equal(c.npools, 1);
     const struct pool_conf *p = &c.pools[0];
     assert_string_equal(p->name, "default");
@@ -191,9 +202,23 @@ test_defaults(void **state)
     assert_null(p->slowlog);
     assert_null(p->access_log);
     assert_string_equal(p->access_format, ACCESS_FORMAT);
+    /* A static pool: min_workers is no key, and nothing shrinks below 0. */
+    assert_int_equal(p->min_workers, 0);
+    assert_int_equal(p->min_spare, 1);
+    assert_int_equal(p->max_spare, 3);
+    assert_int_equal(p->idle_timeout_ms, 10000);
+    assert_int_equal(p->max_spawn_rate, 32);
+    assert_null(p->chroot);
+    assert_int_equal(p->rlimit_files, -1);
+    assert_int_equal(p->rlimit_core, -1);
+    assert_int_equal(p->priority, 0);
+    assert_false(p->has_priority);
+    assert_null(p->allowed_clients);
+    assert_int_equal(p->nallowed_clients, 0);
     conf_free(&c);
     assert_null(c.pools);
     assert_int_equal(c.npools, 0);
+    assert_null(c.status_path);
 }
 
 /* No file at all: the defaults and the CLI. */
@@ -234,6 +259,10 @@ test_every_key(void **state)
                  "log = syslog\n"
                  "log_level = debug\n"
                  "daemon = yes\n"
+                 "status_listen = \"unix:/tmp/st.sock\"\n"
+                 "status_socket_mode = 600\n"
+                 "status_path = \"/fpm-status\"\n"
+                 "ping_path = /fpm-ping\n"
                  "listen = {\"[::1]:9001\"}\n"
                  "backlog = 64\n"
                  "socket_mode = \"0600\"\n"
@@ -254,8 +283,16 @@ test_every_key(void **state)
                  "kill_timeout = 2.5s\n"
                  "restart_backoff = 50ms\n"
                  "restart_backoff_max = 10\n"
-                 "min_uptime = 0\n", &c);
+                 "min_uptime = 0\n"
+                 "max_spawn_rate = 0\n"
+                 "rlimit_files = 65536\n"
+                 "rlimit_core = 0\n"
+                 "priority = 0\n", &c);
     assert_string_equal(c.pid_file, "/run/t.pid");
+    assert_string_equal(c.status_listen, "unix:/tmp/st.sock");
+    assert_int_equal(c.status_socket_mode, 0600);
+    assert_string_equal(c.status_path, "/fpm-status");
+    assert_string_equal(c.ping_path, "/fpm-ping");
     assert_string_equal(c.log, "syslog");
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_true(c.daemon);
@@ -288,6 +325,12 @@ test_every_key(void **state)
     assert_int_equal(p->backoff_min_ms, 50);
     assert_int_equal(p->backoff_max_ms, 10000);
     assert_int_equal(p->min_uptime_ms, 0);
+    assert_int_equal(p->max_spawn_rate, 0);
+    assert_int_equal(p->rlimit_files, 65536);
+    assert_int_equal(p->rlimit_core, 0);
+    /* Set, even to 0: the worker sets it (the master may be niced). */
+    assert_int_equal(p->priority, 0);
+    assert_true(p->has_priority);
     conf_free(&c);
 }
 
@@ -409,8 +452,17 @@ test_signal_names(void **state)
 static void
 test_enums(void **state)
 {
-    static const char *const pms[] = { "dynamic", "ondemand", "adaptive" };
-    char text[256], want[128];
+    static const struct {
+        const char *text;
+        enum pm_kind pm;
+    } pms[] = {
+        { CGI "pm = static\n", PM_STATIC },
+        { CGI "pm = dynamic\n", PM_DYNAMIC },
+        { CGI "pm = ondemand\n", PM_ONDEMAND },
+        { CGI "pm = adaptive\n", PM_ADAPTIVE },
+        { BASE "pm = ondemand\n", PM_ONDEMAND },
+        { BASE "pm = adaptive\n", PM_ADAPTIVE },
+    };
     struct conf c;
 
     (void)state;
@@ -427,10 +479,9 @@ test_enums(void **state)
     assert_int_equal(c.pools[0].mode, MODE_CGI);
     conf_free(&c);
     for (size_t i = 0; i < sizeof(pms) / sizeof(pms[0]); i++) {
-        snprintf(text, sizeof(text), BASE "pm = %s\n", pms[i]);
-        snprintf(want, sizeof(want), "pm: pm %s is not implemented yet",
-                 pms[i]);
-        test_load_bad(text, 3, want, false);
+        test_load_ok(pms[i].text, &c);
+        assert_int_equal(c.pools[0].pm, pms[i].pm);
+        conf_free(&c);
     }
 }
 
@@ -772,6 +823,293 @@ test_log_paths_absolute(void **state)
     assert_int_equal(chdir(cwd), 0);
 }
 
+/* Process managers. */
+
+/* Each pm's sizes as conf_load() leaves them. */
+static void
+test_pm_sizes(void **state)
+{
+    static const struct {
+        const char *text;
+        enum pm_kind pm;
+        unsigned workers, min_workers, max_workers;
+        unsigned min_spare, max_spare, idle_timeout_ms;
+    } cases[] = {
+        { BASE, PM_STATIC, 1, 0, 256, 1, 3, 10000 },
+        { BASE "workers = 0\n", PM_STATIC, 0, 0, 256, 1, 3, 10000 },
+        /* Keys of other pms may say their default. */
+        { BASE "min_workers = 1\nmin_spare = 1\nmax_spare = 3\n"
+          "idle_timeout = 10s\n", PM_STATIC, 1, 0, 256, 1, 3, 10000 },
+        /* ondemand starts empty unless workers is set. */
+        { BASE "pm = ondemand\n", PM_ONDEMAND, 0, 0, 256, 1, 3, 10000 },
+        { BASE "pm = ondemand\nworkers = 1\n", PM_ONDEMAND, 1, 0, 256, 1, 3,
+          10000 },
+        { BASE "pm = ondemand\nworkers = 2\nidle_timeout = 30s\n"
+          "max_workers = 8\n", PM_ONDEMAND, 2, 0, 8, 1, 3, 30000 },
+        { BASE "pm = ondemand\nmin_workers = 1\n", PM_ONDEMAND, 0, 0, 256, 1,
+          3, 10000 },
+        /* adaptive and dynamic: workers, when not set, is at least
+         * min_workers. */
+        { BASE "pm = adaptive\n", PM_ADAPTIVE, 1, 1, 256, 1, 3, 10000 },
+        { BASE "pm = adaptive\nmin_workers = 4\nmax_workers = 16\n"
+          "idle_timeout = 2s\n", PM_ADAPTIVE, 4, 4, 16, 1, 3, 2000 },
+        { BASE "pm = adaptive\nmin_workers = 0\n", PM_ADAPTIVE, 1, 0, 256, 1,
+          3, 10000 },
+        { BASE "pm = adaptive\nmin_workers = 0\nworkers = 0\n", PM_ADAPTIVE,
+          0, 0, 256, 1, 3, 10000 },
+        { BASE "pm = adaptive\nmin_workers = 8\nmax_workers = 8\n",
+          PM_ADAPTIVE, 8, 8, 8, 1, 3, 10000 },
+        { CGI "pm = dynamic\n", PM_DYNAMIC, 1, 1, 256, 1, 3, 10000 },
+        { CGI "pm = dynamic\nmin_workers = 2\nworkers = 5\nmax_workers = 10\n"
+          "min_spare = 2\nmax_spare = 4\n", PM_DYNAMIC, 5, 2, 10, 2, 4,
+          10000 },
+        { MOD "pm = dynamic\nmin_workers = 3\n", PM_DYNAMIC, 3, 3, 256, 1, 3,
+          10000 },
+        { MOD "pm = dynamic\nmin_spare = 0\nmax_spare = 1\nmin_workers = 0\n"
+          "workers = 0\n", PM_DYNAMIC, 0, 0, 256, 0, 1, 10000 },
+        { CGI "pm = dynamic\nmin_spare = 8\nmax_spare = 8\nmax_workers = 8\n",
+          PM_DYNAMIC, 1, 1, 8, 8, 8, 10000 },
+        { CGI "pm = dynamic\nidle_timeout = 10000ms\n", PM_DYNAMIC, 1, 1, 256,
+          1, 3, 10000 },
+    };
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        test_load_ok(cases[i].text, &c);
+        const struct pool_conf *p = &c.pools[0];
+        if (p->pm != cases[i].pm || p->workers != cases[i].workers
+            || p->min_workers != cases[i].min_workers
+            || p->max_workers != cases[i].max_workers
+            || p->min_spare != cases[i].min_spare
+            || p->max_spare != cases[i].max_spare
+            || p->idle_timeout_ms != cases[i].idle_timeout_ms)
+            fail_msg("case %zu: pm %d workers %u min %u max %u spare %u..%u "
+                     "idle %ums", i, (int)p->pm, p->workers, p->min_workers,
+                     p->max_workers, p->min_spare, p->max_spare,
+                     p->idle_timeout_ms);
+        assert_int_equal(p->max_spawn_rate, 32);
+        conf_free(&c);
+    }
+    test_load_ok(BASE "pm = adaptive\nmax_spawn_rate = 2147483647\n", &c);
+    assert_int_equal(c.pools[0].max_spawn_rate, INT_MAX);
+    conf_free(&c);
+}
+
+/* -w sets the start size, within the pm's bounds. */
+static void
+test_cli_pm(void **state)
+{
+    static char *command[] = { "/bin/sh", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    (void)state;
+    conf_cli_init(&cli);
+    cli.workers = 3;
+    assert_int_equal(test_load(BASE "pm = ondemand\n", &cli, &c, err), 0);
+    assert_int_equal(c.pools[0].workers, 3);
+    conf_free(&c);
+    cli.workers = 5;
+    assert_int_equal(test_load(BASE "pm = adaptive\nmin_workers = 2\n", &cli,
+                               &c, err), 0);
+    assert_int_equal(c.pools[0].workers, 5);
+    assert_int_equal(c.pools[0].min_workers, 2);
+    conf_free(&c);
+    cli.workers = 1;
+    assert_int_equal(test_load(BASE "pm = adaptive\nmin_workers = 2\n", &cli,
+                               &c, err), -1);
+    assert_string_equal(err, "option -w: 1 is less than min_workers (2)");
+    /* A COMMAND means exec mode, which dynamic cannot size. */
+    conf_cli_init(&cli);
+    cli.command = command;
+    assert_int_equal(test_load("listen = \"/tmp/x.sock\"\npm = dynamic\n",
+                               &cli, &c, err), -1);
+    snprintf(want, sizeof(want), "%s:2: pm: dynamic needs mode cgi or module "
+             "(fcgipm cannot see whether exec workers are busy; use "
+             "adaptive)", test_file);
+    assert_string_equal(err, want);
+}
+
+/* Worker processes: chroot, limits, priority. */
+
+static void
+test_chroot(void **state)
+{
+    char text[PATH_MAX * 2], real[PATH_MAX], path[PATH_MAX], cwd[PATH_MAX];
+    struct conf c;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/jail", test_dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_non_null(realpath(path, real));
+    snprintf(path, sizeof(path), "%s/jail-link", test_dir);
+    assert_int_equal(symlink("jail", path), 0);
+    /* Kept as its realpath; paths inside it are not looked up. */
+    snprintf(text, sizeof(text), "listen = \"/tmp/x.sock\"\n"
+             "command = {\"/nonexistent_xyz/app\", \"-v\"}\n"
+             "chroot = \"%s/jail-link/\"\nchdir = /nonexistent_srv\n",
+             test_dir);
+    test_load_ok(text, &c);
+    assert_string_equal(c.pools[0].chroot, real);
+    assert_string_equal(c.pools[0].command_path, "/nonexistent_xyz/app");
+    assert_string_equal(c.pools[0].chdir, "/nonexistent_srv");
+    conf_free(&c);
+    snprintf(text, sizeof(text), "listen = \"/tmp/x.sock\"\nmode = cgi\n"
+             "cgi_root = /cgi-bin/\nchroot = \"%s/jail\"\n", test_dir);
+    test_load_ok(text, &c);
+    assert_string_equal(c.pools[0].cgi_root, "/cgi-bin/");
+    conf_free(&c);
+    snprintf(text, sizeof(text), MOD "module = /lib/nonexistent_xyz.so\n"
+             "chroot = \"%s/jail\"\n", test_dir);
+    test_load_ok(text, &c);
+    assert_string_equal(c.pools[0].module, "/lib/nonexistent_xyz.so");
+    conf_free(&c);
+    /* A preloaded module is loaded by the master, outside the chroot. */
+    test_make_module("pre.so", 0644);
+    snprintf(text, sizeof(text), MOD "module = \"%s/mods/pre.so\"\n"
+             "preload = true\nchroot = \"%s/jail\"\n", test_dir, test_dir);
+    test_load_ok(text, &c);
+    conf_free(&c);
+    snprintf(text, sizeof(text), MOD "module = /nonexistent_xyz/m.so\n"
+             "preload = true\nchroot = \"%s/jail\"\n", test_dir);
+    test_load_bad(text, 4, "module: '/nonexistent_xyz/m.so': No such file or "
+                  "directory", false);
+    /* A relative chroot is relative to the directory fcgipm runs in. */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(test_dir), 0);
+    test_load_ok(BASE "chroot = jail\n", &c);
+    assert_string_equal(c.pools[0].chroot, real);
+    conf_free(&c);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+static void
+test_rlimits_priority(void **state)
+{
+    static const struct {
+        const char *text;
+        long bytes;
+        const char *printed;
+    } cores[] = {
+        { "unlimited", -2, "unlimited" }, { "UNLIMITED", -2, "unlimited" },
+        { "\"unlimited\"", -2, "unlimited" }, { "0", 0, "0" },
+        { "4096", 4096, "4k" },           { "1g", 1L << 30, "1g" },
+        { "1025", 1025, "1025" },         { "1024g", 1L << 40, "1024g" },
+    };
+    char text[256], want[64];
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cores) / sizeof(cores[0]); i++) {
+        snprintf(text, sizeof(text), BASE "rlimit_core = %s\n",
+                 cores[i].text);
+        test_load_ok(text, &c);
+        assert_int_equal(c.pools[0].rlimit_core, cores[i].bytes);
+        char *out = test_print(&c);
+        snprintf(want, sizeof(want), "\nrlimit_core = %s\n",
+                 cores[i].printed);
+        if (strstr(out, want) == NULL)
+            fail_msg("%s: printed as:\n%s", cores[i].text, out);
+        free(out);
+        conf_free(&c);
+    }
+    test_load_ok(BASE "rlimit_files = 1\npriority = -20\n", &c);
+    assert_int_equal(c.pools[0].rlimit_files, 1);
+    assert_int_equal(c.pools[0].priority, -20);
+    assert_true(c.pools[0].has_priority);
+    conf_free(&c);
+    test_load_ok(BASE "rlimit_files = 1048576\npriority = 19\n", &c);
+    assert_int_equal(c.pools[0].rlimit_files, 1048576);
+    assert_int_equal(c.pools[0].priority, 19);
+    conf_free(&c);
+}
+
+static void
+test_allowed_clients(void **state)
+{
+    static const char *const tcp[] = {
+        "127.0.0.1:9000", "*:9000", ":9000", "0.0.0.0:9000",
+        "localhost:9000",
+    };
+    static const char *binds[] = { "/tmp/cli.sock", NULL };
+    char text[256], want[TEST_ERR_MAX];
+    struct conf_cli cli;
+    struct conf c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
+        snprintf(text, sizeof(text), "listen = \"%s\"\ncommand = /bin/sh\n"
+                 "allowed_clients = {\"127.0.0.1\", \"10.1.2.3\"}\n"
+                 "allowed_clients += \"192.168.0.1\"\n", tcp[i]);
+        test_load_ok(text, &c);
+        const struct pool_conf *p = &c.pools[0];
+        assert_int_equal(p->nallowed_clients, 3);
+        assert_string_equal(p->allowed_clients[0], "127.0.0.1");
+        assert_string_equal(p->allowed_clients[2], "192.168.0.1");
+        assert_null(p->allowed_clients[3]);
+        conf_free(&c);
+    }
+    /* An empty list is any peer, whatever the listen address. */
+    test_load_ok(BASE "allowed_clients = {}\n", &c);
+    assert_null(c.pools[0].allowed_clients);
+    assert_int_equal(c.pools[0].nallowed_clients, 0);
+    conf_free(&c);
+    /* An inherited socket is not known yet. */
+    conf_cli_init(&cli);
+    cli.listen_optional = true;
+    assert_int_equal(test_load("command = /bin/sh\n"
+                               "allowed_clients = 127.0.0.1\n", &cli, &c,
+                               want), 0);
+    assert_int_equal(c.pools[0].nallowed_clients, 1);
+    conf_free(&c);
+    /* -b over the file's TCP address. */
+    conf_cli_init(&cli);
+    cli.binds = binds;
+    assert_int_equal(test_load("listen = \"127.0.0.1:9000\"\n"
+                               "command = /bin/sh\n"
+                               "allowed_clients = 127.0.0.1\n", &cli, &c,
+                               text), -1);
+    snprintf(want, sizeof(want), "%s:3: allowed_clients: only for TCP listen "
+             "addresses", test_file);
+    assert_string_equal(text, want);
+}
+
+/* The status socket. */
+
+static void
+test_status(void **state)
+{
+    static const char *binds[] = { "127.0.0.1:9100", NULL };
+    struct conf_cli cli;
+    struct conf c;
+    char err[TEST_ERR_MAX], want[TEST_ERR_MAX];
+
+    (void)state;
+    test_load_ok(BASE "status_listen = \"127.0.0.1:9100\"\n", &c);
+    assert_string_equal(c.status_listen, "127.0.0.1:9100");
+    conf_free(&c);
+    /* Swapped paths are still two paths. */
+    test_load_ok(BASE "status_path = /ping\nping_path = /status\n", &c);
+    assert_string_equal(c.status_path, "/ping");
+    assert_string_equal(c.ping_path, "/status");
+    conf_free(&c);
+    test_load_ok("status_listen = \"/tmp/st.sock\"\n"
+                 "pool \"a\" {\n" BASE "}\n", &c);
+    assert_int_equal(c.npools, 1);
+    assert_string_equal(c.status_listen, "/tmp/st.sock");
+    conf_free(&c);
+    /* The CLI's address against the status socket: the status key's line. */
+    conf_cli_init(&cli);
+    cli.binds = binds;
+    assert_int_equal(test_load("status_listen = \"127.0.0.1:9100\"\n"
+                               "command = /bin/sh\n", &cli, &c, err), -1);
+    snprintf(want, sizeof(want), "%s:1: status_listen: '127.0.0.1:9100' is "
+             "also used by pool default", test_file);
+    assert_string_equal(err, want);
+}
+
 /* Pools. */
 
 static void
@@ -1096,6 +1434,175 @@ static const struct test_bad test_bad_values[] = {
     { CGI "listen = {\"/tmp/a.sock\",\n \"/tmp/b.sock\"}\n", 5,
       "listen: a pool serves one listen address (workers accept on fd 0 "
       "only)", false },
+    /* Keys of other process managers. */
+    { BASE "min_spare = 2\n", 3, "min_spare: only used with pm = dynamic "
+      "(this pool is pm = static)", false },
+    { BASE "max_spare = 5\n", 3, "max_spare: only used with pm = dynamic "
+      "(this pool is pm = static)", false },
+    { BASE "idle_timeout = 5s\n", 3, "idle_timeout: only used with pm = "
+      "ondemand, adaptive (this pool is pm = static)", false },
+    { BASE "min_workers = 2\n", 3, "min_workers: only used with pm = "
+      "dynamic, adaptive (this pool is pm = static)", false },
+    { BASE "min_workers = 0\n", 3, "min_workers: only used with pm = "
+      "dynamic, adaptive (this pool is pm = static)", false },
+    { BASE "pm = ondemand\nmin_workers = 0\n", 4, "min_workers: only used "
+      "with pm = dynamic, adaptive (this pool is pm = ondemand)", false },
+    { BASE "pm = ondemand\nmax_spare = 4\n", 4, "max_spare: only used with "
+      "pm = dynamic (this pool is pm = ondemand)", false },
+    { BASE "pm = adaptive\nmin_spare = 0\n", 4, "min_spare: only used with "
+      "pm = dynamic (this pool is pm = adaptive)", false },
+    { CGI "pm = dynamic\nidle_timeout = 1m\n", 5, "idle_timeout: only used "
+      "with pm = ondemand, adaptive (this pool is pm = dynamic)", false },
+    { BASE "max_spare = 4\nidle_timeout = 1s\n", 3, "max_spare: only used "
+      "with pm = dynamic (this pool is pm = static)", false },
+    { BASE "idle_timeout = 1s\nmax_spare = 4\n", 3, "idle_timeout: only "
+      "used with pm = ondemand, adaptive (this pool is pm = static)", false },
+    { BASE "min_spare = 2\nmin_spare = 1\nmax_spare = 9\n", 5, "max_spare: "
+      "only used with pm = dynamic (this pool is pm = static)", false },
+    /* dynamic. */
+    { BASE "pm = dynamic\n", 3, NO_DYNAMIC, false },
+    { BASE "mode = exec\npm = dynamic\nmin_spare = 2\n", 4, NO_DYNAMIC,
+      false },
+    { CGI "pm = dynamic\nmin_workers = 10\nmax_workers = 8\n", 6,
+      "max_workers: 8 is less than min_workers (10)", false },
+    { CGI "pm = dynamic\nmax_workers = 8\nmin_workers = 10\n", 6,
+      "min_workers: 10 is more than max_workers (8)", false },
+    { CGI "pm = dynamic\nmin_workers = 300\n", 5,
+      "min_workers: 300 is more than max_workers (256)", false },
+    { CGI "pm = dynamic\nmin_workers = 3\nworkers = 2\n", 6,
+      "workers: 2 is less than min_workers (3)", false },
+    { CGI "pm = dynamic\nworkers = 2\nmin_workers = 3\n", 6,
+      "min_workers: 3 is more than workers (2)", false },
+    { CGI "pm = dynamic\nworkers = 9\nmax_workers = 8\n", 5,
+      "workers: 9 is not in 0..8", false },
+    { CGI "pm = dynamic\nmin_spare = 4\n", 5,
+      "min_spare: 4 is more than max_spare (3)", false },
+    { CGI "pm = dynamic\nmax_spare = 2\nmin_spare = 3\n", 6,
+      "min_spare: 3 is more than max_spare (2)", false },
+    { CGI "pm = dynamic\nmin_spare = 3\nmax_spare = 2\n", 6,
+      "max_spare: 2 is less than min_spare (3)", false },
+    { CGI "pm = dynamic\nmax_workers = 2\nmin_spare = 3\nmax_spare = 3\n", 6,
+      "min_spare: 3 is more than max_workers (2)", false },
+    { CGI "pm = dynamic\nmin_spare = 3\nmax_spare = 3\nmax_workers = 2\n", 7,
+      "max_workers: 2 is less than min_spare (3)", false },
+    { CGI "pm = dynamic\nmax_spare = 0\n", 5,
+      "max_spare: 0 is not in 1..4096", false },
+    { CGI "pm = dynamic\nmin_spare = -1\n", 5,
+      "min_spare: -1 is not in 0..4096", false },
+    { CGI "pm = dynamic\nmin_workers = -1\n", 5,
+      "min_workers: -1 is not in 0..4096", false },
+    { CGI "pm = dynamic\nmin_workers = 5000\n", 5,
+      "min_workers: 5000 is not in 0..4096", false },
+    { CGI "pm = dynamic\nmax_spare = lots\n", 5,
+      "max_spare: 'lots' is not a number in 1..4096", false },
+    /* adaptive and ondemand. */
+    { BASE "pm = adaptive\nmin_workers = 2\nworkers = 1\n", 5,
+      "workers: 1 is less than min_workers (2)", false },
+    { BASE "pm = adaptive\nmin_workers = 5\nmax_workers = 4\n", 5,
+      "max_workers: 4 is less than min_workers (5)", false },
+    { BASE "pm = adaptive\nidle_timeout = 0\n", 4,
+      "idle_timeout: must be at least 1ms", false },
+    { BASE "pm = ondemand\nidle_timeout = 0.0001s\n", 4,
+      "idle_timeout: must be at least 1ms", false },
+    { BASE "pm = ondemand\nidle_timeout = 25h\n", 4,
+      "idle_timeout: '25h' is longer than 24h", false },
+    { BASE "idle_timeout = soon\n", 3, "idle_timeout: 'soon' is not a "
+      "duration (like 30s, 500ms, 2m, 1.5s)", false },
+    { BASE "pm = ondemand\nworkers = 300\n", 4,
+      "workers: 300 is not in 0..256", false },
+    { BASE "max_spawn_rate = -1\n", 3,
+      "max_spawn_rate: -1 is not in 0..2147483647", false },
+    { BASE "max_spawn_rate = 2147483648\n", 3,
+      "max_spawn_rate: 2147483648 is not in 0..2147483647", false },
+    { BASE "max_spawn_rate = fast\n", 3,
+      "max_spawn_rate: 'fast' is not a number in 0..2147483647", false },
+    /* chroot, and paths inside it. */
+    { BASE "chroot = /nonexistent_dir_xyz\n", 3,
+      "chroot: '/nonexistent_dir_xyz': No such file or directory", false },
+    { BASE "chroot = /dev/null\n", 3, "chroot: '/dev/null' is not a "
+      "directory", false },
+    { BASE "chroot = \"\"\n", 3, "chroot: '': No such file or directory",
+      false },
+    { "listen = \"/tmp/x.sock\"\ncommand = sh\nchroot = /tmp\n", 2,
+      "command: 'sh' " NOT_ABS, false },
+    { "listen = \"/tmp/x.sock\"\ncommand = {\"\"}\nchroot = /tmp\n", 2,
+      "command: '' " NOT_ABS, false },
+    { BASE "chroot = /tmp\nchdir = srv\n", 4, "chdir: 'srv' " NOT_ABS,
+      false },
+    { "listen = \"/tmp/x.sock\"\nmode = cgi\ncgi_root = cgi-bin\n"
+      "chroot = /tmp\n", 3, "cgi_root: 'cgi-bin' " NOT_ABS, false },
+    { MOD "module = ./m.so\nchroot = /tmp\n", 4, "module: './m.so' " NOT_ABS,
+      false },
+    /* Limits and priority. */
+    { BASE "rlimit_files = 0\n", 3, "rlimit_files: 0 is not in 1..1048576",
+      false },
+    { BASE "rlimit_files = 1048577\n", 3,
+      "rlimit_files: 1048577 is not in 1..1048576", false },
+    { BASE "rlimit_files = -1\n", 3, "rlimit_files: -1 is not in 1..1048576",
+      false },
+    { BASE "rlimit_files = many\n", 3,
+      "rlimit_files: 'many' is not a number in 1..1048576", false },
+    { BASE "rlimit_core = -1\n", 3, "rlimit_core: '-1' " NOT_SIZE_CORE,
+      false },
+    { BASE "rlimit_core = infinity\n", 3,
+      "rlimit_core: 'infinity' " NOT_SIZE_CORE, false },
+    { BASE "rlimit_core = \"\"\n", 3, "rlimit_core: '' " NOT_SIZE_CORE,
+      false },
+    { BASE "rlimit_core = 1.5m\n", 3, "rlimit_core: '1.5m' " NOT_SIZE_CORE,
+      false },
+    { BASE "rlimit_core = 2048g\n", 3,
+      "rlimit_core: '2048g' is more than 1024g (write unlimited)", false },
+    { BASE "priority = -21\n", 3, "priority: -21 is not in -20..19", false },
+    { BASE "priority = 20\n", 3, "priority: 20 is not in -20..19", false },
+    { BASE "priority = high\n", 3,
+      "priority: 'high' is not a number in -20..19", false },
+    /* allowed_clients. */
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = {\"127.0.0.1\",\n \"::1\"}\n", 4,
+      "allowed_clients: '::1' " NOT_IPV4, false },
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = localhost\n", 3,
+      "allowed_clients: 'localhost' " NOT_IPV4, false },
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = \"10.0.0.0/8\"\n", 3,
+      "allowed_clients: '10.0.0.0/8' " NOT_IPV4, false },
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = \"1.2.3\"\n", 3,
+      "allowed_clients: '1.2.3' " NOT_IPV4, false },
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = \"\"\n", 3, "allowed_clients: '' " NOT_IPV4, false },
+    { "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = \"127.0.0.1,10.0.0.1\"\n", 3,
+      "allowed_clients: '127.0.0.1,10.0.0.1' " NOT_IPV4, false },
+    { BASE "allowed_clients = 127.0.0.1\n", 3,
+      "allowed_clients: only for TCP listen addresses", false },
+    { "listen = \"[::1]:9000\"\ncommand = /bin/sh\n"
+      "allowed_clients = 127.0.0.1\n", 3, "allowed_clients: only for IPv4 "
+      "listen addresses ('[::1]:9000' is not; libfcgi checks IPv4 peers "
+      "only)", false },
+    /* The status socket. */
+    { BASE "status_listen = \"1.2.3.4:99999\"\n", 3,
+      "status_listen: '1.2.3.4:99999': ", true },
+    { BASE "status_listen = \"\"\n", 3, "status_listen: '': ", true },
+    { BASE "status_listen = \"/tmp/fcgipm-test.sock\"\n", 3,
+      "status_listen: '/tmp/fcgipm-test.sock' is also used by pool default",
+      false },
+    { BASE "status_socket_mode = 888\n", 3,
+      "status_socket_mode: '888' is not an octal mode in 0000..0777", false },
+    { BASE "status_path = status\n", 3,
+      "status_path: 'status' does not start with '/'", false },
+    { BASE "status_path = \"\"\n", 3,
+      "status_path: '' does not start with '/'", false },
+    { BASE "ping_path = \"/ping?x\"\n", 3, "ping_path: '/ping?x' has a '?' "
+      "(a request's path never does: the query string follows it)", false },
+    { BASE "ping_path = /status\n", 3,
+      "ping_path: '/status' is also status_path", false },
+    { BASE "status_path = /ping\n", 3,
+      "status_path: '/ping' is also ping_path", false },
+    { BASE "ping_path = /x\nstatus_path = /x\n", 4,
+      "status_path: '/x' is also ping_path", false },
+    { BASE "status_path = /x\nping_path = /x\n", 4,
+      "ping_path: '/x' is also status_path", false },
 };
 
 static const struct test_bad test_bad_pools[] = {
@@ -1155,6 +1662,31 @@ static const struct test_bad test_bad_pools[] = {
     { CGI "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  mode = module\n"
       "  module = \"builtin:echo\"\n  cgi_root = /tmp\n}\n", 8,
       "cgi_root: only used in mode cgi (this pool is module)", false },
+    /* The status socket is the master's. */
+    { BASE "pool \"x\" {\n    status_listen = \"/tmp/s.sock\"\n}\n", 4,
+      "status_listen: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    status_socket_mode = 0600\n}\n", 4,
+      "status_socket_mode: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    status_path = /s\n}\n", 4,
+      "status_path: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    ping_path = /p\n}\n", 4,
+      "ping_path: allowed at the top level only", false },
+    { "status_listen = \"*:9000\"\npool \"w\" {\n"
+      "  listen = \"0.0.0.0:9000\"\n  command = /bin/sh\n}\n", 1,
+      "status_listen: '*:9000' is also used by pool w", false },
+    /* Each pool has its own pm. */
+    { CGI "pm = dynamic\npool \"x\" {\n  listen = \"/tmp/x.sock\"\n"
+      "  command = /bin/sh\n  pm = dynamic\n}\n", 8, NO_DYNAMIC, false },
+    { CGI "pm = ondemand\npool \"x\" {\n  listen = \"/tmp/x.sock\"\n"
+      "  command = /bin/sh\n  idle_timeout = 1s\n}\n", 8, "idle_timeout: "
+      "only used with pm = ondemand, adaptive (this pool is pm = static)",
+      false },
+    { "min_spare = 2\npool \"a\" {\n" BASE "}\n", 1, "min_spare: no default "
+      "pool to apply it to: set listen or command at the top level too, or "
+      "move it into a pool section", false },
+    { BASE "pool \"x\" {\n  listen = \"/tmp/x.sock\"\n  command = /bin/sh\n"
+      "  allowed_clients = 127.0.0.1\n}\n", 6,
+      "allowed_clients: only for TCP listen addresses", false },
 };
 
 static const struct test_bad test_bad_syntax[] = {
@@ -1695,6 +2227,31 @@ test_same_served(const struct pool_conf *a, const struct pool_conf *b)
     test_same_str(a->access_format, b->access_format);
 }
 
+/* The process manager's and the worker process's keys, the same in a
+ * and b. */
+static void
+test_same_pm_process(const struct pool_conf *a, const struct pool_conf *b)
+{
+    assert_int_equal(a->pm, b->pm);
+    assert_int_equal(a->workers, b->workers);
+    assert_int_equal(a->min_workers, b->min_workers);
+    assert_int_equal(a->max_workers, b->max_workers);
+    assert_int_equal(a->min_spare, b->min_spare);
+    assert_int_equal(a->max_spare, b->max_spare);
+    assert_int_equal(a->idle_timeout_ms, b->idle_timeout_ms);
+    assert_int_equal(a->max_spawn_rate, b->max_spawn_rate);
+    test_same_str(a->chroot, b->chroot);
+    test_same_str(a->chdir, b->chdir);
+    test_same_str(a->command_path, b->command_path);
+    assert_int_equal(a->rlimit_files, b->rlimit_files);
+    assert_int_equal(a->rlimit_core, b->rlimit_core);
+    assert_int_equal(a->priority, b->priority);
+    assert_int_equal(a->has_priority, b->has_priority);
+    assert_int_equal(a->nallowed_clients, b->nallowed_clients);
+    for (size_t j = 0; j < a->nallowed_clients; j++)
+        assert_string_equal(a->allowed_clients[j], b->allowed_clients[j]);
+}
+
 /* Print, read back, print again: the same text, the same values. */
 static void
 test_roundtrip(const char *text)
@@ -1707,6 +2264,10 @@ test_roundtrip(const char *text)
     test_load_ok(first, &b);
     second = test_print(&b);
     assert_string_equal(first, second);
+    test_same_str(a.status_listen, b.status_listen);
+    assert_int_equal(a.status_socket_mode, b.status_socket_mode);
+    test_same_str(a.status_path, b.status_path);
+    test_same_str(a.ping_path, b.ping_path);
     assert_int_equal(a.npools, b.npools);
     for (size_t i = 0; i < a.npools; i++) {
         assert_string_equal(a.pools[i].name, b.pools[i].name);
@@ -1718,6 +2279,7 @@ test_roundtrip(const char *text)
         assert_int_equal(a.pools[i].graceful_timeout_ms,
                          b.pools[i].graceful_timeout_ms);
         test_same_served(&a.pools[i], &b.pools[i]);
+        test_same_pm_process(&a.pools[i], &b.pools[i]);
     }
     free(first);
     free(second);
@@ -1765,6 +2327,29 @@ test_print_roundtrip(void **state)
                    "pool \"m2\" {\n  listen = \"/tmp/m2.sock\"\n"
                    "  mode = module\n  module = /bin/sh\n"
                    "  max_rss = 123\n}\n");
+    /* Process managers, the status socket, the workers' process. */
+    test_roundtrip("status_listen = \"[::1]:9200\"\n"
+                   "status_socket_mode = 0\nstatus_path = \"/s \\\"x\\\"\"\n"
+                   "ping_path = \"/$\"\n"
+                   "pool \"d\" {\n" CGI "  pm = dynamic\n  min_workers = 2\n"
+                   "  min_spare = 0\n  max_spare = 7\n  max_workers = 9\n"
+                   "  max_spawn_rate = 0\n  chroot = /\n  chdir = /x\n"
+                   "  cgi_root = /cgi/\n  rlimit_core = unlimited\n"
+                   "  priority = 0\n}\n"
+                   "pool \"o\" {\n  listen = \"127.0.0.1:9000\"\n"
+                   "  command = /bin/sh\n  pm = ondemand\n"
+                   "  idle_timeout = 1.5s\n  rlimit_files = 7\n"
+                   "  rlimit_core = 0\n  priority = -20\n"
+                   "  allowed_clients = {\"127.0.0.1\", \"10.9.8.7\"}\n}\n"
+                   "pool \"o2\" {\n  listen = \"/tmp/o2.sock\"\n"
+                   "  command = /bin/sh\n  pm = ondemand\n  workers = 3\n}\n"
+                   "pool \"a\" {\n  listen = \"*:9001\"\n"
+                   "  command = /bin/sh\n  pm = adaptive\n"
+                   "  min_workers = 0\n  idle_timeout = 100ms\n"
+                   "  allowed_clients = 127.0.0.1\n}\n"
+                   "pool \"a2\" {\n  listen = \"/tmp/a2.sock\"\n"
+                   "  command = /bin/sh\n  pm = adaptive\n"
+                   "  min_workers = 3\n  rlimit_core = 4097\n}\n");
 }
 
 static void
@@ -1781,6 +2366,9 @@ test_print_format(void **state)
         "log = \"stderr\"\n"
         "log_level = info\n"
         "daemon = false\n"
+        "status_socket_mode = 0660\n"
+        "status_path = \"/status\"\n"
+        "ping_path = \"/ping\"\n"
         "\n"
         "listen = {\"unix:/tmp/fcgipm-test.sock\"}\n"
         "backlog = 511\n"
@@ -1792,12 +2380,73 @@ test_print_format(void **state)
         "env = {\"A=dflt\"}\n"
         "workers = 1\n"
         "max_workers = 256\n"
+        "max_spawn_rate = 32\n"
         "stop_signal = USR1\n"
         "graceful_timeout = 30s\n"
         "kill_timeout = 5s\n"
         "restart_backoff = 100ms\n"
         "restart_backoff_max = 30s\n"
         "min_uptime = 1s\n");
+    free(out);
+    conf_free(&c);
+    /* What is set of the status socket and the workers' process. */
+    test_load_ok("status_listen = \"/tmp/st.sock\"\n"
+                 "listen = \"127.0.0.1:9000\"\ncommand = /bin/sh\n"
+                 "allowed_clients = {\"10.0.0.1\", \"10.0.0.2\"}\n"
+                 "chroot = /\nchdir = /srv\nrlimit_files = 1024\n"
+                 "rlimit_core = 1024m\npriority = -3\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "daemon = false\n"
+        "status_listen = \"/tmp/st.sock\"\n"
+        "status_socket_mode = 0660\n"));
+    assert_non_null(strstr(out,
+        "socket_mode = 0660\n"
+        "allowed_clients = {\"10.0.0.1\", \"10.0.0.2\"}\n"
+        "mode = exec\n"));
+    assert_non_null(strstr(out,
+        "command = {\"/bin/sh\"}\n"
+        "chroot = \"/\"\n"
+        "chdir = \"/srv\"\n"
+        "rlimit_files = 1024\n"
+        "rlimit_core = 1g\n"
+        "priority = -3\n"
+        "clear_env = true\n"));
+    free(out);
+    conf_free(&c);
+    /* Each pm prints its own keys. */
+    test_load_ok(CGI "pm = dynamic\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "min_workers = 1\n"
+        "workers = 1\n"
+        "max_workers = 256\n"
+        "min_spare = 1\n"
+        "max_spare = 3\n"
+        "max_spawn_rate = 32\n"));
+    assert_null(strstr(out, "idle_timeout"));
+    free(out);
+    conf_free(&c);
+    test_load_ok(BASE "pm = ondemand\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "\nworkers = 0\n"
+        "max_workers = 256\n"
+        "idle_timeout = 10s\n"
+        "max_spawn_rate = 32\n"));
+    assert_null(strstr(out, "min_workers"));
+    assert_null(strstr(out, "spare"));
+    free(out);
+    conf_free(&c);
+    test_load_ok(BASE "pm = adaptive\nmax_spawn_rate = 0\n", &c);
+    out = test_print(&c);
+    assert_non_null(strstr(out,
+        "min_workers = 1\n"
+        "workers = 1\n"
+        "max_workers = 256\n"
+        "idle_timeout = 10s\n"
+        "max_spawn_rate = 0\n"));
+    assert_null(strstr(out, "spare"));
     free(out);
     conf_free(&c);
     /* cgi and module pools print their keys, and no command. */
@@ -1950,6 +2599,12 @@ main(void)
         cmocka_unit_test(test_access_formats),
         cmocka_unit_test(test_exec_request_key_defaults),
         cmocka_unit_test(test_log_paths_absolute),
+        cmocka_unit_test(test_pm_sizes),
+        cmocka_unit_test(test_cli_pm),
+        cmocka_unit_test(test_chroot),
+        cmocka_unit_test(test_rlimits_priority),
+        cmocka_unit_test(test_allowed_clients),
+        cmocka_unit_test(test_status),
         cmocka_unit_test(test_pool_sections),
         cmocka_unit_test(test_default_pool_beside_sections),
         cmocka_unit_test(test_bad_value_table),
