@@ -342,6 +342,10 @@ explain_death(struct pool *p, struct slot *s, int st, const char *how,
         return false;
     p->gone_requests += snap.requests;
     p->gone_slow += snap.slow_requests;
+    /* A CGI script of a worker that died mid-request: its own group. */
+    if (snap.child_pgid > 0 && sys_kill(-snap.child_pgid, SIGKILL) == 0)
+        log_warn("pool %s: killed process group %d left by worker %d",
+                 p->conf->name, (int)snap.child_pgid, (int)s->pid);
     if (snap.state == SB_RECYCLING) {
         log_info("pool %s: worker %d (slot %u) recycled after %llu "
                  "requests and %.1fs", name, (int)s->pid, s->index,

@@ -50,6 +50,7 @@ scoreboard_claim(struct sb_slot *s, uint64_t now_ms)
         return;
     STORE(&s->state, SB_STARTING);
     STORE(&s->pid, 0);
+    STORE(&s->child_pgid, 0);
     STORE(&s->started_ms, now_ms);
     STORE(&s->requests, 0);
     STORE(&s->slow_requests, 0);
@@ -111,6 +112,13 @@ scoreboard_end_request(struct sb_slot *s)
 }
 
 void
+scoreboard_set_child(struct sb_slot *s, pid_t pgid)
+{
+    if (s != NULL)
+        STORE(&s->child_pgid, (int32_t)pgid);
+}
+
+void
 scoreboard_count_slow(struct sb_slot *s)
 {
     if (s != NULL)
@@ -146,6 +154,7 @@ scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
     }
     out->state = (enum sb_state)LOAD(&s->state);
     out->pid = LOAD(&s->pid);
+    out->child_pgid = LOAD(&s->child_pgid);
     out->started_ms = LOAD(&s->started_ms);
     out->requests = LOAD(&s->requests);
     out->slow_requests = LOAD(&s->slow_requests);

@@ -27,7 +27,7 @@ struct sb_slot {
     uint32_t seq;
     uint32_t state;             /* enum sb_state */
     int32_t pid;
-    uint32_t unused;
+    int32_t child_pgid;         /* a CGI script's group, or 0 */
     uint64_t started_ms;        /* CLOCK_MONOTONIC, when forked */
     uint64_t requests;          /* served so far */
     uint64_t slow_requests;     /* of which over slow_request_time */
@@ -47,6 +47,7 @@ struct scoreboard {
 struct sb_snapshot {
     enum sb_state state;
     pid_t pid;
+    pid_t child_pgid;
     uint64_t started_ms;
     uint64_t requests;
     uint64_t slow_requests;
@@ -74,6 +75,8 @@ void scoreboard_set_state(struct sb_slot *s, enum sb_state state);
 void scoreboard_begin_request(struct sb_slot *s, const char *method,
                               const char *uri, uint64_t now_ms);
 void scoreboard_end_request(struct sb_slot *s);
+/* Worker: the process group of a program run for this request, or 0. */
+void scoreboard_set_child(struct sb_slot *s, pid_t pgid);
 /* Worker: the request just ended was slow. */
 void scoreboard_count_slow(struct sb_slot *s);
 

@@ -731,10 +731,14 @@ cgi_run(struct cgi_run *r, const struct cgi_path *p)
         free(r->b);
         return cgi_send_error(r->req, 500);
     }
+    /* If this worker dies mid-request, the master kills the script's
+     * group too: it is not in the worker's group. */
+    serve_note_child(r->pid);
     if (r->body_left == 0)
         cgi_close(&r->in_fd);
     cgi_loop(r);
     int status = cgi_finish(r);
+    serve_note_child(0);
     free(r->b);
     return status;
 }

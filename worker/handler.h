@@ -12,10 +12,15 @@
  * script must resolve inside pc->cgi_root; the request body streams to
  * its stdin, its stdout streams back; request_timeout kills its process
  * group. Returns the HTTP status sent to the client (200, 403, 404, 413,
- * 500, 502, 504...). Logs why it refused or failed, tagged with pool, pid
- * and script.
+ * 500, 502, 504...), or 499 when the client went away before anything was
+ * sent. Logs why it refused or failed, tagged with pool, pid and script.
  */
 int cgi_handle(FCGX_Request *req, const struct pool_conf *pc);
+
+/* Tell the master (through the scoreboard) the process group of a
+ * program the handler runs for the current request, 0 when there is none
+ * any more: the master kills that group if this worker dies. */
+void serve_note_child(pid_t pgid);
 
 /*
  * Load pc->module: dlopen the .so (or pick the built-in), resolve

@@ -37,6 +37,15 @@ struct serve {
     struct serve_log slow;
 };
 
+/* This worker's scoreboard slot, for serve_note_child(). */
+static struct sb_slot *current_slot;
+
+void
+serve_note_child(pid_t pgid)
+{
+    scoreboard_set_child(current_slot, pgid);
+}
+
 static uint64_t
 mono_ms(void)
 {
@@ -200,6 +209,10 @@ serve_one(struct serve *sv, FCGX_Request *r)
     if (pc->slow_request_time_ms > 0
         && duration * 1000.0 >= pc->slow_request_time_ms)
         scoreboard_count_slow(sv->slot);
+    /* A body left unread would be taken for the next request on a kept
+     * connection (FCGI_KEEP_CONN): close the connection instead. */
+    if (!FCGX_HasSeenEOF(r->in))
+        r->keepConnection = 0;
     /* The client has its answer before we write logs. */
     FCGX_Finish_r(r);
     scoreboard_end_request(sv->slot);
@@ -285,6 +298,7 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot)
     /* With preload the master loaded it already: then this is a no-op. */
     if (pc->mode == MODE_MODULE && module_load(pc) == -1)
         _exit(1);
+    current_slot = sv.slot;
     log_file_open(&sv.access, pc->access_log, gen);
     log_file_open(&sv.slow, pc->slowlog, gen);
     scoreboard_set_state(sv.slot, SB_IDLE);

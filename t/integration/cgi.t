@@ -221,6 +221,24 @@ $ROOT/stderr\.sh: first stderr line from [0-9]+$"
 logged "pool default: worker [0-9]+: $ROOT/stderr\.sh: second stderr line$"
 ok "a script's stderr lines are logged, tagged with pool, worker and script"
 
+# A worker killed mid-request: its script runs in a group of its own, so
+# the master, told by the scoreboard, kills that group.
+rm -f "$TMP/sleep.pid" "$TMP/sleep.child"
+"$FCGI_REQUEST" -t 20 -p "SCRIPT_FILENAME=$ROOT/sleep.sh" "unix:$SOCK" /cgi \
+    >/dev/null 2>&1 &
+orphan_client=$!
+wait_until 5 test -s "$TMP/sleep.child" || fail "sleep.sh did not start"
+script=$(cat "$TMP/sleep.pid")
+child=$(cat "$TMP/sleep.child")
+worker=$(ps -o ppid= -p "$script" | tr -d ' ')
+kill -KILL "$worker"
+wait_gone "$script" 5 || fail "script $script outlived its worker $worker"
+wait_gone "$child" 5 || fail "the script's child $child outlived worker $worker"
+logged "pool default: killed process group $script left by worker $worker"
+wait_status "$orphan_client"
+wait_workers 3
+ok "a worker killed mid-request: the master kills its script's process group"
+
 rm -f "$TMP/orphan.child"
 creq "$SOCK" "$ROOT/orphan.sh"
 expect 200 "orphan.sh"
