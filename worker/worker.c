@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -110,17 +111,96 @@ tie_to_master(const struct pool_conf *pc, pid_t master)
     return 0;
 }
 
+/* "FCGI_WEB_SERVER_ADDRS=a,b,c": libfcgi closes a TCP connection from
+ * any other address right after accept(), before reading a byte. NULL
+ * when allowed_clients is unset (or out of memory: then logged, and the
+ * worker must not start unprotected). */
+static char *
+web_server_addrs(const struct pool_conf *pc)
+{
+    static const char name[] = "FCGI_WEB_SERVER_ADDRS=";
+    size_t len = sizeof(name);
+
+    for (size_t i = 0; i < pc->nallowed_clients; i++)
+        len += strlen(pc->allowed_clients[i]) + 1;
+    char *s = malloc(len);
+    if (s == NULL)
+        return NULL;
+    strcpy(s, name);
+    for (size_t i = 0; i < pc->nallowed_clients; i++) {
+        if (i > 0)
+            strcat(s, ",");
+        strcat(s, pc->allowed_clients[i]);
+    }
+    return s;
+}
+
+/* The environment the worker runs with: only pc->env with clear_env,
+ * else ours plus pc->env; and allowed_clients for libfcgi. NULL when
+ * out of memory (logged). */
 static char **
 build_env(const struct pool_conf *pc)
 {
-    static char *no_env[] = { NULL };
+    char *addrs = NULL;
 
-    if (pc->clear_env)
-        return pc->env != NULL ? pc->env : no_env;
+    if (pc->nallowed_clients > 0 && (addrs = web_server_addrs(pc)) == NULL)
+        goto oom;
+    if (!pc->clear_env) {
+        for (size_t i = 0; i < pc->nenv; i++)
+            if (putenv(pc->env[i]) != 0)
+                goto oom;
+        if (addrs != NULL && putenv(addrs) != 0)
+            goto oom;
+        return environ;
+    }
+    char **env = calloc(pc->nenv + 2, sizeof(*env));
+    if (env == NULL)
+        goto oom;
     for (size_t i = 0; i < pc->nenv; i++)
-        if (putenv(pc->env[i]) != 0)
-            log_warn_errno("pool %s: cannot set %s", pc->name, pc->env[i]);
-    return environ;
+        env[i] = pc->env[i];
+    env[pc->nenv] = addrs;
+    return env;
+oom:
+    log_error_errno("pool %s: worker %d: cannot build the environment",
+                    pc->name, (int)getpid());
+    return NULL;
+}
+
+static int
+set_limit(const struct pool_conf *pc, int resource, const char *name,
+          long value)
+{
+    struct rlimit rl;
+
+    if (value == -1)
+        return 0;
+    rl.rlim_cur = rl.rlim_max = value == -2 ? RLIM_INFINITY : (rlim_t)value;
+    if (setrlimit(resource, &rl) == 0)
+        return 0;
+    log_error_errno("pool %s: worker %d: cannot set %s to %ld", pc->name,
+                    (int)getpid(), name, value);
+    return -1;
+}
+
+/* Limits, priority and chroot need the master's privileges: before they
+ * are dropped. */
+static int
+confine(const struct pool_conf *pc)
+{
+    if (set_limit(pc, RLIMIT_NOFILE, "rlimit_files", pc->rlimit_files) == -1
+        || set_limit(pc, RLIMIT_CORE, "rlimit_core", pc->rlimit_core) == -1)
+        return -1;
+    if (pc->has_priority && setpriority(PRIO_PROCESS, 0, pc->priority) == -1) {
+        log_error_errno("pool %s: worker %d: cannot set priority %d",
+                        pc->name, (int)getpid(), pc->priority);
+        return -1;
+    }
+    if (pc->chroot != NULL && (chroot(pc->chroot) == -1 || chdir("/") == -1)) {
+        log_error_errno("pool %s: worker %d: cannot chroot to %s", pc->name,
+                        (int)getpid(), pc->chroot);
+        return -1;
+    }
+    return 0;
 }
 
 noreturn void
@@ -132,6 +212,8 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
     sig_reset_defaults();
     if (place_fds(pc, ws->listen_fd, ws->out_fd) == -1)
         _exit(127);
+    if (confine(pc) == -1)
+        _exit(126);
     if (drop_privileges(pc) == -1)
         _exit(126);
     if (tie_to_master(pc, ws->master) == -1)
@@ -141,13 +223,16 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
                         (int)getpid(), pc->chdir);
         _exit(127);
     }
+    char **env = build_env(pc);
+    if (env == NULL)
+        _exit(127);
     if (pc->mode != MODE_EXEC) {
-        environ = build_env(pc);
+        environ = env;
         serve_main(pc, ws->scoreboard, ws->slot);
     }
     /* conf.c resolved the command against PATH and chdir already. */
     execve(pc->command_path != NULL ? pc->command_path : pc->command[0],
-           pc->command, build_env(pc));
+           pc->command, env);
     log_error_errno("pool %s: worker %d: cannot execute %s", pc->name,
                     (int)getpid(), pc->command[0]);
     _exit(127);
