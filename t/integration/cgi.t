@@ -221,6 +221,14 @@ $ROOT/stderr\.sh: first stderr line from [0-9]+$"
 logged "pool default: worker [0-9]+: $ROOT/stderr\.sh: second stderr line$"
 ok "a script's stderr lines are logged, tagged with pool, worker and script"
 
+cp "$TEST_APPS/cgi_c" "$ROOT/cgi_c"
+head -c 100000 /dev/urandom >"$TMP/cbody"
+creq "$SOCK" "$ROOT/cgi_c" -X POST -d "@$TMP/cbody" -p "QUERY_STRING=a=1"
+expect 200 "the C CGI program"
+grep -qx "C CGI POST query=a=1 body=100000" "$TMP/body" \
+    || fail "C CGI answered: $(cat "$TMP/body")"
+ok "a compiled (C) CGI program runs and reads its 100000-byte body"
+
 # A worker killed mid-request: its script runs in a group of its own, so
 # the master, told by the scoreboard, kills that group.
 rm -f "$TMP/sleep.pid" "$TMP/sleep.child"
