@@ -150,6 +150,36 @@ request_body_read(struct request_body *b, void *buf, size_t max)
     return n;
 }
 
+int
+request_body_load(struct request_body *b)
+{
+    uint8_t *mem;
+    ssize_t n;
+
+    if (b->fd == -1)
+        return 0;
+    if (b->len > SIZE_MAX - 1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    mem = malloc(b->len ? (size_t)b->len : 1);
+    if (mem == NULL)
+        return -1;
+    while ((n = request_body_read(b, mem + b->sent,
+                                  (size_t)(b->len - b->sent))) > 0)
+        continue;
+    if (n == -1) {
+        free(mem);
+        return -1;
+    }
+    close(b->fd);
+    b->fd = -1;
+    free(b->mem);
+    b->mem = mem;
+    b->sent = 0;
+    return 0;
+}
+
 void
 request_body_close(struct request_body *b)
 {

@@ -27,10 +27,8 @@ struct request_conn {
     struct request_output resp;
 };
 
-/* Bytes on the wire for a stream of len bytes cut into REQUEST_CHUNK
- * records, with the empty record that ends it. */
-static size_t
-request_conn_stream_size(size_t len)
+size_t
+request_stream_size(size_t len)
 {
     size_t rest = len % REQUEST_CHUNK;
 
@@ -48,7 +46,7 @@ request_conn_queue_params(struct request_conn *c)
     if (request_params_encode(&c->rq->params, &pairs, &len) == -1)
         return -1;
     c->out_cap = fcgi_record_size(sizeof(body)) +
-                 request_conn_stream_size(len);
+                 request_stream_size(len);
     /* Later the same buffer carries one STDIN record at a time. */
     if (c->out_cap < fcgi_record_size(REQUEST_CHUNK))
         c->out_cap = fcgi_record_size(REQUEST_CHUNK);

@@ -1,5 +1,6 @@
 /* fcgi-request: send one FastCGI request and print the response, like
- * curl for FastCGI. Options, the request it builds, and exit codes. */
+ * curl for FastCGI, or send it many times as a load generator. Options,
+ * the request it builds, and exit codes. */
 #include "request.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@ struct request_cli {
     double timeout_s;
     bool include_headers;
     bool verbose;
+    bool load;                  /* -c, -n or -D was given */
+    struct request_load_opts lo;
     const char *addr;
     const char *uri;
 };
@@ -46,15 +49,25 @@ static const char request_usage[] =
     "  -p, --param NAME=VALUE  a FastCGI param; overrides the defaults\n"
     "  -i, --include           print the CGI response headers too\n"
     "  -v, --verbose           print each record received to stderr\n"
-    "  -t, --timeout SECONDS   overall timeout (default 30, 0: none)\n"
+    "  -t, --timeout SECONDS   overall timeout (default 30, 0: none); in\n"
+    "                          load mode, the timeout of each request\n"
     "  -h, --help              print this help\n"
     "  -V, --version           print the version\n"
     "\n"
-    "Reserved for the load generator (not implemented yet):\n"
-    "  -c CONC, -n COUNT, -D SECONDS\n"
+    "Load mode: send the same request many times, print requests/s,\n"
+    "errors and latency, then a summary line \"requests=N errors=N\n"
+    "seconds=S rps=R p50_ms=X p99_ms=Y max_ms=Z\" (rps counts successful\n"
+    "requests; latency is from connect, or from the first write on a kept\n"
+    "connection, to END_REQUEST).\n"
+    "  -c, --concurrency CONC  connections at once (1 to 1024; needs -n\n"
+    "                          or -D)\n"
+    "  -n, --requests COUNT    send COUNT requests in all (-c 1 alone)\n"
+    "  -D, --duration SECONDS  start requests for SECONDS (-c 1 alone)\n"
+    "  -k, --keep-alive        FCGI_KEEP_CONN: reuse each connection\n"
     "\n"
     "Exit status: 0 success (2xx), 22 status not 2xx, 7 cannot connect,\n"
-    "28 timeout, 1 protocol or I/O error, 64 usage error.\n";
+    "28 timeout, 1 protocol or I/O error, 64 usage error; in load mode\n"
+    "0 when every request succeeded, else 1.\n";
 
 static const struct option request_options[] = {
     { "request", required_argument, NULL, 'X' },
@@ -69,6 +82,7 @@ static const struct option request_options[] = {
     { "concurrency", required_argument, NULL, 'c' },
     { "requests", required_argument, NULL, 'n' },
     { "duration", required_argument, NULL, 'D' },
+    { "keep-alive", no_argument, NULL, 'k' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -138,9 +152,70 @@ request_parse_timeout(const char *s, double *out)
     return 0;
 }
 
-/* -h, -V and what is reserved; 1 when handled, -1 on a usage error. */
+/* A whole number in [min, max] for option opt. */
 static int
-request_parse_other(int opt)
+request_parse_count(int opt, const char *s, unsigned long long min,
+                    unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || s[0] == '-' ||
+        v < min || v > max)
+        return request_usage_error("-%c: bad number \"%s\" (%llu to %llu)",
+                                   opt, s, min, max);
+    *out = v;
+    return 0;
+}
+
+static int
+request_parse_duration(const char *s, double *out)
+{
+    char *end;
+    double t;
+
+    errno = 0;
+    t = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(t) ||
+        !(t > 0) || t > INT_MAX / 1000)
+        return request_usage_error("-D: bad duration \"%s\" (seconds, "
+                                   "more than 0)", s);
+    *out = t;
+    return 0;
+}
+
+/* -c, -n, -D and -k: 0, or -1 on a usage error. */
+static int
+request_parse_load(int opt, const char *arg, struct request_cli *cli)
+{
+    unsigned long long v;
+
+    cli->load |= opt != 'k';
+    switch (opt) {
+    case 'c':
+        if (request_parse_count(opt, arg, 1, REQUEST_LOAD_MAX_CONC, &v) == -1)
+            return -1;
+        cli->lo.conc = (unsigned)v;
+        return 0;
+    case 'n':
+        if (request_parse_count(opt, arg, 1, UINT64_MAX, &v) == -1)
+            return -1;
+        cli->lo.count = v;
+        return 0;
+    case 'D':
+        return request_parse_duration(arg, &cli->lo.duration_s);
+    default:
+        cli->lo.keep_conn = true;
+        return 0;
+    }
+}
+
+/* -h, -V and the load options; 1 when -h or -V was handled, -1 on a usage
+ * error. */
+static int
+request_parse_other(int opt, struct request_cli *cli)
 {
     switch (opt) {
     case 'h':
@@ -152,8 +227,8 @@ request_parse_other(int opt)
     case 'c':
     case 'n':
     case 'D':
-        return request_usage_error("-%c: the load generator is not "
-                                   "implemented yet", opt);
+    case 'k':
+        return request_parse_load(opt, optarg, cli);
     default:
         /* getopt_long has said what is wrong. */
         fputs("Try 'fcgi-request --help'.\n", stderr);
@@ -161,13 +236,36 @@ request_parse_other(int opt)
     }
 }
 
+/* The load options go together, and not with -i or -v. */
+static int
+request_check_load(struct request_cli *cli)
+{
+    struct request_load_opts *lo = &cli->lo;
+
+    if (!cli->load)
+        return lo->keep_conn ? request_usage_error("-k: only with -c, -n "
+                                                   "or -D (load mode)")
+                             : 0;
+    if (lo->count > 0 && lo->duration_s > 0)
+        return request_usage_error("-n and -D: one or the other");
+    if (lo->count == 0 && lo->duration_s == 0)
+        return request_usage_error("-c: say how many requests (-n) or for "
+                                   "how long (-D)");
+    if (cli->include_headers || cli->verbose)
+        return request_usage_error("-%c: not in load mode, which prints "
+                                   "no response", cli->verbose ? 'v' : 'i');
+    if (lo->conc == 0)
+        lo->conc = 1;
+    return 0;
+}
+
 /* 0 to go on, 1 when -h or -V was handled, -1 on a usage error. */
 static int
 request_parse_args(int argc, char **argv, struct request_cli *cli)
 {
-    int opt;
+    int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "X:d:H:p:ivt:hVc:n:D:",
+    while ((opt = getopt_long(argc, argv, "X:d:H:p:ivt:hVc:n:D:k",
                               request_options, NULL)) != -1) {
         switch (opt) {
         case 'X':
@@ -195,9 +293,13 @@ request_parse_args(int argc, char **argv, struct request_cli *cli)
                 return -1;
             break;
         default:
-            return request_parse_other(opt);
+            rc = request_parse_other(opt, cli);
+            if (rc != 0)
+                return rc;
         }
     }
+    if (request_check_load(cli) == -1)
+        return -1;
     if (optind >= argc)
         return request_usage_error("missing ADDR");
     if (argc - optind > 2)
@@ -315,7 +417,8 @@ main(int argc, char **argv)
     }
     rc = request_build(&rq, &cli);
     if (rc == 0)
-        rc = request_conn_run(&rq);
+        rc = cli.load ? request_load_run(&rq, &cli.lo)
+                      : request_conn_run(&rq);
     request_body_close(&rq.body);
     request_params_free(&rq.params);
     free(cli.overrides);
