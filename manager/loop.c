@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "reload.h"
 #include "sig.h"
+#include "status.h"
 #include "sys.h"
 #include "upgrade.h"
 
@@ -223,6 +224,7 @@ run_due(struct manager *m, uint64_t now)
     if (m->old_confs != NULL)
         drop_drained(m);
     upgrade_run_due(m, now);
+    status_run_due(m, now);
     if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m))
         m->state = RUN_DONE;
 }
@@ -231,6 +233,10 @@ static uint64_t
 next_deadline(const struct manager *m)
 {
     uint64_t next = upgrade_deadline(m);
+    uint64_t status_at = status_next_deadline(m);
+
+    if (status_at < next)
+        next = status_at;
 
     for (size_t i = 0; i < m->npools; i++) {
         uint64_t at = pool_next_deadline(m->pools[i]);

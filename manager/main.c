@@ -19,6 +19,7 @@
 #include "pidfile.h"
 #include "pool.h"
 #include "sig.h"
+#include "status.h"
 #include "upgrade.h"
 
 #ifndef FCGIPM_VERSION
@@ -315,7 +316,7 @@ start(struct manager *m)
         if (daemon_start() == -1)
             return -1;
     }
-    if (loop_init(m) == -1 || start_pools(m) == -1)
+    if (loop_init(m) == -1 || start_pools(m) == -1 || status_start(m) == -1)
         return -1;
     if (m->conf.pid_file != NULL
         && pidfile_write(m->conf.pid_file, getpid(), upgrade_parent()) == -1)
@@ -362,6 +363,7 @@ run(struct options *o)
     /* Workers are reaped; log what they wrote last, before the log and
      * the pools go. */
     output_drain_all();
+    status_stop(&m);
     stop_pools(&m);
     if (m.conf.pid_file != NULL)
         pidfile_remove(m.conf.pid_file, getpid());
