@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "listen.h"
+#include "pm.h"
 #include "scoreboard.h"
 
 /* No deadline: the loop may sleep forever. */
@@ -57,6 +58,12 @@ struct slot {
     unsigned fail_streak;       /* deaths in a row within min_uptime */
     bool outgoing;              /* being replaced (reload): stop it once
                                    its replacement is forked */
+    /* process manager (pool.c): what the last look at the worker saw */
+    bool pm_ready;              /* exec: seen waiting in accept() */
+    uint64_t pm_activity;       /* requests served (cgi, module), or read
+                                   and write calls (exec, /proc/PID/io) */
+    uint64_t pm_idle_since;     /* idle with no activity since; NEVER:
+                                   not seen idle */
 };
 
 struct pool {
@@ -77,6 +84,11 @@ struct pool {
     unsigned long long gone_requests; /* requests served by workers that
                                    have exited (cgi and module modes) */
     unsigned long long gone_slow;  /* and their slow requests */
+    /* process manager (pool.c, pm.c) */
+    struct pm_state pm;
+    struct watch pm_wake;       /* a copy of listeners[0], in epoll while
+                                   a waiting connection should wake us;
+                                   fd -1 when not open */
 };
 
 enum pending {

@@ -1,15 +1,71 @@
 /* Pool sizing and slot life cycle: spawn to the target, respawn with
- * backoff, stop and escalate. */
+ * backoff, stop and escalate; the process managers that move the target.
+ *
+ * How the process managers (pm.c holds their pure rules) stay off the
+ * CPU. A pool has one deadline for its pm, pm.tick_at, and one descriptor,
+ * pm_wake: a close-on-exec copy of its listening socket, in the epoll set
+ * for EPOLLIN only while a waiting connection would change the decision.
+ * Readable means a connection waits in the accept queue, which lasts only
+ * while no worker is free to take it: a worker blocked in accept() takes
+ * it first, and the kernel checks readiness again before epoll_wait
+ * returns, so the watch costs no system call while idle workers serve.
+ * When it fires, the watch is removed (level-triggered, it would fire
+ * until the queue drains) and the pool is sampled at once:
+ *
+ *   surge  connections wait: every PM_SURGE_TICK_MS, read the queue depth
+ *          (queue_read) and then the workers, and start one worker per
+ *          waiting connection that no idle or starting worker is about
+ *          to take: a burst is met in one step, and workers already
+ *          starting (SB_STARTING, or exec ones not yet seen in accept()
+ *          within EXEC_START_MS) count, so it never overshoots. Where
+ *          idle workers are invisible (exec) a queue must be seen twice
+ *          in a row, and for adaptive three times (pm.c: confirmations).
+ *          Growth is bounded by max_workers and the max_spawn_rate
+ *          bucket. The surge ends when the queue is empty, or at
+ *          max_workers with nothing starting (nothing to do until a
+ *          worker leaves).
+ *   calm   the socket is watched while the pool is below max_workers,
+ *          and the pool is sampled only while a decision may come
+ *          without a connection waiting:
+ *          dynamic   every PM_DYNAMIC_TICK_MS while a worker is busy or
+ *                    starting (cgi and module workers say so in the
+ *                    scoreboard, and reading it is no system call) or
+ *                    more than max_spare stay idle; never with every
+ *                    worker idle within its spares;
+ *          ondemand  every pm_sample_ms while it has workers, to stop
+ *                    each one idle for idle_timeout (the scoreboard; for
+ *                    exec, in accept() in /proc/PID/syscall with the same
+ *                    read and write counts in /proc/PID/io); never at 0;
+ *          adaptive  every pm_sample_ms while above its floor, to stop
+ *                    one worker once, for idle_timeout (doubled while
+ *                    shrinks get undone), no connection waited and some
+ *                    worker was idle at each sample; never at the floor.
+ *
+ * So a settled pool makes no system call: static always, dynamic with
+ * every worker idle within its spares, ondemand at zero, adaptive at
+ * min_workers. A connection that wakes us while an idle worker is taking
+ * it (a race either may win) costs one sample, and the socket is watched
+ * again PM_REARM_MS later, which bounds such wake-ups under a steady load.
+ * Forks that grow the pool (pm decisions and TTIN) take tokens from its
+ * max_spawn_rate bucket in pool_reconcile; respawns have their own
+ * backoff, and a reload's replacements are not growth. Every change of
+ * size is logged once, with its reason. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "child.h"
 #include "idle.h"
 #include "log.h"
+#include "loop.h"
 #include "pool.h"
+#include "queue.h"
 #include "sys.h"
 
 unsigned
@@ -51,6 +107,9 @@ pool_listen_all(const struct pool_conf *pc, struct listener **out)
     return (int)pc->nlisten;
 }
 
+static watch_fn on_wake;
+static void wake_close(struct pool *p);
+
 void
 pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
           struct listener *ls, size_t nls)
@@ -60,15 +119,22 @@ pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
     memset(p, 0, sizeof(*p));
     p->m = m;
     p->conf = pc;
-    p->target = pc->workers;
+    p->target = pm_initial_target(pc);
     p->listeners = ls;
     p->nlisteners = nls;
     p->started_wall = sys_wall_time();
+    pm_init(&p->pm, pc, p->target);
+    p->pm_wake.fd = -1;
+    p->pm_wake.fn = on_wake;
+    if (pc->pm == PM_DYNAMIC && pc->mode == MODE_EXEC)
+        log_warn("pool %s: pm dynamic needs to see idle workers, which "
+                 "exec mode cannot; running it as adaptive", pc->name);
 }
 
 void
 pool_fini(struct pool *p)
 {
+    wake_close(p);
     for (size_t i = 0; i < p->nlisteners; i++)
         listen_close(&p->listeners[i]);
     free(p->listeners);
@@ -206,6 +272,19 @@ frozen_due(struct pool *p, struct slot *s, uint64_t now)
                       now + pc->graceful_timeout_ms);
 }
 
+/* A worker was just forked into s: nothing is known of it yet, and the
+ * pm looks at the pool again soon (it is starting). */
+static void
+spawned(struct pool *p, struct slot *s, uint64_t now)
+{
+    s->pm_ready = false;
+    s->pm_activity = 0;
+    s->pm_idle_since = NEVER;
+    if (p->pm.kind != PM_STATIC && !p->pm.stopped
+        && p->pm.tick_at > now + PM_START_CHECK_MS)
+        p->pm.tick_at = now + PM_START_CHECK_MS;
+}
+
 static void
 start_one(struct pool *p, uint64_t now)
 {
@@ -213,7 +292,9 @@ start_one(struct pool *p, uint64_t now)
 
     if (s == NULL)
         return;
-    if (child_spawn(p, s, now) == -1) {
+    if (child_spawn(p, s, now) == 0) {
+        spawned(p, s, now);
+    } else {
         /* fork failed (memory, pid limit): retry like a crash. */
         s->fail_streak++;
         s->state = SLOT_WAITING;
@@ -221,30 +302,69 @@ start_one(struct pool *p, uint64_t now)
     }
 }
 
-/* Stop the newest live slot: a waiting one costs nothing to drop. */
-static void
-stop_one(struct pool *p, uint64_t now)
+/* Whether the idle workers of p show in its scoreboard. */
+static bool
+sees_idle(const struct pool *p)
 {
+    return p->conf->mode != MODE_EXEC && p->scoreboard != NULL;
+}
+
+/* Idle at the last look: the scoreboard says so, or (exec) the pm saw it
+ * in accept(). */
+static bool
+looks_idle(struct pool *p, const struct slot *s)
+{
+    struct sb_snapshot snap;
+
+    if (!sees_idle(p))
+        return s->pm_idle_since != NEVER;
+    scoreboard_read(scoreboard_slot(p->scoreboard, s->index), &snap);
+    return snap.state == SB_IDLE;
+}
+
+/* The slot to stop: a waiting one costs nothing to drop; then the newest
+ * idle worker, which has no request to finish; then the newest. */
+static struct slot *
+pick_stop(struct pool *p)
+{
+    struct slot *idle = NULL, *newest = NULL;
+
     for (size_t i = p->nslots; i-- > 0;) {
         struct slot *s = &p->slots[i];
-        if (s->state == SLOT_WAITING) {
-            s->state = SLOT_EMPTY;
-            s->fail_streak = 0;
-            return;
-        }
-        if (s->state == SLOT_RUNNING) {
-            ask_stop(p, s, now);
-            return;
-        }
+        if (s->state == SLOT_WAITING)
+            return s;
+        if (s->state != SLOT_RUNNING || s->outgoing)
+            continue;
+        if (newest == NULL)
+            newest = s;
+        if (idle == NULL && looks_idle(p, s))
+            idle = s;
     }
+    return idle != NULL ? idle : newest;
 }
 
 static void
-choose_target(struct pool *p, const struct pool_conf *pc)
+stop_one(struct pool *p, uint64_t now)
+{
+    struct slot *s = pick_stop(p);
+
+    if (s == NULL)
+        return;
+    if (s->state == SLOT_WAITING) {
+        s->state = SLOT_EMPTY;
+        s->fail_streak = 0;
+        return;
+    }
+    ask_stop(p, s, now);
+}
+
+static void
+choose_static_target(struct pool *p, const struct pool_conf *pc)
 {
     unsigned old_workers = p->conf->workers;
 
-    if (pc->workers != old_workers || p->target == pc->workers) {
+    if (pc->workers != old_workers || p->target == pc->workers
+        || p->pm.kind != PM_STATIC) {
         p->target = pc->workers;
         return;
     }
@@ -254,9 +374,40 @@ choose_target(struct pool *p, const struct pool_conf *pc)
              "unchanged)", pc->name, p->target, pc->workers);
 }
 
+/* Under the same pm and min_workers, the pool keeps its size and the
+ * floor TTIN/TTOU set (within the new bounds); otherwise it starts over
+ * as at start-up. */
+static void
+choose_target(struct pool *p, const struct pool_conf *pc)
+{
+    enum pm_kind kind = pm_kind_for(pc);
+    unsigned floor = pm_default_floor(pc);
+
+    if (kind == PM_STATIC) {
+        choose_static_target(p, pc);
+    } else if (kind != p->pm.kind
+               || pc->min_workers != p->conf->min_workers) {
+        p->target = pm_initial_target(pc);
+    } else {
+        floor = p->pm.floor < pc->max_workers ? p->pm.floor
+                                              : pc->max_workers;
+        if (floor != pm_default_floor(pc))
+            log_info("pool %s: keeping at least %u workers set by "
+                     "TTIN/TTOU (min_workers unchanged)", pc->name, floor);
+        if (p->target < floor)
+            p->target = floor;
+        if (p->target > pc->max_workers)
+            p->target = pc->max_workers;
+    }
+    pm_init(&p->pm, pc, p->target);
+    p->pm.floor = floor;
+}
+
 void
 pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
 {
+    /* The listening socket may have changed: watch the new one. */
+    wake_close(p);
     choose_target(p, pc);
     p->conf = pc;
     p->crash_loop = false;
@@ -284,10 +435,28 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
 void
 pool_reconcile(struct pool *p, uint64_t now)
 {
+    struct pm_state *st = &p->pm;
+    unsigned rate = p->conf->max_spawn_rate;
     int delta = pool_plan(p->target, live_count(p));
 
-    for (; delta > 0; delta--)
-        start_one(p, now);
+    st->deferred_at = NEVER;
+    if (delta > 0) {
+        unsigned n = pm_bucket_take(&st->bucket, rate, (unsigned)delta, now);
+        for (unsigned i = 0; i < n; i++)
+            start_one(p, now);
+        if (n == (unsigned)delta) {
+            st->rate_logged = false;
+            return;
+        }
+        st->deferred_at = pm_bucket_ready_at(&st->bucket, rate, now);
+        if (!st->rate_logged)
+            log_info("pool %s: max_spawn_rate (%u/s) reached: %u more "
+                     "workers start as it allows", p->conf->name, rate,
+                     (unsigned)delta - n);
+        st->rate_logged = true;
+        return;
+    }
+    st->rate_logged = false;
     for (; delta < 0; delta++)
         stop_one(p, now);
 }
@@ -414,6 +583,7 @@ respawn_due(struct pool *p, struct slot *s, uint64_t now)
         return;
     }
     p->respawns++;
+    spawned(p, s, now);
     log_info("pool %s: respawned slot %u (%lu respawns so far)",
              p->conf->name, s->index, p->respawns);
     s->fail_streak = streak;
@@ -463,6 +633,352 @@ stable_due(struct pool *p, struct slot *s)
              p->conf->name, (int)s->pid, p->conf->min_uptime_ms);
 }
 
+/* ---- process managers: sample the pool, decide (pm.c), act ---- */
+
+#define EXEC_START_MS 200       /* an exec worker not yet seen in accept()
+                                   counts as starting this long */
+
+static bool
+pm_active(const struct pool *p)
+{
+    return p->pm.kind != PM_STATIC && !p->pm.stopped;
+}
+
+static void
+set_target(struct pool *p, unsigned target)
+{
+    p->target = target;
+    p->pm.set_target = target;
+}
+
+/* A duplicate of the listening socket is what we watch, so that whoever
+ * closes the listener (a reload, a retired pool) cannot leave a stale
+ * registration behind: we remove ours, then close our copy. 0, or -1
+ * (errno set, logged by loop_watch). */
+static int
+wake_add(struct pool *p)
+{
+    if (p->m == NULL)           /* unit tests: no loop */
+        return 0;
+    if (p->pm_wake.fd == -1)
+        p->pm_wake.fd = fcntl(p->listeners[0].fd, F_DUPFD_CLOEXEC, 3);
+    if (p->pm_wake.fd == -1)
+        return -1;
+    return loop_watch(p->m, &p->pm_wake, EPOLLIN);
+}
+
+static void
+wake_arm(struct pool *p, uint64_t now)
+{
+    struct pm_state *st = &p->pm;
+
+    if (wake_add(p) == 0) {
+        st->watching = true;
+        st->watch_logged = false;
+        return;
+    }
+    if (!st->watch_logged)
+        log_error_errno("pool %s: cannot watch the listening socket; "
+                        "reading its queue every second instead",
+                        p->conf->name);
+    st->watch_logged = true;
+    /* Look at the queue in a second as if woken, and try again then. */
+    st->rearm_at = now + 1000;
+    st->woken = true;
+    if (st->tick_at > st->rearm_at)
+        st->tick_at = st->rearm_at;
+}
+
+static void
+wake_disarm(struct pool *p)
+{
+    if (!p->pm.watching)
+        return;
+    if (p->m != NULL)
+        loop_unwatch(p->m, &p->pm_wake);
+    p->pm.watching = false;
+}
+
+static void
+wake_close(struct pool *p)
+{
+    wake_disarm(p);
+    if (p->pm_wake.fd != -1 && close(p->pm_wake.fd) == -1)
+        log_warn_errno("pool %s: cannot close the copy of the listening "
+                       "socket", p->conf->name);
+    p->pm_wake.fd = -1;
+}
+
+/* A connection waits: look at the pool now. */
+static void
+on_wake(struct manager *m, struct watch *w, uint32_t events)
+{
+    struct pool *p = (struct pool *)((char *)w - offsetof(struct pool,
+                                                          pm_wake));
+
+    (void)m;
+    (void)events;
+    wake_disarm(p);
+    p->pm.woken = true;
+    p->pm.tick_at = 0;
+}
+
+/* Watch the socket when calm and below max_workers, else not. */
+static void
+watch_update(struct pool *p, uint64_t now)
+{
+    struct pm_state *st = &p->pm;
+    bool want = !st->surge && p->target < p->conf->max_workers
+                && p->nlisteners > 0 && p->listeners[0].fd != -1;
+
+    if (want && now < st->rearm_at) {
+        if (st->tick_at > st->rearm_at)
+            st->tick_at = st->rearm_at;
+        want = false;
+    }
+    if (want && !st->watching)
+        wake_arm(p, now);
+    else if (!want && st->watching)
+        wake_disarm(p);
+}
+
+/* TTIN/TTOU moved the target (loop.c) by one worker each: the pool
+ * keeps at least the size TTIN set (its floor rises to it, or the spare
+ * and idle rules would take the worker back), and TTOU lowers the floor
+ * to the size it set when the floor was higher. */
+static void
+sync_resize(struct pool *p)
+{
+    struct pm_state *st = &p->pm;
+    unsigned floor = st->floor;
+
+    if (p->target == st->set_target)
+        return;
+    if (p->target > st->set_target && p->target > floor)
+        floor = p->target;
+    else if (p->target < st->set_target && p->target < floor)
+        floor = p->target;
+    if (floor != st->floor)
+        log_info("pool %s: at least %u workers from now on (by signal)",
+                 p->conf->name, floor);
+    st->floor = floor;
+    st->set_target = p->target;
+    st->tick_at = 0;
+}
+
+static int
+read_activity(pid_t pid, uint64_t *out)
+{
+    char buf[512];
+
+    if (sys_proc_read(pid, "io", buf, sizeof(buf)) <= 0)
+        return -1;
+    return pm_io_activity(buf, out);
+}
+
+/* Look at one live worker: idle, starting, and whether it served since
+ * the last look. Exec workers cost /proc reads, made only while young
+ * (are they up yet?) or when look asks. */
+static void
+sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
+            struct pm_sample *out)
+{
+    bool idle, starting;
+    uint64_t activity = s->pm_activity;
+
+    if (out->sees_idle) {
+        struct sb_snapshot snap;
+        scoreboard_read(scoreboard_slot(p->scoreboard, s->index), &snap);
+        idle = snap.state == SB_IDLE;
+        starting = snap.state == SB_STARTING || snap.state == SB_EMPTY;
+        activity = snap.requests;
+    } else {
+        bool young = !s->pm_ready && now - s->started_at < EXEC_START_MS;
+        if (!young && !look)
+            return;
+        idle = in_accept(s->pid);
+        s->pm_ready = s->pm_ready || idle;
+        p->pm.accept_seen = p->pm.accept_seen || idle;
+        starting = young && !idle;
+        /* Without /proc/PID/io, being in accept() at each look is all
+         * there is to go by. */
+        if (idle && read_activity(s->pid, &activity) == -1)
+            activity = s->pm_activity;
+    }
+    s->pm_idle_since = pm_idle_since(s->pm_idle_since, idle,
+                                     activity != s->pm_activity, now);
+    s->pm_activity = activity;
+    out->idle += idle;
+    out->starting += starting;
+}
+
+/* Whether to read exec worker s's state from /proc in this sample: when
+ * calm, every one for ondemand (each has its own idle time) and until one
+ * idle is found for adaptive (it only asks whether one was spare); with
+ * connections waiting, until enough are idle to take them all. */
+static bool
+worth_a_look(const struct pool *p, const struct pm_sample *out)
+{
+    if (out->queue_read)
+        return out->idle + out->starting < out->queued;
+    return p->pm.kind == PM_ONDEMAND || out->idle == 0;
+}
+
+/* Count p's workers into out, whose queue fields are filled already. A
+ * program that waits for connections otherwise than blocked in accept(2)
+ * on fd 0 (select first, say) never looks idle: until one of the pool's
+ * workers has, idle counts are not taken as such. */
+static void
+sample(struct pool *p, uint64_t now, struct pm_sample *out)
+{
+    out->sees_idle = sees_idle(p);
+    out->idle_sampled = out->sees_idle || !out->queue_read;
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == SLOT_WAITING) {
+            out->live++;
+            out->starting++;
+            continue;
+        }
+        if (s->state != SLOT_RUNNING || s->outgoing)
+            continue;
+        out->live++;
+        sample_slot(p, s, now, worth_a_look(p, out), out);
+    }
+    out->idle_blind = !out->sees_idle && !p->pm.accept_seen;
+    if (out->idle_blind)
+        out->idle_sampled = false;
+}
+
+static void
+read_queue(struct pool *p, bool woken, struct pm_sample *s)
+{
+    struct queue_depth q;
+
+    if (p->nlisteners == 0)
+        return;
+    s->queue_read = true;
+    if (queue_read(&p->listeners[0], &q) == 0) {
+        s->queued = q.len;
+        p->pm.queue_logged = false;
+        return;
+    }
+    if (!p->pm.queue_logged)
+        log_warn_errno("pool %s: cannot read the accept queue of %s",
+                       p->conf->name, p->listeners[0].name);
+    p->pm.queue_logged = true;
+    /* The readable socket said one connection waited, at least. */
+    s->queued = woken ? 1 : 0;
+}
+
+static void
+grow(struct pool *p, const struct pm_sample *s, unsigned n)
+{
+    unsigned was = p->target;
+    unsigned to = s->live + n > was ? s->live + n : was;
+
+    if (to > p->conf->max_workers)
+        to = p->conf->max_workers;
+    if (to == was)
+        return;
+    set_target(p, to);
+    if (s->queued > 0)
+        log_info("pool %s: %u connection%s waiting, %u -> %u workers",
+                 p->conf->name, s->queued, s->queued == 1 ? "" : "s", was,
+                 to);
+    else
+        log_info("pool %s: %u idle, fewer than min_spare %u, %u -> %u "
+                 "workers", p->conf->name, s->idle, p->conf->min_spare,
+                 was, to);
+}
+
+/* dynamic, adaptive (and ondemand blind to idle workers): fewer workers;
+ * pool_reconcile stops idle ones first (pick_stop). */
+static void
+shrink(struct pool *p, const struct pm_sample *s,
+       const struct pm_decision *d)
+{
+    unsigned n = d->shrink;
+    const struct pool_conf *pc = p->conf;
+    unsigned was = p->target;
+    unsigned to = s->live > n ? s->live - n : 0;
+
+    if (to < p->pm.floor)
+        to = p->pm.floor;
+    if (to >= was)
+        return;
+    set_target(p, to);
+    if (p->pm.kind == PM_DYNAMIC)
+        log_info("pool %s: more than max_spare %u idle for %ums, %u -> %u "
+                 "workers", pc->name, pc->max_spare, PM_DYNAMIC_WINDOW_MS,
+                 was, to);
+    else if (!s->idle_blind)
+        log_info("pool %s: no connection waited and a worker was idle "
+                 "for %ums, %u -> %u workers", pc->name, d->quiet_ms, was,
+                 to);
+    else
+        log_info("pool %s: no connection waited for %ums, %u -> %u "
+                 "workers", pc->name, d->quiet_ms, was, to);
+}
+
+/* ondemand: stop each worker idle for idle_timeout, down to the floor. */
+static void
+stop_idle_timed_out(struct pool *p, const struct pm_sample *smp,
+                    uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+    unsigned live = smp->live, n = 0;
+
+    for (size_t i = p->nslots; i-- > 0 && live > p->pm.floor;) {
+        struct slot *s = &p->slots[i];
+        if (s->state != SLOT_RUNNING || s->outgoing
+            || s->pm_idle_since == NEVER
+            || now - s->pm_idle_since < pc->idle_timeout_ms)
+            continue;
+        ask_stop(p, s, now);
+        live--;
+        n++;
+    }
+    if (n == 0)
+        return;
+    unsigned was = p->target;
+    unsigned to = was > n ? was - n : 0;
+    set_target(p, to > p->pm.floor ? to : p->pm.floor);
+    log_info("pool %s: %u worker%s idle for %ums, %u -> %u workers",
+             pc->name, n, n == 1 ? "" : "s", pc->idle_timeout_ms, was,
+             p->target);
+}
+
+/* One look at the pool: sample, decide, act. */
+static void
+pm_run(struct pool *p, uint64_t now)
+{
+    struct pm_state *st = &p->pm;
+    bool woken = st->woken;
+    struct pm_sample s = { 0 };
+    struct pm_decision d;
+
+    /* Not when calm: then a connection waiting wakes us. The queue
+     * first: a worker still idle after it was read is taking one. */
+    if (st->surge || woken)
+        read_queue(p, woken, &s);
+    st->woken = false;
+    sample(p, now, &s);
+    pm_decide(p->conf, st, &s, now, &d);
+    if (d.grow > 0)
+        grow(p, &s, d.grow);
+    if (d.shrink > 0)
+        shrink(p, &s, &d);
+    if (st->kind == PM_ONDEMAND)
+        stop_idle_timed_out(p, &s, now);
+    if (p->target < st->floor)
+        set_target(p, st->floor);
+    st->surge = d.surge;
+    st->tick_at = d.tick_at;
+    if (woken && !d.surge && d.grow == 0 && st->rearm_at < now + PM_REARM_MS)
+        st->rearm_at = now + PM_REARM_MS;
+}
+
 void
 pool_run_due(struct pool *p, uint64_t now)
 {
@@ -475,6 +991,12 @@ pool_run_due(struct pool *p, uint64_t now)
         else if (s->state == SLOT_RUNNING && s->stable_at <= now)
             stable_due(p, s);
     }
+    if (!pm_active(p))
+        return;
+    sync_resize(p);
+    if (p->pm.tick_at <= now)
+        pm_run(p, now);
+    watch_update(p, now);
 }
 
 uint64_t
@@ -491,6 +1013,10 @@ pool_next_deadline(const struct pool *p)
         if (at < next)
             next = at;
     }
+    if (p->pm.tick_at < next)
+        next = p->pm.tick_at;
+    if (p->pm.deferred_at < next)
+        next = p->pm.deferred_at;
     return next;
 }
 
@@ -502,6 +1028,12 @@ pool_stop_all(struct pool *p, bool graceful, uint64_t now)
     /* Stop accepting: the queue still drains, nothing new arrives. */
     for (size_t i = 0; i < p->nlisteners; i++)
         listen_unlink(&p->listeners[i]);
+    /* No more sizing: the pool only shrinks to nothing now. */
+    p->pm.stopped = true;
+    wake_close(p);
+    p->pm.tick_at = NEVER;
+    p->pm.deferred_at = NEVER;
+    p->pm.surge = false;
 
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];

@@ -22,28 +22,35 @@ int pool_plan(unsigned target, unsigned live);
  * closed what it had opened. */
 int pool_listen_all(const struct pool_conf *pc, struct listener **out);
 
-/* Set up p for pc with the nls listeners ls, which p now owns. */
+/* Set up p for pc with the nls listeners ls, which p now owns; its
+ * target is the pm's start size (pm_initial_target). */
 void pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
               struct listener *ls, size_t nls);
 /* Close listeners (removing socket files) and free p's memory. */
 void pool_fini(struct pool *p);
 
 /* Move p to pc (a reloaded configuration): the size set by TTIN/TTOU
- * stays when pc leaves workers unchanged; every worker is replaced, the
- * new ones forked before the old ones are asked to stop. */
+ * stays when pc leaves workers unchanged (static), and a pm's size and
+ * floor when pc keeps its pm and min_workers; every worker is replaced,
+ * the new ones forked before the old ones are asked to stop. */
 void pool_reconfigure(struct pool *p, const struct pool_conf *pc,
                       uint64_t now);
 
-/* Start or stop workers so that the live count meets the target. */
+/* Start or stop workers so that the live count meets the target; starts
+ * take max_spawn_rate tokens, and those it lacks wait for a deadline.
+ * Stops take a waiting slot first, then an idle worker, then the newest. */
 void pool_reconcile(struct pool *p, uint64_t now);
 /* Account for slot s's worker having exited with wait status st. */
 void pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now);
-/* Act on deadlines that have come: respawns, stop escalation. */
+/* Act on deadlines that have come: respawns, stop escalation, and the
+ * process manager's look at the pool (which may move the target, and
+ * watches the listening socket in m's epoll set while it sleeps). */
 void pool_run_due(struct pool *p, uint64_t now);
 /* The earliest deadline among p's slots, or NEVER. */
 uint64_t pool_next_deadline(const struct pool *p);
 /* Ask every worker to stop: graceful uses stop_signal and
- * graceful_timeout, fast uses TERM and kill_timeout; KILL follows. */
+ * graceful_timeout, fast uses TERM and kill_timeout; KILL follows. The
+ * process manager stops sizing p for good. */
 void pool_stop_all(struct pool *p, bool graceful, uint64_t now);
 /* Send KILL to every worker at once (a second fast-stop request). */
 void pool_kill_all(struct pool *p);

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "pool.h"
+#include "queue.h"
 
 static struct pool_conf pc = {
     .name = "t",
@@ -292,6 +293,235 @@ test_fork_failure_retries_later(void **state)
     assert_ptr_equal(pool_find_pid(p, 100), NULL);
 }
 
+static void
+test_spawn_rate_defers_growth(void **state)
+{
+    struct pool_conf c = pc;
+    struct pool *p = *state;
+
+    c.workers = 1;
+    c.max_spawn_rate = 2;
+    pool_fini(p);
+    pool_init(p, NULL, &c, NULL, 0);
+    will_return(sys_fork, 100);
+    pool_reconcile(p, 5000);
+    p->target = 5;                  /* TTIN four times */
+    will_return(sys_fork, 101);     /* the second token of the second */
+    pool_reconcile(p, 5000);
+    assert_int_equal(p->spawns, 2);
+    uint64_t at = pool_next_deadline(p);
+    assert_in_range(at, 5500, 5501);
+    pool_reconcile(p, at - 10);     /* no fork before the token */
+    will_return(sys_fork, 102);
+    pool_reconcile(p, at);
+    assert_int_equal(p->spawns, 3);
+    pool_fini(p);
+    pool_init(p, NULL, &pc, NULL, 0);
+}
+
+/* queue_read stand-in: each call returns the depth the test queued. */
+int
+queue_read(const struct listener *l, struct queue_depth *out)
+{
+    (void)l;
+    out->len = mock_type(unsigned);
+    out->max = 511;
+    return 0;
+}
+
+static struct listener fake_listener = { .name = "unix:/fake", .fd = 1000 };
+
+static struct pool *
+pm_pool(const struct pool_conf *c)
+{
+    struct pool *p = calloc(1, sizeof(*p));
+
+    log_set_level(LOG_LEVEL_ERROR);
+    assert_non_null(p);
+    pool_init(p, NULL, c, &fake_listener, 1);
+    return p;
+}
+
+static void
+pm_pool_free(struct pool *p)
+{
+    p->listeners = NULL;
+    p->nlisteners = 0;
+    pool_fini(p);
+    free(p);
+}
+
+/* What the socket watch does when a connection waits. */
+static void
+connection_waits(struct pool *p)
+{
+    assert_true(p->pm.watching);
+    p->pm_wake.fn(NULL, &p->pm_wake, 1);
+    assert_false(p->pm.watching);
+}
+
+#define IO_TEXT(n) "rchar: 900\nwchar: 80\nsyscr: " #n "\nsyscw: 4\n"
+
+static const struct pool_conf od_exec = {
+    .name = "od", .mode = MODE_EXEC, .pm = PM_ONDEMAND, .max_workers = 4,
+    .stop_signal = SIGUSR1, .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000, .idle_timeout_ms = 1000, .max_spawn_rate = 32,
+};
+
+static void
+test_ondemand_exec_spawns_per_waiting_connection_then_idles_out(
+    void **state)
+{
+    struct pool *p = pm_pool(&od_exec);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    assert_int_equal(p->target, 0);
+    assert_int_equal(pool_next_deadline(p), NEVER);   /* asleep */
+    connection_waits(p);
+    will_return(queue_read, 2);
+    pool_run_due(p, 6000);
+    assert_int_equal(p->target, 2);
+    will_return(sys_fork, 100);
+    will_return(sys_fork, 101);
+    pool_reconcile(p, 6000);
+    assert_int_equal(pool_next_deadline(p), 6000 + PM_SURGE_TICK_MS);
+    /* Both up and in accept(): the queue has drained. */
+    will_return(queue_read, 0);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_read(100, "io", IO_TEXT(7));
+    will_read(101, "syscall", IN_ACCEPT);
+    will_read(101, "io", IO_TEXT(7));
+    pool_run_due(p, 6020);
+    assert_true(p->pm.watching);
+    assert_int_equal(pool_next_deadline(p), 6020 + pm_sample_ms(&od_exec));
+    /* 101 serves a request in between (its read calls went up). */
+    will_read(100, "syscall", IN_ACCEPT);
+    will_read(100, "io", IO_TEXT(7));
+    will_read(101, "syscall", IN_ACCEPT);
+    will_read(101, "io", IO_TEXT(9));
+    pool_run_due(p, 6145);
+    assert_int_equal(p->target, 2);
+    /* 100 has been idle for idle_timeout; 101 not yet. */
+    will_read(100, "syscall", IN_ACCEPT);
+    will_read(100, "io", IO_TEXT(7));
+    will_read(101, "syscall", IN_ACCEPT);
+    will_read(101, "io", IO_TEXT(9));
+    pool_run_due(p, 7020);
+    assert_int_equal(p->target, 1);
+    assert_int_equal(p->slots[0].state, SLOT_STOPPING);
+    assert_int_equal(p->slots[1].state, SLOT_RUNNING);
+    pool_child_died(p, &p->slots[0], W_EXITCODE(0, 0), 7030);
+    pool_child_died(p, &p->slots[1], W_EXITCODE(0, SIGKILL), 7030);
+    will_return(sys_fork, 102);     /* a crash: respawned, not shrunk */
+    pool_run_due(p, 7030);
+    assert_int_equal(p->target, 1);
+    pm_pool_free(p);
+}
+
+static const struct pool_conf dyn_mod = {
+    .name = "dy", .mode = MODE_MODULE, .pm = PM_DYNAMIC, .workers = 2,
+    .min_workers = 1, .max_workers = 6, .min_spare = 1, .max_spare = 2,
+    .stop_signal = SIGUSR1, .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000, .idle_timeout_ms = 1000, .max_spawn_rate = 32,
+};
+
+static void
+set_sb(struct pool *p, unsigned from, unsigned to, enum sb_state st)
+{
+    for (unsigned i = from; i <= to; i++)
+        scoreboard_set_state(scoreboard_slot(p->scoreboard, i), st);
+}
+
+static void
+test_dynamic_reads_the_scoreboard(void **state)
+{
+    struct pool *p = pm_pool(&dyn_mod);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    will_return(sys_fork, 100);
+    will_return(sys_fork, 101);
+    pool_reconcile(p, 5000);
+    assert_non_null(p->scoreboard);
+    pool_run_due(p, 5100);          /* starting: look again */
+    assert_int_equal(pool_next_deadline(p), 5200);
+    set_sb(p, 0, 1, SB_IDLE);
+    pool_run_due(p, 5200);          /* two idle, max_spare 2: asleep */
+    assert_int_equal(pool_next_deadline(p), NEVER);
+    set_sb(p, 0, 1, SB_BUSY);
+    connection_waits(p);
+    will_return(queue_read, 1);
+    pool_run_due(p, 6000);
+    assert_int_equal(p->target, 3);
+    will_return(sys_fork, 102);
+    pool_reconcile(p, 6000);
+    will_return(queue_read, 0);
+    pool_run_due(p, 6020);
+    assert_int_equal(p->target, 3);
+    assert_int_equal(pool_next_deadline(p), 6020 + PM_DYNAMIC_TICK_MS);
+    /* The burst is over: three idle, one more than max_spare. */
+    set_sb(p, 0, 2, SB_IDLE);
+    set_sb(p, 1, 1, SB_BUSY);
+    pool_run_due(p, 6120);
+    set_sb(p, 1, 1, SB_IDLE);
+    /* 6120 had two idle: the window opens at 6220. */
+    for (uint64_t t = 6220; t < 6220 + PM_DYNAMIC_WINDOW_MS; t += 100)
+        pool_run_due(p, t);
+    assert_int_equal(p->target, 3);
+    pool_run_due(p, 6220 + PM_DYNAMIC_WINDOW_MS);
+    assert_int_equal(p->target, 2);
+    /* An idle worker goes, not the newest (busy) one. */
+    set_sb(p, 2, 2, SB_BUSY);
+    pool_reconcile(p, 7220);
+    assert_int_equal(p->slots[1].state, SLOT_STOPPING);
+    assert_int_equal(p->slots[2].state, SLOT_RUNNING);
+    pm_pool_free(p);
+}
+
+static void
+test_signals_move_the_floor_of_a_dynamic_pool(void **state)
+{
+    struct pool *p = pm_pool(&dyn_mod);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    assert_int_equal(p->pm.floor, 1);
+    p->target += 2;                 /* what TTIN twice does (loop.c) */
+    pool_run_due(p, 5001);
+    assert_int_equal(p->pm.floor, 4);   /* kept: 2 + 2 */
+    p->target -= 1;
+    pool_run_due(p, 5002);
+    assert_int_equal(p->pm.floor, 3);
+    p->target = 0;
+    pool_run_due(p, 5003);
+    assert_int_equal(p->pm.floor, 0);
+    p->target = 5;                  /* a pm decision above the floor... */
+    p->pm.set_target = 5;
+    p->target = 4;                  /* ...and TTOU: the floor stays */
+    pool_run_due(p, 5004);
+    assert_int_equal(p->pm.floor, 0);
+    pm_pool_free(p);
+}
+
+static void
+test_stopping_pool_neither_watches_nor_ticks(void **state)
+{
+    struct pool *p = pm_pool(&od_exec);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    assert_true(p->pm.watching);
+    pool_stop_all(p, true, 6000);
+    assert_false(p->pm.watching);
+    pool_run_due(p, 6001);
+    assert_false(p->pm.watching);
+    assert_int_equal(pool_next_deadline(p), NEVER);
+    pm_pool_free(p);
+}
+
 int
 main(void)
 {
@@ -318,6 +548,13 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fork_failure_retries_later,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_rate_defers_growth,
+                                        setup, teardown),
+        cmocka_unit_test(
+            test_ondemand_exec_spawns_per_waiting_connection_then_idles_out),
+        cmocka_unit_test(test_dynamic_reads_the_scoreboard),
+        cmocka_unit_test(test_signals_move_the_floor_of_a_dynamic_pool),
+        cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -1,0 +1,104 @@
+# pm = dynamic (module mode): idle workers kept between min_spare and
+# max_spare while a load of slow requests comes and goes, within
+# min_workers..max_workers; TTIN/TTOU move the minimum; an idle master
+# with every worker idle within its spares makes no system calls.
+. "$(dirname "$0")/lib.sh"
+
+need strace
+MOD=$TEST_APPS/testmod.so
+SOCK=$TMP/dyn.sock
+
+# quiet_master: strace the master for 1.5s until it makes no system call
+# but the epoll_wait it sleeps in (a last sample may still be due).
+quiet_master() {
+    local try calls
+    for try in 1 2 3 4; do
+        timeout -s INT 1.5 strace -p "$FCGIPM_PID" -o "$TMP/strace.out" \
+            2>/dev/null
+        calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.out")
+        [ "$calls" -eq 0 ] && return 0
+    done
+    fail "idle master made $calls system calls: $(head -5 "$TMP/strace.out")"
+}
+
+# The sizes the pool was set to, one a line.
+sizes() { grep -oE -- '-> [0-9]+ workers' "$LOG" | awk '{ print $2 }'; }
+most_workers() { sizes | sort -n | tail -1; }
+at_least_workers() { [ "$(worker_count)" -ge "$1" ]; }
+at_most_workers() { [ "$(worker_count)" -le "$1" ]; }
+
+cat >"$TMP/fcgipm.conf" <<CONF
+listen = "unix:$SOCK"
+mode = module
+module = "$MOD"
+pm = dynamic
+workers = 2
+min_workers = 1
+max_workers = 12
+min_spare = 2
+max_spare = 3
+CONF
+start_fcgipm -c "$TMP/fcgipm.conf"
+wait_workers 2
+wait_until 5 answers "unix:$SOCK" || fail "pool does not answer"
+quiet_master
+has_workers 2 || fail "$(worker_count) workers, want the 2 idle spares"
+ok "two idle workers (min_spare 2, max_spare 3): no change, master asleep"
+
+# Six clients, each sending slow requests back to back: six busy, and
+# min_spare..max_spare idle beside them.
+LOAD_ARGS=()
+load_start "unix:$SOCK" "/slow?sleep=400" 6
+wait_load 12
+wait_until 10 at_least_workers 8 \
+    || fail "$(worker_count) workers for 6 busy + 2 spares"
+wait_load 12
+n=$(worker_count)
+[ "$n" -ge 8 ] && [ "$n" -le 9 ] || fail "$n workers under a load of 6"
+[ "$(most_workers)" -le 9 ] \
+    || fail "grew to $(most_workers) (6 busy + max_spare 3 is 9)"
+ok "under a load of 6 slow clients: $n workers (6 busy, 2..3 spare)"
+load_stop
+[ "$LOAD_BAD" = 0 ] || fail "$LOAD_BAD requests failed: $(load_errors)"
+ok "no request failed while the pool grew ($LOAD_GOOD answered)"
+
+# The load has gone: surplus idle workers stop, down to max_spare.
+wait_until 15 at_most_workers 3 || fail "$(worker_count) workers once idle"
+wait_log "more than max_spare 3 idle for 1000ms, [0-9]+ -> 3 workers"
+quiet_master
+has_workers 3 || fail "$(worker_count) workers, want max_spare 3"
+ok "load gone: back to max_spare 3 idle workers, master asleep"
+
+# A second wave, then quiet again: the same both ways.
+before=$(sizes | wc -l)
+load_start "unix:$SOCK" "/slow?sleep=400" 4
+wait_until 10 at_least_workers 6 || fail "$(worker_count) workers for 4 busy"
+wait_load 8
+load_stop
+[ "$LOAD_BAD" = 0 ] || fail "$LOAD_BAD requests failed: $(load_errors)"
+wait_until 15 at_most_workers 3 || fail "$(worker_count) workers once idle"
+changes=$(( $(sizes | wc -l) - before ))
+[ "$changes" -le 4 ] \
+    || fail "$changes size changes for one wave: $(sizes | tr '\n' ' ')"
+ok "a second wave grows and shrinks the pool in $changes steps"
+
+# TTIN: a worker more, kept even above max_spare (the minimum rises to
+# the size it set); TTOU: one fewer, and a lower minimum.
+quiet_master
+kill -TTIN "$FCGIPM_PID"
+wait_log "at least 4 workers from now on \(by signal\)"
+wait_workers 4
+quiet_master
+has_workers 4 || fail "$(worker_count) workers: TTIN's worker not kept"
+ok "TTIN adds a worker the spare rule keeps"
+kill -TTOU "$FCGIPM_PID"
+wait_log "at least 3 workers from now on \(by signal\)"
+kill -TTOU "$FCGIPM_PID"
+wait_log "at least 2 workers from now on \(by signal\)"
+wait_workers 2
+ok "TTOU removes one at a time"
+
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
+done_testing
