@@ -210,9 +210,7 @@ describe_pool(const struct pool *p, double now_wall, struct status_pool *out)
     out->start_wall = p->started_wall;
     out->start_since_s = now_wall > p->started_wall
                              ? (uint64_t)(now_wall - p->started_wall) : 0;
-    /* TODO(status-max-children): needs a pool counter of the times the
-     * pm wanted more than max_workers. */
-    out->max_children_reached = 0;
+    out->max_children_reached = p->pm.max_reached;
     out->min_workers = pc->min_workers;
     out->max_workers = pc->max_workers;
     out->target = p->target;
