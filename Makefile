@@ -46,7 +46,7 @@ FCGI_REQUEST := $(BUILD)/fcgi-request
 
 .SECONDARY:
 .PHONY: all run test check-unit check-integration deps deps-test install \
-        clean asan
+        clean asan bench
 all: $(FCGIPM) $(FCGI_REQUEST)
 
 $(BUILD)/%.o: %.c
@@ -97,6 +97,13 @@ check-unit: $(UNITS)
 check-integration: all $(APPS)
 	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
 	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps t/run-integration t/integration/*.t
+
+# Side by side with spawn-fcgi + multiwatch, fcgiwrap and php-fpm (about
+# 6 minutes); writes bench/REPORT.md and bench/throughput.svg. Not part of
+# make test.
+bench: all $(APPS)
+	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
+	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps bench/run
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check-unit \
