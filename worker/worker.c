@@ -97,11 +97,15 @@ drop_privileges(const struct pool_conf *pc)
 /* A worker must not outlive the master, or it would go on accepting on a
  * socket nobody supervises. The death signal is cleared by a credentials
  * change, so it is set after dropping privileges; the master may have
- * died before it was set, hence the getppid() check. */
+ * died before it was set, hence the getppid() check. It is TERM, not the
+ * stop signal: libfcgi, given SIGUSR1 while it waits for the first bytes
+ * of a connection it has just accepted, spins forever (its accept loop
+ * goes on selecting and closing the stale descriptor), and a master that
+ * was SIGKILLed cannot pick the moment as a graceful stop does. */
 static int
 tie_to_master(const struct pool_conf *pc, pid_t master)
 {
-    if (prctl(PR_SET_PDEATHSIG, pc->stop_signal) == -1) {
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1) {
         log_error_errno("pool %s: worker %d: cannot set death signal",
                         pc->name, (int)getpid());
         return -1;
