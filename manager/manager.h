@@ -84,6 +84,8 @@ struct pool {
     unsigned long long gone_requests; /* requests served by workers that
                                    have exited (cgi and module modes) */
     unsigned long long gone_slow;  /* and their slow requests */
+    double clean_tokens;        /* quick clean exits respawned at once */
+    uint64_t clean_at;          /* when clean_tokens was last refilled */
     /* process manager (pool.c, pm.c) */
     struct pm_state pm;
     struct watch pm_wake;       /* a copy of listeners[0], in epoll while

@@ -485,12 +485,51 @@ bool
 died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms)
 {
     /* A clean exit is a program retiring itself (php-cgi after
-     * PHP_FCGI_MAX_REQUESTS), which under load can come well within
-     * min_uptime: only one faster than a tenth of it looks like a
-     * program that cannot start at all. */
+     * PHP_FCGI_MAX_REQUESTS), which under load comes well within
+     * min_uptime: only one within a hundredth of it (10 ms) looks like a
+     * program that cannot start at all. clean_respawn_allowed() bounds
+     * the others. */
     if (child_status_is_clean(st))
-        return lived_ms < pc->min_uptime_ms / 10;
+        return lived_ms < pc->min_uptime_ms / 100;
     return lived_ms < pc->min_uptime_ms;
+}
+
+/* Clean exits within min_uptime respawn at once, up to
+ * CLEAN_RESPAWNS_PER_WORKER a second per worker of the pool (php-cgi
+ * retiring every 500 requests at 5000 requests/s); beyond that they
+ * count as crashes and back off, so no program becomes a fork storm by
+ * exiting 0. A token bucket, refilled continuously. */
+#define CLEAN_RESPAWNS_PER_WORKER 10.0
+
+static bool
+clean_respawn_allowed(struct pool *p, uint64_t now)
+{
+    double rate = CLEAN_RESPAWNS_PER_WORKER * (p->target ? p->target : 1);
+
+    if (p->clean_at == 0 || now < p->clean_at)
+        p->clean_tokens = rate;
+    else
+        p->clean_tokens += (double)(now - p->clean_at) * rate / 1000.0;
+    if (p->clean_tokens > rate)
+        p->clean_tokens = rate;
+    p->clean_at = now;
+    if (p->clean_tokens < 1.0)
+        return false;
+    p->clean_tokens -= 1.0;
+    return true;
+}
+
+/* Whether a death feeds the backoff: an unclean one within min_uptime,
+ * or a clean one too fast to be a program retiring itself, or too
+ * frequent to be left unbounded. */
+static bool
+counts_as_crash(struct pool *p, int st, uint64_t lived, uint64_t now)
+{
+    if (lived >= p->conf->min_uptime_ms)
+        return false;
+    if (!child_status_is_clean(st) || died_quickly(p->conf, st, lived))
+        return true;
+    return !clean_respawn_allowed(p, now);
 }
 
 /* What the worker's scoreboard slot says about its end, for cgi and
@@ -554,7 +593,7 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
         s->fail_streak = 0;
         return;
     }
-    if (!normal && died_quickly(p->conf, st, now - s->started_at))
+    if (!normal && counts_as_crash(p, st, now - s->started_at, now))
         s->fail_streak++;
     else
         s->fail_streak = 0;

@@ -78,6 +78,33 @@ test_clean_exits_are_not_crashes_unless_instant(void **state)
     assert_false(died_quickly(&pc, W_EXITCODE(0, 0), 300));
     /* a command that exits 0 at once is still a crash loop */
     assert_true(died_quickly(&pc, W_EXITCODE(0, 0), 5));
+    assert_false(died_quickly(&pc, W_EXITCODE(0, 0), 20));
+}
+
+/* php-cgi retiring fast under load respawns at once; a program that
+ * exits 0 over and over still ends up backing off. */
+static void
+test_clean_exits_are_bounded(void **state)
+{
+    struct pool *p = *state;
+    uint64_t now = 5000;
+    int i;
+
+    fill(p, now);
+    /* A worker exiting cleanly every 20 ms: 50 a second, over the 30 a
+     * second (10 per worker) that respawn at once. */
+    for (i = 0; i < 200; i++) {
+        now += 20;
+        pool_child_died(p, &p->slots[0], W_EXITCODE(0, 0), now);
+        if (p->slots[0].fail_streak > 0)
+            break;
+        assert_int_equal(p->slots[0].respawn_at, now);
+        will_return(sys_fork, 400 + i);
+        pool_run_due(p, now);
+    }
+    assert_true(i >= 50);           /* php-cgi retiring fast is fine */
+    assert_true(i < 200);           /* exiting 0 forever is not */
+    assert_true(p->slots[0].respawn_at > now);
 }
 
 static void
@@ -529,6 +556,8 @@ main(void)
         cmocka_unit_test(test_backoff_doubles_until_cap),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_clean_exits_are_not_crashes_unless_instant),
+        cmocka_unit_test_setup_teardown(test_clean_exits_are_bounded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_spawns_target, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_lived_death_respawns_now,
