@@ -105,6 +105,32 @@ bench: all $(APPS)
 	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
 	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps bench/run
 
+.PHONY: torture valgrind
+# Kill and reload storms under load (about a minute); not part of make test.
+torture: all $(APPS)
+	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
+	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps t/run-integration t/torture/*.t
+
+# Unit tests and a smoke run of the master under valgrind, built -O0 -g in
+# build/valgrind; any error or definite leak fails. Not part of make test.
+VG_BUILD := build/valgrind
+VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite \
+            --error-exitcode=99 --quiet
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) CFLAGS='-O0 -g' all \
+	    $(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(UNITS) $(APPS))
+	@fails=0; for u in $(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(UNITS)); do \
+	    if $(VALGRIND) $$u >$(VG_BUILD)/$${u##*/}.vg 2>&1; then \
+	        echo "ok   valgrind $${u##*/}"; \
+	    else \
+	        echo "FAIL valgrind $${u##*/} (exit $$?)"; \
+	        sed 's/^/    /' $(VG_BUILD)/$${u##*/}.vg; fails=$$((fails + 1)); \
+	    fi; \
+	done; \
+	VALGRIND="$(VALGRIND)" t/valgrind-smoke $(CURDIR)/$(VG_BUILD) \
+	    || fails=$$((fails + 1)); \
+	[ $$fails -eq 0 ]
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check-unit \
 	    check-integration
