@@ -46,7 +46,7 @@ FCGI_REQUEST := $(BUILD)/fcgi-request
 
 .SECONDARY:
 .PHONY: all run test check-unit check-integration deps deps-test install \
-        clean asan bench
+        clean asan bench fuzz
 all: $(FCGIPM) $(FCGI_REQUEST)
 
 $(BUILD)/%.o: %.c
@@ -164,5 +164,49 @@ install: all
 
 clean:
 	rm -rf build run
+
+# libFuzzer targets (clang), each run FUZZ_SECONDS on a copy of its seed
+# corpus in $(BUILD)/fuzz/corpus-<target>; crash inputs land in
+# $(BUILD)/fuzz/crashes-<target>/. Not part of make test.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_record fuzz_conf fuzz_status_conn
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
+                -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -fsanitize=fuzzer,address,undefined -Iprotocol -Imanager \
+                -Iworker
+FUZZ_HDRS    := $(wildcard protocol/*.h manager/*.h worker/*.h)
+FUZZ_SRC_fuzz_record      := protocol/fcgi_record.c
+FUZZ_SRC_fuzz_conf        := manager/conf.c worker/access.c \
+                             protocol/fcgi_addr.c
+FUZZ_LIBS_fuzz_conf        = $(shell pkg-config --libs libconfuse)
+FUZZ_SRC_fuzz_status_conn := manager/status_conn.c manager/status_format.c \
+                             protocol/fcgi_record.c
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+
+# One line per target: executions, coverage, and crash or not; fails if
+# any target found something (its log is $(BUILD)/fuzz/<target>.log).
+fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    dir=$(BUILD)/fuzz; rm -rf $$dir/corpus-$$t; \
+	    mkdir -p $$dir/crashes-$$t; \
+	    cp -r fuzz/corpus/$$t $$dir/corpus-$$t; \
+	    dict=; [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
+	    $$dir/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -print_final_stats=1 -artifact_prefix=$$dir/crashes-$$t/ \
+	        $$dict $$dir/corpus-$$t >$$dir/$$t.log 2>&1; rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	        $$dir/$$t.log); \
+	    cov=$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$dir/$$t.log | tail -1); \
+	    if [ $$rc -eq 0 ]; then found="nothing found"; else fail=1; \
+	        found="FOUND: $$(sed -n 's/.*Test unit written to //p' \
+	            $$dir/$$t.log) (exit $$rc)"; fi; \
+	    echo "$$t: $${runs:-?} executions in $(FUZZ_SECONDS)s," \
+	        "$$cov, corpus $$(ls $$dir/corpus-$$t | wc -l): $$found"; \
+	done; exit $$fail
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
