@@ -186,3 +186,28 @@ upgrade_master() {
     wait_status "$old"
     [ "$STATUS" = 0 ] || fail "upgrade: old master $old exited $STATUS"
 }
+
+# quiet_master: strace the master for 1.5 s until it makes no system call
+# but the epoll_wait it sleeps in (it may still be settling: a worker's
+# exit, a last sample); fail after four tries.
+quiet_master() {
+    local try calls
+    need strace
+    for try in 1 2 3 4; do
+        timeout -s INT 1.5 strace -p "$FCGIPM_PID" -o "$TMP/strace.out" \
+            2>/dev/null
+        calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.out")
+        [ "$calls" -eq 0 ] && return 0
+    done
+    fail "idle master made $calls system calls: $(head -5 "$TMP/strace.out")"
+}
+
+# socket_clients PATH: connections a unix socket holds, accepted by a
+# worker or still waiting in its accept queue (the listener's Recv-Q).
+socket_clients() {
+    local accepted queued
+    accepted=$(ss -xH state connected src "$1" 2>/dev/null | wc -l)
+    queued=$(ss -xlH src "$1" 2>/dev/null | awk '{ print $3; exit }')
+    echo $(( accepted + ${queued:-0} ))
+}
+clients_at_least() { [ "$(socket_clients "$1")" -ge "$2" ]; }

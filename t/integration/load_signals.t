@@ -26,8 +26,8 @@ for i in 1 2 3 4 5; do
     req "unix:$SOCK" "/slow?sleep=800" >"$TMP/slow.$i" 2>&1 &
     eval "slow$i=\$!"
 done
-busy() { [ "$(ss -xH state connected src "$SOCK" 2>/dev/null | wc -l)" -ge 3 ]; }
-wait_until 5 busy || fail "slow requests never reached the pool"
+# All five must have reached the socket before QUIT removes its file.
+wait_until 5 clients_at_least "$SOCK" 5 || fail "slow requests never reached the pool"
 kill -QUIT "$FCGIPM_PID"
 for i in 1 2 3 4 5; do
     eval "wait_status \$slow$i"

@@ -70,8 +70,8 @@ for i in 1 2 3; do
         "http://127.0.0.1:$PORT/index.php?ms=1500" >"$TMP/slow.$i.code" &
     eval "slow$i=\$!"
 done
-busy() { [ "$(ss -xH state connected src "$SOCK" 2>/dev/null | wc -l)" -ge 2 ]; }
-wait_until 5 busy || fail "slow requests never reached the pool"
+# All three must have reached the socket before QUIT removes its file.
+wait_until 5 clients_at_least "$SOCK" 3 || fail "slow requests never reached the pool"
 kill -QUIT "$FCGIPM_PID"
 for i in 1 2 3; do
     eval "wait \$slow$i"

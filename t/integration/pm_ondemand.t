@@ -7,18 +7,6 @@
 need strace
 MOD=$TEST_APPS/testmod.so
 
-# quiet_master: strace the master for 1.5s until it makes no system call
-# but the epoll_wait it sleeps in (a last sample may still be due).
-quiet_master() {
-    local try calls
-    for try in 1 2 3 4; do
-        timeout -s INT 1.5 strace -p "$FCGIPM_PID" -o "$TMP/strace.out" \
-            2>/dev/null
-        calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.out")
-        [ "$calls" -eq 0 ] && return 0
-    done
-    fail "idle master made $calls system calls: $(head -5 "$TMP/strace.out")"
-}
 
 # most_workers: the largest size the pool was set to.
 most_workers() {
