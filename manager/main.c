@@ -39,7 +39,7 @@ static const char usage_text[] =
     "                           [v6]:port (repeatable)\n"
     "  -s, --socket PATH        same as -b unix:PATH\n"
     "  -w, --workers N          number of workers\n"
-    "  -m, --mode MODE          exec (cgi and module are not built yet)\n"
+    "  -m, --mode MODE          exec (default), cgi or module\n"
     "  -u, --user USER          run workers as USER\n"
     "  -g, --group GROUP        run workers as GROUP\n"
     "  -M, --socket-mode OCTAL  unix socket mode (default 0660)\n"
