@@ -2,6 +2,7 @@
  * earliest deadline, then run pending work and due timers. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
@@ -44,11 +45,47 @@ loop_watch(struct manager *m, struct watch *w, uint32_t events)
     return 0;
 }
 
+/* Watches removed while a batch of events is being dispatched: a later
+ * event of the same batch may still point at one (freed by its owner, as
+ * when the status server closes its oldest client to take a new one), so
+ * it is skipped. Level-triggered epoll reports again what still holds. */
+#define STALE_MAX 64
+static const struct watch *stale[STALE_MAX];
+static size_t nstale;
+static bool stale_overflow;
+
 void
 loop_unwatch(struct manager *m, struct watch *w)
 {
     if (epoll_ctl(m->epfd, EPOLL_CTL_DEL, w->fd, NULL) == -1)
         log_warn_errno("cannot remove fd %d from the epoll set", w->fd);
+    if (nstale < STALE_MAX)
+        stale[nstale++] = w;
+    else
+        stale_overflow = true;
+}
+
+static bool
+is_stale(const struct watch *w)
+{
+    for (size_t i = 0; i < nstale; i++)
+        if (stale[i] == w)
+            return true;
+    return false;
+}
+
+/* Run the callbacks of a batch, skipping watches removed meanwhile. */
+static void
+dispatch(struct manager *m, const struct epoll_event *ev, int n)
+{
+    nstale = 0;
+    stale_overflow = false;
+    for (int i = 0; i < n && !stale_overflow; i++) {
+        struct watch *w = ev[i].data.ptr;
+        if (!is_stale(w))
+            w->fn(m, w, ev[i].events);
+    }
+    nstale = 0;
 }
 
 static void
@@ -261,10 +298,7 @@ loop_run(struct manager *m)
         int n = epoll_wait(m->epfd, ev, NEV, timeout);
         if (n == -1 && errno != EINTR)
             log_error_errno("epoll_wait");  /* keep going */
-        for (int i = 0; i < n; i++) {
-            struct watch *w = ev[i].data.ptr;
-            w->fn(m, w, ev[i].events);
-        }
+        dispatch(m, ev, n);
         uint64_t now = sys_now_ms();
         run_pending(m, now);
         run_due(m, now);
