@@ -177,7 +177,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
                 -Iworker
 FUZZ_HDRS    := $(wildcard protocol/*.h manager/*.h worker/*.h)
 FUZZ_SRC_fuzz_record      := protocol/fcgi_record.c
-FUZZ_SRC_fuzz_conf        := manager/conf.c worker/access.c \
+FUZZ_SRC_fuzz_conf        := $(wildcard manager/conf*.c) worker/access.c \
                              protocol/fcgi_addr.c
 FUZZ_LIBS_fuzz_conf        = $(shell pkg-config --libs libconfuse)
 FUZZ_SRC_fuzz_status_conn := manager/status_conn.c manager/status_format.c \
