@@ -111,12 +111,14 @@ torture: all $(APPS)
 	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
 	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps t/run-integration t/torture/*.t
 
-# Unit tests and a smoke run of the master under valgrind, built -O0 -g in
-# build/valgrind; any error or definite leak fails. Not part of make test.
+# The whole suite under valgrind, built -O0 -g in build/valgrind: every
+# unit test, then every integration test with fcgipm (master, workers, an
+# upgraded master) under memcheck; any error or definite leak fails.
+# About 6 minutes; not part of make test.
 VG_BUILD := build/valgrind
 VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite \
             --error-exitcode=99 --quiet
-valgrind:
+valgrind: deps-test
 	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) CFLAGS='-O0 -g' all \
 	    $(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(UNITS) $(APPS))
 	@fails=0; for u in $(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(UNITS)); do \
@@ -127,7 +129,7 @@ valgrind:
 	        sed 's/^/    /' $(VG_BUILD)/$${u##*/}.vg; fails=$$((fails + 1)); \
 	    fi; \
 	done; \
-	VALGRIND="$(VALGRIND)" t/valgrind-smoke $(CURDIR)/$(VG_BUILD) \
+	t/run-valgrind $(CURDIR)/$(VG_BUILD) t/integration/*.t \
 	    || fails=$$((fails + 1)); \
 	[ $$fails -eq 0 ]
 

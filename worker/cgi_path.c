@@ -2,6 +2,8 @@
  * is a regular executable file, and is not fcgipm itself. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,34 @@ cgi_path_unresolved(struct cgi_path *p, const char *root,
     return CGI_PATH_NOT_FOUND;
 }
 
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Is st the file at the path the link self_exe names? Besides the running
+ * image, this catches the fcgipm a package upgrade installed at the same
+ * path (the link then ends in " (deleted)"), and the binary when a tool
+ * (valgrind) runs it: stat() of /proc/self/exe finds the tool, readlink()
+ * the program. */
+static bool
+is_file_at_link(const struct stat *st, const char *self_exe)
+{
+    static const char deleted[] = " (deleted)";
+    const size_t dl = sizeof(deleted) - 1;
+    char path[PATH_MAX];
+    struct stat at;
+
+    ssize_t n = readlink(self_exe, path, sizeof(path) - 1);
+    if (n <= 0)
+        return false;
+    path[n] = '\0';
+    if ((size_t)n > dl && strcmp(path + n - dl, deleted) == 0)
+        path[n - dl] = '\0';
+    return stat(path, &at) == 0 && same_file(st, &at);
+}
+
 /* The resolved file itself: regular, executable, not fcgipm. */
 static enum cgi_path_result
 cgi_path_check_file(struct cgi_path *p, const char *self_exe)
@@ -112,7 +142,7 @@ cgi_path_check_file(struct cgi_path *p, const char *self_exe)
         p->why = "cannot stat /proc/self/exe to tell fcgipm apart";
         return CGI_PATH_FORBIDDEN;
     }
-    if (st.st_dev == self.st_dev && st.st_ino == self.st_ino) {
+    if (same_file(&st, &self) || is_file_at_link(&st, self_exe)) {
         p->why = "is fcgipm itself";
         return CGI_PATH_FORBIDDEN;
     }

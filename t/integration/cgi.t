@@ -158,7 +158,7 @@ logged "refused $ROOT/dir: is a directory: 403"
 ok "a non-executable file and a directory: 403, logged"
 
 # A hard link keeps the inode: only possible on the same file system.
-if ln "$FCGIPM" "$ROOT/fcgipm" 2>/dev/null; then
+if ln "$FCGIPM_BIN" "$ROOT/fcgipm" 2>/dev/null; then
     creq "$SOCK" "$ROOT/fcgipm"
     expect 403 "fcgipm itself inside the root"
     logged "refused $ROOT/fcgipm: is fcgipm itself: 403"
@@ -166,6 +166,25 @@ if ln "$FCGIPM" "$ROOT/fcgipm" 2>/dev/null; then
 else
     echo "# fcgipm is on another file system than $TMP: self check not run"
 fi
+
+# A package upgrade replaces the binary under running workers: the new
+# file at the same path is fcgipm too, though not the image they run.
+mkdir -p "$TMP/bin"
+cp "$FCGIPM_BIN" "$TMP/bin/fcgipm"
+UPSOCK=$TMP/up.sock
+printf 'listen = "unix:%s"\nmode = cgi\ncgi_root = "%s"\nworkers = 1\n' \
+    "$UPSOCK" "$ROOT" >"$TMP/up.conf"
+"$TMP/bin/fcgipm" -c "$TMP/up.conf" >>"$LOG" 2>&1 &
+STARTED_PIDS+=("$!")
+hello_ok() { creq "$UPSOCK" "$ROOT/hello.sh" && [ "$CODE" = 200 ]; }
+wait_until 10 hello_ok || fail "the master run from a copy does not answer"
+cp "$FCGIPM_BIN" "$TMP/bin/fcgipm.new"
+mv -f "$TMP/bin/fcgipm.new" "$TMP/bin/fcgipm"
+ln "$TMP/bin/fcgipm" "$ROOT/fcgipm-new"
+creq "$UPSOCK" "$ROOT/fcgipm-new"
+expect 403 "the fcgipm installed over the running one"
+logged "refused $ROOT/fcgipm-new: is fcgipm itself: 403"
+ok "the binary a package upgrade put at fcgipm's path: 403"
 
 creq "$SOCK" "$ROOT/env.sh" -H "Proxy: http://evil.example:3128" \
     -p "X_TEST=yes" -p "BAD-NAME=1" -p "PATH=/evil/bin"
@@ -268,9 +287,13 @@ size=$(wc -c <"$TMP/big.out")
 [ "$(md5sum <"$TMP/big.out")" = "$(head -c 52428800 /dev/zero | md5sum)" ] \
     || fail "50 MB response: bytes differ"
 rm -f "$TMP/big.out" "$TMP/50m"
+# valgrind's own memory adds about 45 MB to a worker: still well under
+# what holding 50 MB (and valgrind's shadow of it) would take.
+max_kb=30720
+[ -n "${TEST_UNDER_VALGRIND:-}" ] && max_kb=81920
 for w in $(workers); do
     hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$w/status")
-    [ "$hwm" -lt 30720 ] || fail "worker $w peaked at ${hwm} kB resident"
+    [ "$hwm" -lt "$max_kb" ] || fail "worker $w peaked at ${hwm} kB resident"
 done
 ok "a 50 MB response streams out intact; workers peaked under 30 MB resident"
 

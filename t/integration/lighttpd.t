@@ -40,7 +40,7 @@ for _ in 1 2 3 4 5; do try_port && break; done
 curl -s -o /dev/null "http://127.0.0.1:$PORT/" \
     || fail "lighttpd never came up: $(cat "$TMP/lighttpd-error.log" "$TMP/lighttpd.out")"
 
-MASTER=$(pgrep -P "$LIGHTTPD_PID" -f "$FCGIPM" | head -1)
+MASTER=$(pgrep -P "$LIGHTTPD_PID" -f "$FCGIPM_BIN" | head -1)
 [ -n "$MASTER" ] || fail "lighttpd did not spawn fcgipm"
 wait_log "listen unix:$TMP/lt.sock-0: adopted fd 0 from fd 0"
 wait_until 10 [ "$(pgrep -P "$MASTER" | wc -l)" -eq 3 ] \
