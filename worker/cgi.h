@@ -21,6 +21,14 @@ enum cgi_path_result {
 };
 
 /* A script named by a request, as checked by cgi_path_resolve. */
+/*
+ * Apache's mod_proxy_fcgi (unless "ProxyFCGIBackendType GENERIC") sends
+ * SCRIPT_FILENAME as "proxy:fcgi://HOST[:PORT]/PATH[?QUERY]", as php-fpm
+ * expects. For such a value, the "/PATH..." part (or "" when there is
+ * none); NULL for any other value.
+ */
+const char *cgi_path_apache_form(const char *filename);
+
 struct cgi_path {
     char requested[PATH_MAX];   /* the path the request named, for logs */
     char real[PATH_MAX];        /* its realpath: what runs */
@@ -62,7 +70,7 @@ struct cgi_env {
  * pool's entries override the params; PATH is the pool's or
  * CGI_DEFAULT_PATH, never the request's; GATEWAY_INTERFACE,
  * SERVER_SOFTWARE and SCRIPT_FILENAME (script) are added when the params
- * lack them. A name given twice keeps its first value, as FCGX_GetParam
+ * lack them (a SCRIPT_FILENAME of Apache's form counts as none). A name given twice keeps its first value, as FCGX_GetParam
  * does. Returns 0, or -1 with errno (ENOMEM); free with cgi_env_free.
  */
 int cgi_env_build(struct cgi_env *e, char *const *params,

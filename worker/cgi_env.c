@@ -115,9 +115,15 @@ cgi_env_gather(struct cgi_env *e, struct cgi_env_list *l,
     for (size_t i = 0; pool_env != NULL && pool_env[i] != NULL; i++)
         cgi_env_add(l, pool_env[i], CGI_ENV_POOL);
     cgi_env_add(l, "PATH=" CGI_DEFAULT_PATH, CGI_ENV_PATH);
-    for (size_t i = 0; params != NULL && params[i] != NULL; i++)
+    for (size_t i = 0; params != NULL && params[i] != NULL; i++) {
+        /* Apache's "proxy:fcgi://host/path" means a path: the script
+         * gets the one that runs, as when the request sends none. */
+        if (strncmp(params[i], "SCRIPT_FILENAME=", 16) == 0
+            && cgi_path_apache_form(params[i] + 16) != NULL)
+            continue;
         if (!cgi_env_add(l, params[i], CGI_ENV_PARAM))
             e->dropped++;
+    }
     for (size_t i = 0; i < sizeof(defaults) / sizeof(*defaults); i++)
         cgi_env_add(l, defaults[i], CGI_ENV_DEFAULT);
     if (e->script_filename != NULL)

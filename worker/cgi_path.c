@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,8 +39,21 @@ cgi_path_is_inside_as_written(const char *path, const char *root)
     return true;
 }
 
-/* The path the request names, into p->requested: SCRIPT_FILENAME, or
- * root + SCRIPT_NAME. CGI_PATH_OK, or the refusal with p->why. */
+const char *
+cgi_path_apache_form(const char *filename)
+{
+    static const char prefix[] = "proxy:fcgi://";
+
+    if (filename == NULL
+        || strncasecmp(filename, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    const char *path = strchr(filename + sizeof(prefix) - 1, '/');
+    return path != NULL ? path : "";
+}
+
+/* The path the request names, into p->requested: SCRIPT_FILENAME (the
+ * path of Apache's form, without its query), or root + SCRIPT_NAME.
+ * CGI_PATH_OK, or the refusal with p->why. */
 static enum cgi_path_result
 cgi_path_requested(struct cgi_path *p, const char *root,
                    const char *filename, const char *name)
@@ -54,7 +68,11 @@ cgi_path_requested(struct cgi_path *p, const char *root,
     if (by_name)
         n = snprintf(p->requested, sizeof(p->requested), "%s%s%s", root,
                      name[0] == '/' ? "" : "/", name);
-    else
+    else if (cgi_path_apache_form(filename) != NULL) {
+        const char *path = cgi_path_apache_form(filename);
+        n = snprintf(p->requested, sizeof(p->requested), "%.*s",
+                     (int)strcspn(path, "?"), path);
+    } else
         n = snprintf(p->requested, sizeof(p->requested), "%s", filename);
     if (n < 0 || (size_t)n >= sizeof(p->requested)) {
         p->why = "path too long";     /* requested keeps the start */

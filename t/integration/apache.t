@@ -167,6 +167,12 @@ MaxRequestWorkers 16
         Require all granted
         SetHandler "proxy:unix:$TMP/cgi.sock|fcgi://fcgipm-cgi"
     </Directory>
+    # The same scripts with Apache's default backend type (FPM): it sends
+    # SCRIPT_FILENAME as "proxy:fcgi://fcgipm-cgi/path".
+    Alias "/cgi-fpm/" "$TMP/cgi-bin/"
+    <Location "/cgi-fpm/">
+        ProxyFCGIBackendType FPM
+    </Location>
 
     <FilesMatch "\\.php\$">
         SetHandler "proxy:unix:$TMP/php.sock|fcgi://fcgipm-php"
@@ -313,6 +319,15 @@ for v in "SCRIPT_FILENAME=$TMP/cgi-bin/env.sh" "SCRIPT_NAME=/cgi-bin/env.sh" \
 done
 ok "a cgi script gets SCRIPT_FILENAME (the file), SCRIPT_NAME, PATH_INFO" \
    "and QUERY_STRING through Apache"
+
+get '/cgi-fpm/env.sh/extra/path?a=1&b=2'
+expect 200 "GET /cgi-fpm/env.sh/extra/path (ProxyFCGIBackendType FPM)"
+for v in "SCRIPT_FILENAME=$TMP/cgi-bin/env.sh" "SCRIPT_NAME=/cgi-fpm/env.sh" \
+         "QUERY_STRING=a=1&b=2"; do
+    body_has "$v" || fail "FPM form: env.sh has no $v: $(cat "$TMP/body")"
+done
+ok "Apache's default SCRIPT_FILENAME (proxy:fcgi://host/path) runs the" \
+   "script, which sees the plain path"
 
 head -c 1048576 /dev/urandom >"$TMP/post"
 get /cgi-bin/store.sh --data-binary "@$TMP/post" \

@@ -107,6 +107,29 @@ test_path_inside_root(void **state)
 }
 
 static void
+test_path_apache_form(void **state)
+{
+    struct cgi_path p;
+    char name[PATH_MAX + 64];
+    (void)state;
+
+    snprintf(name, sizeof(name), "proxy:fcgi://localhost%s?a=1",
+             at("cgi-bin/ok.sh"));
+    assert_int_equal(resolve(&p, name, NULL), CGI_PATH_OK);
+    assert_string_equal(p.requested, at("cgi-bin/ok.sh"));
+    assert_string_equal(p.real, at("cgi-bin/ok.sh"));
+    snprintf(name, sizeof(name), "PROXY:FCGI://h:9000%s", at("cgi-bin/ok.sh"));
+    assert_int_equal(resolve(&p, name, NULL), CGI_PATH_OK);
+    /* No path after the host, or a path out of the root. */
+    assert_int_equal(resolve(&p, "proxy:fcgi://localhost", NULL),
+                     CGI_PATH_FORBIDDEN);
+    assert_int_equal(resolve(&p, "proxy:fcgi://h/etc/passwd", NULL),
+                     CGI_PATH_FORBIDDEN);
+    assert_null(cgi_path_apache_form("/srv/x.sh"));
+    assert_null(cgi_path_apache_form("proxy:balancer://x/y"));
+}
+
+static void
 test_path_script_name(void **state)
 {
     struct cgi_path p;
@@ -289,6 +312,20 @@ test_env_given_defaults_kept(void **state)
     assert_string_equal(env_get(e.envp, "SERVER_SOFTWARE"), "nginx");
     assert_string_equal(env_get(e.envp, "SCRIPT_FILENAME"), "/srv/link.sh");
     assert_int_equal(env_count(e.envp), 4);
+    cgi_env_free(&e);
+}
+
+static void
+test_env_apache_form_replaced(void **state)
+{
+    char *params[] = { "SCRIPT_FILENAME=proxy:fcgi://localhost/srv/x.sh?a=1",
+                       NULL };
+    struct cgi_env e;
+    (void)state;
+
+    assert_int_equal(cgi_env_build(&e, params, NULL, "/srv/real.sh"), 0);
+    assert_string_equal(env_get(e.envp, "SCRIPT_FILENAME"), "/srv/real.sh");
+    assert_int_equal(e.dropped, 0);
     cgi_env_free(&e);
 }
 
@@ -695,11 +732,13 @@ main(void)
         cmocka_unit_test(test_path_not_a_script),
         cmocka_unit_test(test_path_missing),
         cmocka_unit_test(test_path_self),
+        cmocka_unit_test(test_path_apache_form),
         cmocka_unit_test(test_path_is_inside),
     };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_params_and_defaults),
         cmocka_unit_test(test_env_given_defaults_kept),
+        cmocka_unit_test(test_env_apache_form_replaced),
         cmocka_unit_test(test_env_httpoxy),
         cmocka_unit_test(test_env_pool_may_set_proxy),
         cmocka_unit_test(test_env_invalid_names),
