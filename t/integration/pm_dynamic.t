@@ -25,13 +25,21 @@ min_workers = 1
 max_workers = 12
 min_spare = 2
 max_spare = 3
+status_listen = "unix:$TMP/status.sock"
 CONF
 start_fcgipm -c "$TMP/fcgipm.conf"
 wait_workers 2
-wait_until 5 answers "unix:$SOCK" || fail "pool does not answer"
+# Both idle before any request: a request to a pool whose other worker
+# is still starting rightly adds a spare (min_spare counts idle ones).
+both_idle() {
+    req "unix:$TMP/status.sock" /status 2>/dev/null \
+        | grep -qE '^idle processes: +2$'
+}
+wait_until 5 both_idle || fail "the two workers never showed idle"
 quiet_master
 has_workers 2 || fail "$(worker_count) workers, want the 2 idle spares"
 ok "two idle workers (min_spare 2, max_spare 3): no change, master asleep"
+wait_until 5 answers "unix:$SOCK" || fail "pool does not answer"
 
 # Six clients, each sending slow requests back to back: six busy, and
 # min_spare..max_spare idle beside them.
