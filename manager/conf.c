@@ -1,16 +1,11 @@
 /* The configuration: libconfuse option tables and callbacks, the checks, the
  * copy into plain struct conf, the CLI overrides, and conf_print, which
  * writes the result back in the same syntax. */
-#include <arpa/inet.h>
 #include <confuse.h>
-#include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,18 +13,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "access.h"
 #include "fcgi_addr.h"
 
-#define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
-
 #define CONF_MAX_WORKERS 4096
-#define CONF_DAY_MS 86400000UL         /* the longest duration accepted */
 #define CONF_MAX_FILE (1024 * 1024)    /* a config file is not a database */
-#define CONF_KEY_MAX 64                /* key names the scanner remembers */
 #define CONF_DEPTH_MAX 8               /* braces the scanner remembers */
-#define CONF_MSG_MAX 512
-#define CONF_SIZE_MAX (1ULL << 40)     /* 1024g: sizes beyond are typos */
 #define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
 #define CONF_MAX_NOFILE 1048576        /* the kernel's default nr_open */
 #define CONF_CORE_UNLIMITED "unlimited"
@@ -76,19 +66,6 @@ struct conf_ctx {
 };
 
 static struct conf_ctx *conf_cur;
-
-/* Keys of the enum-valued options; the index of a name is its enum value
- * (enum pool_mode, enum pm_kind, enum log_level). */
-struct conf_enum {
-    const char *key;
-    const char *names[5];
-};
-
-static const struct conf_enum conf_enums[] = {
-    { "mode", { "exec", "cgi", "module", NULL } },
-    { "pm", { "static", "dynamic", "ondemand", "adaptive", NULL } },
-    { "log_level", { "error", "warn", "info", "debug", NULL } },
-};
 
 struct conf_range {
     const char *key;
@@ -147,34 +124,6 @@ static const char *const conf_nonzero_durations[] = {
     "restart_backoff", "restart_backoff_max", "idle_timeout",
 };
 
-/* module = "builtin:NAME": the handlers in worker/builtin.c. */
-static const char *const conf_builtins[] = {
-    "builtin:hello", "builtin:echo",
-};
-
-struct conf_signal {
-    const char *name;
-    int sig;
-};
-
-static const struct conf_signal conf_signals[] = {
-    { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT },
-    { "ILL", SIGILL },   { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },
-    { "BUS", SIGBUS },   { "FPE", SIGFPE },     { "KILL", SIGKILL },
-    { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 },
-    { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },   { "TERM", SIGTERM },
-    { "CHLD", SIGCHLD }, { "CONT", SIGCONT },   { "STOP", SIGSTOP },
-    { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },
-    { "URG", SIGURG },   { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },
-    { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
-    { "IO", SIGIO },     { "PWR", SIGPWR },     { "SYS", SIGSYS },
-};
-
-/* What may ask a worker to stop: the rest would crash or freeze it. */
-static const int conf_stop_signals[] = {
-    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGKILL,
-};
-
 /* Keys valid at the top level only, and what the CLI calls each key. */
 static const char *const conf_top_keys[] = {
     "pid_file", "log", "log_level", "daemon", "status_listen",
@@ -195,8 +144,6 @@ static const struct conf_cli_name conf_cli_names[] = {
     { "log_level", "option --log-level" },
     { "command", "COMMAND" },
 };
-
-#define CONF_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void CONF_PRINTF(2, 3)
 conf_fail(struct conf_ctx *x, const char *fmt, ...)
@@ -278,550 +225,6 @@ conf_strdup(struct conf_ctx *x, const char *s)
     return d;
 }
 
-/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
-static int
-conf_parse_long(const char *s, long *out)
-{
-    char *end;
-
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno == ERANGE)
-        return -1;
-    if (end == s || *end != '\0') {
-        errno = EINVAL;
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Milliseconds in one unit of s ("ms", "s", "m", "h", "" for seconds);
- * 0 if s is no unit. */
-static uint64_t
-conf_duration_unit(const char *s)
-{
-    static const struct {
-        const char *name;
-        uint64_t ms;
-    } units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 },
-                  { "m", 60000 }, { "h", 3600000 } };
-
-    for (size_t i = 0; i < CONF_NELEM(units); i++)
-        if (strcmp(s, units[i].name) == 0)
-            return units[i].ms;
-    return 0;
-}
-
-/*
- * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
- * milliseconds (rounded). Fixed point rather than strtod, which depends on
- * the locale. 0, or -1 with errno = EINVAL (not a duration) or ERANGE
- * (longer than a day).
- */
-static int
-conf_parse_duration_ms(const char *s, unsigned *out)
-{
-    uint64_t whole = 0, frac = 0, scale = 1;
-    const char *p = s;
-
-    if (!isdigit((unsigned char)*p))
-        goto invalid;
-    for (; isdigit((unsigned char)*p); p++) {
-        whole = whole * 10 + (uint64_t)(*p - '0');
-        if (whole > CONF_DAY_MS)
-            goto range;
-    }
-    if (*p == '.') {
-        if (!isdigit((unsigned char)*++p))
-            goto invalid;
-        /* Digits past microseconds cannot change the rounded result. */
-        for (; isdigit((unsigned char)*p); p++)
-            if (scale < 1000000) {
-                frac = frac * 10 + (uint64_t)(*p - '0');
-                scale *= 10;
-            }
-    }
-    uint64_t unit = conf_duration_unit(p);
-    if (unit == 0)
-        goto invalid;
-    uint64_t ms = whole * unit + (frac * unit + scale / 2) / scale;
-    if (ms > CONF_DAY_MS)
-        goto range;
-    *out = (unsigned)ms;
-    return 0;
-invalid:
-    errno = EINVAL;
-    return -1;
-range:
-    errno = ERANGE;
-    return -1;
-}
-
-/* ms in the largest unit that writes it exactly: "2m", "30s", "100ms". */
-static const char *
-conf_format_duration(unsigned ms, char *buf, size_t len)
-{
-    static const struct {
-        unsigned ms;
-        const char *unit;
-    } units[] = { { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
-
-    if (ms == 0) {
-        snprintf(buf, len, "0s");
-        return buf;
-    }
-    for (size_t i = 0; i < CONF_NELEM(units); i++)
-        if (ms % units[i].ms == 0) {
-            snprintf(buf, len, "%u%s", ms / units[i].ms, units[i].unit);
-            return buf;
-        }
-    snprintf(buf, len, "%ums", ms);
-    return buf;
-}
-
-/* The shift of a size unit ("" bytes, "k", "m", "g", any case); -1 if s
- * is no unit. */
-static int
-conf_size_shift(const char *s)
-{
-    static const struct {
-        const char *name;
-        int shift;
-    } units[] = { { "", 0 }, { "k", 10 }, { "m", 20 }, { "g", 30 } };
-
-    for (size_t i = 0; i < CONF_NELEM(units); i++)
-        if (strcasecmp(s, units[i].name) == 0)
-            return units[i].shift;
-    return -1;
-}
-
-/*
- * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
- * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
- * EINVAL (not a size) or ERANGE (more than 1024g).
- */
-static int
-conf_parse_size(const char *s, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    const char *p = s;
-    int shift;
-
-    if (!isdigit((unsigned char)*p))
-        goto invalid;
-    for (; isdigit((unsigned char)*p); p++) {
-        v = v * 10 + (unsigned long long)(*p - '0');
-        if (v > CONF_SIZE_MAX)
-            goto range;
-    }
-    if ((shift = conf_size_shift(p)) == -1)
-        goto invalid;
-    if (v > CONF_SIZE_MAX >> shift)
-        goto range;
-    *out = v << shift;
-    return 0;
-invalid:
-    errno = EINVAL;
-    return -1;
-range:
-    errno = ERANGE;
-    return -1;
-}
-
-/* bytes in the largest unit that writes it exactly: "10m", "512k", "123". */
-static const char *
-conf_format_size(unsigned long long bytes, char *buf, size_t len)
-{
-    static const struct {
-        int shift;
-        char unit;
-    } units[] = { { 30, 'g' }, { 20, 'm' }, { 10, 'k' } };
-
-    for (size_t i = 0; bytes > 0 && i < CONF_NELEM(units); i++)
-        if (bytes % (1ULL << units[i].shift) == 0) {
-            snprintf(buf, len, "%llu%c", bytes >> units[i].shift,
-                     units[i].unit);
-            return buf;
-        }
-    snprintf(buf, len, "%llu", bytes);
-    return buf;
-}
-
-/* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
-static int
-conf_parse_mode(const char *s, mode_t *out)
-{
-    unsigned long v = 0;
-
-    if (*s == '\0')
-        goto invalid;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p < '0' || *p > '7')
-            goto invalid;
-        v = v * 8 + (unsigned long)(*p - '0');
-        if (v > 0777)
-            goto invalid;
-    }
-    *out = (mode_t)v;
-    return 0;
-invalid:
-    errno = EINVAL;
-    return -1;
-}
-
-static const struct conf_enum *
-conf_enum_of(const char *key)
-{
-    for (size_t i = 0; i < CONF_NELEM(conf_enums); i++)
-        if (strcmp(conf_enums[i].key, key) == 0)
-            return &conf_enums[i];
-    return NULL;
-}
-
-/* The index of name among key's values, or -1. */
-static int
-conf_enum_parse(const char *key, const char *name)
-{
-    const struct conf_enum *e = conf_enum_of(key);
-
-    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
-        if (strcmp(e->names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-static const char *
-conf_enum_name(const char *key, int value)
-{
-    const struct conf_enum *e = conf_enum_of(key);
-
-    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
-        if (i == value)
-            return e->names[i];
-    return "?";
-}
-
-/* "exec, cgi, module": what an error message offers instead. */
-static const char *
-conf_enum_list(const char *key, char *buf, size_t len)
-{
-    const struct conf_enum *e = conf_enum_of(key);
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (int i = 0; e != NULL && e->names[i] != NULL && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s",
-                                 i > 0 ? ", " : "", e->names[i]);
-    return buf;
-}
-
-static bool
-conf_is_stop_signal(int sig)
-{
-    for (size_t i = 0; i < CONF_NELEM(conf_stop_signals); i++)
-        if (conf_stop_signals[i] == sig)
-            return true;
-    return false;
-}
-
-/* A user by name or number: 0 with its uid and primary group ((gid_t)-1
- * for a number without a passwd entry), or -1 if there is no such user. */
-static int
-conf_user_lookup(const char *s, uid_t *uid, gid_t *gid)
-{
-    struct passwd *pw = getpwnam(s);
-    long n;
-
-    if (pw == NULL && conf_parse_long(s, &n) == 0) {
-        if (n < 0 || n >= (long)(uid_t)-1)
-            return -1;
-        pw = getpwuid((uid_t)n);
-        *uid = (uid_t)n;
-        *gid = pw != NULL ? pw->pw_gid : (gid_t)-1;
-        return 0;
-    }
-    if (pw == NULL)
-        return -1;
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-    return 0;
-}
-
-/* A group by name or number: 0 with its gid, or -1. */
-static int
-conf_group_lookup(const char *s, gid_t *gid)
-{
-    struct group *gr = getgrnam(s);
-    long n;
-
-    if (gr == NULL && conf_parse_long(s, &n) == 0) {
-        if (n < 0 || n >= (long)(gid_t)-1)
-            return -1;
-        *gid = (gid_t)n;
-        return 0;
-    }
-    if (gr == NULL)
-        return -1;
-    *gid = gr->gr_gid;
-    return 0;
-}
-
-/* "NAME=value" with a name a shell would accept; 0, or -1 with why. */
-static int
-conf_check_env(const char *s, char *why, size_t len)
-{
-    const char *eq = strchr(s, '=');
-
-    if (eq == NULL) {
-        snprintf(why, len, "'%s' has no '=' (write \"%s=value\")", s, s);
-        return -1;
-    }
-    bool ok = eq > s && !isdigit((unsigned char)s[0]);
-    for (const char *p = s; ok && p < eq; p++)
-        ok = isalnum((unsigned char)*p) || *p == '_';
-    if (!ok) {
-        snprintf(why, len, "'%.*s' is not a valid variable name",
-                 (int)(eq - s), s);
-        return -1;
-    }
-    return 0;
-}
-
-/* An allowed_clients entry: libfcgi compares it with IPv4 peers only
- * (FCGI_WEB_SERVER_ADDRS). 0, or -1 with why. */
-static int
-conf_check_client(const char *s, char *why, size_t len)
-{
-    struct in_addr a;
-
-    if (inet_pton(AF_INET, s, &a) == 1)
-        return 0;
-    snprintf(why, len, "'%s' is not an IPv4 address (libfcgi checks IPv4 "
-             "peers only)", s);
-    return -1;
-}
-
-/* status_path, ping_path: what a request's path is compared with. 0, or
- * -1 with why. */
-static int
-conf_check_http_path(const char *s, char *why, size_t len)
-{
-    if (s[0] != '/')
-        snprintf(why, len, "'%s' does not start with '/'", s);
-    else if (strchr(s, '?') != NULL)
-        snprintf(why, len, "'%s' has a '?' (a request's path never does: "
-                 "the query string follows it)", s);
-    else
-        return 0;
-    return -1;
-}
-
-static bool
-conf_is_builtin(const char *module)
-{
-    for (size_t i = 0; i < CONF_NELEM(conf_builtins); i++)
-        if (strcmp(module, conf_builtins[i]) == 0)
-            return true;
-    return false;
-}
-
-/* "builtin:hello, builtin:echo". */
-static const char *
-conf_builtin_list(char *buf, size_t len)
-{
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < CONF_NELEM(conf_builtins) && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s",
-                                 i > 0 ? ", " : "", conf_builtins[i]);
-    return buf;
-}
-
-/* A module's name: a built-in, or a path with a slash. A bare name would
- * make dlopen(3) search the library path, not the directory the user
- * meant. 0, or -1 with why. Whether the file exists is checked later,
- * once chdir and preload tell where it is loaded from. */
-static int
-conf_check_module_name(const char *s, char *why, size_t len)
-{
-    char names[CONF_MSG_MAX];
-
-    if (*s == '\0')
-        snprintf(why, len, "empty");
-    else if (strncmp(s, "builtin:", 8) == 0 && !conf_is_builtin(s))
-        snprintf(why, len, "unknown built-in '%s' (known: %s)", s,
-                 conf_builtin_list(names, sizeof(names)));
-    else if (strncmp(s, "builtin:", 8) != 0 && strchr(s, '/') == NULL)
-        snprintf(why, len, "'%s' is neither a built-in (%s) nor a path "
-                 "with a '/' (write ./%s)", s,
-                 conf_builtin_list(names, sizeof(names)), s);
-    else
-        return 0;
-    return -1;
-}
-
-/* A file fcgipm appends to: named, not a directory, in a directory that
- * exists. 0, or -1 with why. */
-static int
-conf_check_log_path(const char *s, char *why, size_t len)
-{
-    const char *slash = strrchr(s, '/');
-    struct stat st;
-    char *dir;
-
-    if (*s == '\0') {
-        snprintf(why, len, "empty");
-        return -1;
-    }
-    if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(why, len, "'%s' is a directory", s);
-        return -1;
-    }
-    if (slash == NULL)
-        dir = strdup(".");
-    else
-        dir = strndup(s, slash == s ? 1 : (size_t)(slash - s));
-    if (dir == NULL) {
-        snprintf(why, len, "out of memory");
-        return -1;
-    }
-    int rc = -1;
-    if (stat(dir, &st) == -1)
-        snprintf(why, len, "'%s': %s: %s", s, dir, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        snprintf(why, len, "'%s': %s is not a directory", s, dir);
-    else
-        rc = 0;
-    free(dir);
-    return rc;
-}
-
-/* Pool names go into logs and status output as they are. */
-static bool
-conf_pool_name_is_valid(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > CONF_KEY_MAX)
-        return false;
-    for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
-            return false;
-    return true;
-}
-
-/* "dir/name", malloc'd; NULL when out of memory. */
-static char *
-conf_path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir);
-    const char *sep = n > 0 && dir[n - 1] != '/' ? "/" : "";
-    size_t len = n + strlen(sep) + strlen(name) + 1;
-    char *p = malloc(len);
-
-    if (p != NULL)
-        snprintf(p, len, "%s%s%s", dir, sep, name);
-    return p;
-}
-
-/* path made absolute the way a worker sees it: relative to dir (itself
- * relative to the current directory) or to the current directory. */
-static char *
-conf_path_abs(const char *path, const char *dir)
-{
-    char cwd[PATH_MAX];
-
-    if (path[0] == '/')
-        return strdup(path);
-    if (dir != NULL && dir[0] == '/')
-        return conf_path_join(dir, path);
-    if (getcwd(cwd, sizeof(cwd)) == NULL)
-        return NULL;
-    if (dir == NULL)
-        return conf_path_join(cwd, path);
-    char *base = conf_path_join(cwd, dir);
-    if (base == NULL)
-        return NULL;
-    char *p = conf_path_join(base, path);
-    free(base);
-    return p;
-}
-
-/* 0 if path is a file a worker can exec; -1 with why. */
-static int
-conf_check_exec(const char *path, const char *shown, char *why, size_t len)
-{
-    struct stat st;
-
-    if (stat(path, &st) == -1)
-        snprintf(why, len, "'%s': %s", shown, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        snprintf(why, len, "'%s' is not a regular file", shown);
-    else if (access(path, X_OK) == -1)
-        snprintf(why, len, "'%s' is not executable", shown);
-    else
-        return 0;
-    return -1;
-}
-
-/* cmd searched in PATH as execvp does (the master's PATH is the one the
- * worker's execvp sees: it runs before the environment is replaced). */
-static char *
-conf_command_search(const char *cmd, const char *dir, char *why, size_t len)
-{
-    const char *path = getenv("PATH");
-    char tmp[CONF_MSG_MAX];
-
-    if (path == NULL || *path == '\0')
-        path = "/bin:/usr/bin";     /* glibc's default for execvp */
-    for (const char *p = path; ; p++) {
-        size_t n = strcspn(p, ":");
-        char *d = n > 0 ? strndup(p, n) : strdup(".");
-        char *cand = d != NULL ? conf_path_join(d, cmd) : NULL;
-        char *abs = cand != NULL ? conf_path_abs(cand, dir) : NULL;
-        free(d);
-        free(cand);
-        if (abs == NULL) {
-            snprintf(why, len, "out of memory");
-            return NULL;
-        }
-        if (conf_check_exec(abs, abs, tmp, sizeof(tmp)) == 0)
-            return abs;
-        free(abs);
-        p += n;
-        if (*p == '\0')
-            break;
-    }
-    snprintf(why, len, "'%s' not found in PATH", cmd);
-    return NULL;
-}
-
-/* The absolute path of the program a worker will exec, malloc'd; NULL with
- * why when there is none. dir is the pool's chdir, NULL for none. */
-static char *
-conf_command_resolve(const char *cmd, const char *dir, char *why,
-                     size_t len)
-{
-    if (*cmd == '\0') {
-        snprintf(why, len, "the program name is empty");
-        return NULL;
-    }
-    if (strchr(cmd, '/') == NULL)
-        return conf_command_search(cmd, dir, why, len);
-    char *abs = conf_path_abs(cmd, dir);
-    if (abs == NULL) {
-        snprintf(why, len, "'%s': %s", cmd, strerror(errno));
-        return NULL;
-    }
-    if (conf_check_exec(abs, cmd, why, len) == -1) {
-        free(abs);
-        return NULL;
-    }
-    return abs;
-}
-
 /* Note the line of the value libconfuse is setting now: the last one of
  * opt. 0, or -1 when out of memory. */
 static int
@@ -891,7 +294,7 @@ conf_on_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    rc = conf_parse_long(value, &v);
+    rc = conf_value_parse_long(value, &v);
     /* workers is checked against the final max_workers after parsing; the
      * one known so far makes the better message for a hopeless value. */
     if (strcmp(opt->name, "workers") == 0 && (rc == -1 || v < r->lo))
@@ -918,7 +321,7 @@ conf_on_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    if (conf_parse_duration_ms(value, &ms) == -1) {
+    if (conf_value_parse_duration_ms(value, &ms) == -1) {
         if (errno == ERANGE)
             cfg_error(cfg, "%s: '%s' is longer than 24h", opt->name, value);
         else
@@ -945,7 +348,7 @@ conf_on_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    if (conf_parse_size(value, &bytes) == -1) {
+    if (conf_value_parse_size(value, &bytes) == -1) {
         if (errno == ERANGE)
             cfg_error(cfg, "%s: '%s' is more than 1024g", opt->name, value);
         else
@@ -970,7 +373,7 @@ conf_on_core_size(cfg_t *cfg, cfg_opt_t *opt, const char *value,
         *(const char **)result = value;
         return 0;
     }
-    if (conf_parse_size(value, &bytes) == -1) {
+    if (conf_value_parse_size(value, &bytes) == -1) {
         if (errno == ERANGE)
             cfg_error(cfg, "%s: '%s' is more than 1024g (write unlimited)",
                       opt->name, value);
@@ -998,9 +401,9 @@ conf_on_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    if ((v = conf_enum_parse(opt->name, value)) == -1) {
+    if ((v = conf_value_enum_parse(opt->name, value)) == -1) {
         cfg_error(cfg, "%s: '%s' is not one of %s", opt->name, value,
-                  conf_enum_list(opt->name, names, sizeof(names)));
+                  conf_value_enum_list(opt->name, names, sizeof(names)));
         return -1;
     }
     *(long *)result = v;
@@ -1030,7 +433,7 @@ conf_on_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    if (conf_parse_mode(value, &m) == -1) {
+    if (conf_value_parse_mode(value, &m) == -1) {
         cfg_error(cfg, "%s: '%s' is not an octal mode in 0000..0777",
                   opt->name, value);
         return -1;
@@ -1047,7 +450,7 @@ conf_on_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
     if (conf_note_line(cfg, opt) == -1)
         return -1;
     sig = conf_signal_number(value);
-    if (sig == -1 || !conf_is_stop_signal(sig)) {
+    if (sig == -1 || !conf_signal_is_stop(sig)) {
         cfg_error(cfg, "%s: '%s' is not one of HUP, INT, QUIT, TERM, USR1, "
                   "USR2, KILL", opt->name, value);
         return -1;
@@ -1087,7 +490,7 @@ conf_valid_user(cfg_t *cfg, cfg_opt_t *opt)
     uid_t uid;
     gid_t gid;
 
-    if (s != NULL && conf_user_lookup(s, &uid, &gid) == -1) {
+    if (s != NULL && conf_value_user_lookup(s, &uid, &gid) == -1) {
         cfg_error(cfg, "%s: unknown user '%s'", opt->name, s);
         return -1;
     }
@@ -1100,7 +503,7 @@ conf_valid_group(cfg_t *cfg, cfg_opt_t *opt)
     const char *s = conf_last_str(opt);
     gid_t gid;
 
-    if (s != NULL && conf_group_lookup(s, &gid) == -1) {
+    if (s != NULL && conf_value_group_lookup(s, &gid) == -1) {
         cfg_error(cfg, "%s: unknown group '%s'", opt->name, s);
         return -1;
     }
@@ -1157,31 +560,31 @@ conf_valid_with(cfg_t *cfg, cfg_opt_t *opt, conf_check_fn *check)
 static int
 conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_env);
+    return conf_valid_with(cfg, opt, conf_value_check_env);
 }
 
 static int
 conf_valid_client(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_client);
+    return conf_valid_with(cfg, opt, conf_value_check_client);
 }
 
 static int
 conf_valid_http_path(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_http_path);
+    return conf_valid_with(cfg, opt, conf_value_check_http_path);
 }
 
 static int
 conf_valid_module(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_module_name);
+    return conf_valid_with(cfg, opt, conf_value_check_module_name);
 }
 
 static int
 conf_valid_log_path(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return conf_valid_with(cfg, opt, conf_check_log_path);
+    return conf_valid_with(cfg, opt, conf_path_check_log);
 }
 
 static int
@@ -1623,7 +1026,7 @@ conf_scan(struct conf_ctx *x, char *buf, size_t len)
 /* The whole file, NUL-terminated: the scanner and libconfuse then read the
  * same bytes even if the file changes meanwhile. NULL having said why. */
 static char *
-conf_read_file(struct conf_ctx *x, const char *path, size_t *len)
+conf_scan_read(struct conf_ctx *x, const char *path, size_t *len)
 {
     FILE *f = fopen(path, "re");
     char *buf = NULL;
@@ -1665,7 +1068,7 @@ static int
 conf_parse_file(struct conf_ctx *x, cfg_t *cfg, const char *path)
 {
     size_t len;
-    char *buf = conf_read_file(x, path, &len);
+    char *buf = conf_scan_read(x, path, &len);
     int rc = -1;
 
     if (buf == NULL)
@@ -1756,7 +1159,7 @@ conf_get_size(cfg_t *sec, const char *key)
 {
     unsigned long long bytes = 0;
 
-    conf_parse_size(cfg_getstr(sec, key), &bytes);
+    conf_value_parse_size(cfg_getstr(sec, key), &bytes);
     return bytes;
 }
 
@@ -1810,7 +1213,7 @@ conf_get_core_size(cfg_t *sec)
         return -1;
     if (strcasecmp(v, CONF_CORE_UNLIMITED) == 0)
         return -2;
-    conf_parse_size(v, &bytes);
+    conf_value_parse_size(v, &bytes);
     return (long)bytes;
 }
 
@@ -1909,7 +1312,7 @@ conf_add_pool(struct conf_ctx *x, struct conf *c, cfg_t *sec,
     /* Counted first, so that conf_free() releases a half-built pool. */
     c->npools++;
     s->section = section;
-    if (!conf_pool_name_is_valid(name)) {
+    if (!conf_value_pool_name_is_valid(name)) {
         conf_fail_at(x, NULL, section, "pool", "'%s' is not a valid pool "
                      "name (1 to %d letters, digits, '_', '-', '.')", name,
                      CONF_KEY_MAX);
@@ -2028,7 +1431,7 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
 
 /* Replace *dst with a copy of src. 0, or -1 when out of memory. */
 static int
-conf_replace_str(struct conf_ctx *x, char **dst, const char *src)
+conf_cli_replace_str(struct conf_ctx *x, char **dst, const char *src)
 {
     char *d = conf_strdup(x, src);
 
@@ -2053,16 +1456,17 @@ conf_cli_top(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
         return -1;
     }
     if (cli->pid_file != NULL
-        && conf_replace_str(x, &c->pid_file, cli->pid_file) == -1)
+        && conf_cli_replace_str(x, &c->pid_file, cli->pid_file) == -1)
         return -1;
-    if (cli->log != NULL && conf_replace_str(x, &c->log, cli->log) == -1)
+    if (cli->log != NULL && conf_cli_replace_str(x, &c->log, cli->log) == -1)
         return -1;
     if (cli->log_level != NULL) {
-        int v = conf_enum_parse("log_level", cli->log_level);
+        int v = conf_value_enum_parse("log_level", cli->log_level);
         if (v == -1) {
             conf_fail(x, "option --log-level: '%s' is not one of %s",
                       cli->log_level,
-                      conf_enum_list("log_level", names, sizeof(names)));
+                      conf_value_enum_list("log_level", names,
+                                           sizeof(names)));
             return -1;
         }
         c->log_level = (enum log_level)v;
@@ -2110,26 +1514,29 @@ conf_cli_ids(struct conf_ctx *x, const struct conf_cli *cli,
     uid_t uid;
     gid_t gid;
 
-    if (cli->user != NULL && conf_user_lookup(cli->user, &uid, &gid) == -1)
+    if (cli->user != NULL
+        && conf_value_user_lookup(cli->user, &uid, &gid) == -1)
         conf_fail(x, "option -u: unknown user '%s'", cli->user);
-    else if (cli->group != NULL && conf_group_lookup(cli->group, &gid) == -1)
+    else if (cli->group != NULL
+             && conf_value_group_lookup(cli->group, &gid) == -1)
         conf_fail(x, "option -g: unknown group '%s'", cli->group);
     else if (cli->socket_user != NULL
-             && conf_user_lookup(cli->socket_user, &uid, &gid) == -1)
+             && conf_value_user_lookup(cli->socket_user, &uid, &gid) == -1)
         conf_fail(x, "option -U: unknown user '%s'", cli->socket_user);
     else if (cli->socket_group != NULL
-             && conf_group_lookup(cli->socket_group, &gid) == -1)
+             && conf_value_group_lookup(cli->socket_group, &gid) == -1)
         conf_fail(x, "option -G: unknown group '%s'", cli->socket_group);
     if (x->failed)
         return -1;
     if (cli->user != NULL)
         s->user = CONF_FROM_CLI;
-    if ((cli->user != NULL && conf_replace_str(x, &p->user, cli->user))
-        || (cli->group != NULL && conf_replace_str(x, &p->group, cli->group))
+    if ((cli->user != NULL && conf_cli_replace_str(x, &p->user, cli->user))
+        || (cli->group != NULL
+            && conf_cli_replace_str(x, &p->group, cli->group))
         || (cli->socket_user != NULL
-            && conf_replace_str(x, &p->socket_user, cli->socket_user))
+            && conf_cli_replace_str(x, &p->socket_user, cli->socket_user))
         || (cli->socket_group != NULL
-            && conf_replace_str(x, &p->socket_group, cli->socket_group)))
+            && conf_cli_replace_str(x, &p->socket_group, cli->socket_group)))
         return -1;
     return 0;
 }
@@ -2141,16 +1548,16 @@ conf_cli_mode(struct conf_ctx *x, const struct conf_cli *cli,
     char names[CONF_MSG_MAX];
 
     if (cli->socket_mode != NULL
-        && conf_parse_mode(cli->socket_mode, &p->socket_mode) == -1) {
+        && conf_value_parse_mode(cli->socket_mode, &p->socket_mode) == -1) {
         conf_fail(x, "option -M: '%s' is not an octal mode in 0000..0777",
                   cli->socket_mode);
         return -1;
     }
     if (cli->mode != NULL) {
-        int v = conf_enum_parse("mode", cli->mode);
+        int v = conf_value_enum_parse("mode", cli->mode);
         if (v == -1) {
             conf_fail(x, "option -m: '%s' is not one of %s", cli->mode,
-                      conf_enum_list("mode", names, sizeof(names)));
+                      conf_value_enum_list("mode", names, sizeof(names)));
             return -1;
         }
         /* With a COMMAND too, conf_check() names the mismatch. */
@@ -2266,8 +1673,8 @@ conf_check_backoff(struct conf_ctx *x, const struct pool_conf *p,
 
     if (p->backoff_min_ms <= p->backoff_max_ms)
         return 0;
-    conf_format_duration(p->backoff_min_ms, lo, sizeof(lo));
-    conf_format_duration(p->backoff_max_ms, hi, sizeof(hi));
+    conf_value_format_duration(p->backoff_min_ms, lo, sizeof(lo));
+    conf_value_format_duration(p->backoff_max_ms, hi, sizeof(hi));
     conf_fail_order(x, p->name, "restart_backoff", s->backoff_min, lo,
                     "restart_backoff_max", s->backoff_max, hi);
     return -1;
@@ -2284,7 +1691,7 @@ conf_pm_list(unsigned pms, char *buf, size_t len)
         if (pms & CONF_PM(k))
             used += (size_t)snprintf(buf + used, len - used, "%s%s",
                                      used > 0 ? ", " : "",
-                                     conf_enum_name("pm", k));
+                                     conf_value_enum_name("pm", k));
     return buf;
 }
 
@@ -2315,7 +1722,7 @@ conf_check_pm_keys(struct conf_ctx *x, const struct pool_conf *p,
     conf_fail_at(x, p->name, first_line, first->key, "only used with pm = "
                  "%s (this pool is pm = %s)",
                  conf_pm_list(first->pms, pms, sizeof(pms)),
-                 conf_enum_name("pm", (int)p->pm));
+                 conf_value_enum_name("pm", (int)p->pm));
     return -1;
 }
 
@@ -2416,7 +1823,7 @@ static int
 conf_check_mode_keys(struct conf_ctx *x, const struct pool_conf *p,
                      const struct conf_src *s)
 {
-    const char *mode = conf_enum_name("mode", (int)p->mode);
+    const char *mode = conf_value_enum_name("mode", (int)p->mode);
 
     for (size_t i = 0; i < CONF_NELEM(conf_mode_keys); i++) {
         const struct conf_mode_key *k = &conf_mode_keys[i];
@@ -2424,7 +1831,7 @@ conf_check_mode_keys(struct conf_ctx *x, const struct pool_conf *p,
         if (k->mode != p->mode && line != CONF_FROM_DEFAULT) {
             conf_fail_at(x, p->name, line, k->key, "only used in mode %s "
                          "(this pool is %s)",
-                         conf_enum_name("mode", (int)k->mode), mode);
+                         conf_value_enum_name("mode", (int)k->mode), mode);
             return -1;
         }
     }
@@ -2599,7 +2006,7 @@ conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
     struct stat st;
     char *abs;
 
-    if (p->mode != MODE_MODULE || conf_is_builtin(p->module))
+    if (p->mode != MODE_MODULE || conf_value_is_builtin(p->module))
         return 0;
     if (p->chroot != NULL && !p->preload)
         return conf_check_in_chroot(x, p, conf_key_line(x, s, "module"),
@@ -2635,8 +2042,8 @@ conf_check_command(struct conf_ctx *x, struct pool_conf *p,
         p->command_path = conf_strdup(x, p->command[0]);
         return p->command_path != NULL ? 0 : -1;
     }
-    p->command_path = conf_command_resolve(p->command[0], p->chdir, why,
-                                           sizeof(why));
+    p->command_path = conf_path_command(p->command[0], p->chdir, why,
+                                        sizeof(why));
     if (p->command_path == NULL) {
         conf_fail_at(x, p->name, s->command, "command", "%s", why);
         return -1;
@@ -2653,10 +2060,12 @@ conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
 {
     gid_t primary = (gid_t)-1, unused;
 
-    if (p->user != NULL && conf_user_lookup(p->user, &p->uid, &primary) == -1)
+    if (p->user != NULL
+        && conf_value_user_lookup(p->user, &p->uid, &primary) == -1)
         conf_fail_at(x, p->name, s->user, "user", "unknown user '%s'",
                      p->user);
-    else if (p->group != NULL && conf_group_lookup(p->group, &p->gid) == -1)
+    else if (p->group != NULL
+             && conf_value_group_lookup(p->group, &p->gid) == -1)
         conf_fail_at(x, p->name, 0, "group", "unknown group '%s'", p->group);
     else if (p->user != NULL && p->group == NULL) {
         if (primary == (gid_t)-1)
@@ -2667,11 +2076,12 @@ conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
     if (x->failed)
         return -1;
     if (p->socket_user != NULL
-        && conf_user_lookup(p->socket_user, &p->socket_uid, &unused) == -1)
+        && conf_value_user_lookup(p->socket_user, &p->socket_uid,
+                                  &unused) == -1)
         conf_fail_at(x, p->name, 0, "socket_user", "unknown user '%s'",
                      p->socket_user);
     else if (p->socket_group != NULL
-             && conf_group_lookup(p->socket_group, &p->socket_gid) == -1)
+             && conf_value_group_lookup(p->socket_group, &p->socket_gid) == -1)
         conf_fail_at(x, p->name, 0, "socket_group", "unknown group '%s'",
                      p->socket_group);
     return x->failed ? -1 : 0;
@@ -2895,7 +2305,7 @@ conf_print_duration(FILE *f, const char *in, const char *key, unsigned ms)
     char buf[32];
 
     fprintf(f, "%s%s = %s\n", in, key,
-            conf_format_duration(ms, buf, sizeof(buf)));
+            conf_value_format_duration(ms, buf, sizeof(buf)));
 }
 
 static void
@@ -2905,7 +2315,7 @@ conf_print_size(FILE *f, const char *in, const char *key,
     char buf[32];
 
     fprintf(f, "%s%s = %s\n", in, key,
-            conf_format_size(bytes, buf, sizeof(buf)));
+            conf_value_format_size(bytes, buf, sizeof(buf)));
 }
 
 /* The keys of cgi and module modes: in exec mode they have no effect, and
@@ -2965,8 +2375,8 @@ conf_print_process(FILE *f, const struct pool_conf *p, const char *in)
         fprintf(f, "%srlimit_core = %s\n", in, CONF_CORE_UNLIMITED);
     else if (p->rlimit_core != -1)
         fprintf(f, "%srlimit_core = %s\n", in,
-                conf_format_size((unsigned long long)p->rlimit_core, buf,
-                                 sizeof(buf)));
+                conf_value_format_size((unsigned long long)p->rlimit_core,
+                                       buf, sizeof(buf)));
     if (p->has_priority)
         fprintf(f, "%spriority = %d\n", in, p->priority);
 }
@@ -2982,8 +2392,9 @@ conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
     if (p->nallowed_clients > 0)
         conf_print_list(f, in, "allowed_clients", p->allowed_clients,
                         p->nallowed_clients);
-    fprintf(f, "%smode = %s\n", in, conf_enum_name("mode", (int)p->mode));
-    fprintf(f, "%spm = %s\n", in, conf_enum_name("pm", (int)p->pm));
+    fprintf(f, "%smode = %s\n", in,
+            conf_value_enum_name("mode", (int)p->mode));
+    fprintf(f, "%spm = %s\n", in, conf_value_enum_name("pm", (int)p->pm));
     if (p->ncommand > 0)
         conf_print_list(f, in, "command", p->command, p->ncommand);
     conf_print_key_str(f, in, "user", p->user);
@@ -3013,7 +2424,7 @@ conf_print(const struct conf *c, FILE *f)
     conf_print_key_str(f, "", "pid_file", c->pid_file);
     conf_print_key_str(f, "", "log", c->log);
     fprintf(f, "log_level = %s\n",
-            conf_enum_name("log_level", (int)c->log_level));
+            conf_value_enum_name("log_level", (int)c->log_level));
     fprintf(f, "daemon = %s\n", c->daemon ? "true" : "false");
     conf_print_key_str(f, "", "status_listen", c->status_listen);
     fprintf(f, "status_socket_mode = %04o\n",
@@ -3070,28 +2481,6 @@ conf_free(struct conf *c)
     free(c->pid_file);
     free(c->log);
     memset(c, 0, sizeof(*c));
-}
-
-int
-conf_signal_number(const char *name)
-{
-    if (name == NULL)
-        return -1;
-    if (strncasecmp(name, "SIG", 3) == 0)
-        name += 3;
-    for (size_t i = 0; i < CONF_NELEM(conf_signals); i++)
-        if (strcasecmp(name, conf_signals[i].name) == 0)
-            return conf_signals[i].sig;
-    return -1;
-}
-
-const char *
-conf_signal_name(int sig)
-{
-    for (size_t i = 0; i < CONF_NELEM(conf_signals); i++)
-        if (conf_signals[i].sig == sig)
-            return conf_signals[i].name;
-    return "?";
 }
 
 void
