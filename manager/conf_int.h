@@ -1,5 +1,6 @@
-/* What the conf*.c files share and nothing else uses: each file's
- * functions that the others call. Only conf.c includes confuse.h. */
+/* What the conf*.c files share and nothing else uses: the state of one
+ * conf_load() and its first error, and each file's functions that the
+ * others call. Only conf.c includes confuse.h. */
 #ifndef FCGIPM_CONF_INT_H
 #define FCGIPM_CONF_INT_H
 
@@ -14,6 +15,77 @@
 
 #define CONF_KEY_MAX 64                /* key names the scanner remembers */
 #define CONF_MSG_MAX 512
+#define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
+#define CONF_CORE_UNLIMITED "unlimited"
+
+/* Where a value came from: a line of the file (> 0), the defaults, the CLI */
+enum { CONF_FROM_DEFAULT = 0, CONF_FROM_CLI = -1 };
+
+struct cfg_t;                           /* libconfuse's cfg_t */
+struct conf_line;                       /* conf.c's */
+
+/* For one pool, the lines of the values that checks after parsing name. */
+struct conf_src {
+    int section;                /* `pool "x" {`; 0 for the top-level pool */
+    int mode, pm, workers, command, user;
+    int backoff_min, backoff_max;
+    int min_workers, max_workers;
+    int *listen;                /* one per address */
+    struct cfg_t *sec;          /* the pool's section, for the lines of keys
+                                   the CLI cannot set (conf_key_line) */
+};
+
+/* One conf_load() in progress. libconfuse callbacks get no user pointer, so
+ * they reach it through conf.c's conf_cur; its lexer is global state
+ * anyway. */
+struct conf_ctx {
+    const char *file;
+    char *err;
+    size_t errlen;
+    bool failed;
+    struct conf_line *lines;
+    size_t nlines, caplines;
+    int *sections;              /* line of each `pool "x" {`, in order */
+    size_t nsections, capsections;
+    int last_line;              /* of the last token in the file */
+    struct conf_src *src;       /* parallel to conf.pools */
+    int status_listen, status_path, ping_path;  /* their lines */
+};
+
+/* conf.c: errors and copies for the load in progress, and the lines that
+ * libconfuse noted. */
+
+/* Say why the load fails, unless something already did: the first error
+ * is the one to fix first. */
+void conf_fail(struct conf_ctx *x, const char *fmt, ...) CONF_PRINTF(2, 3);
+/* An error about the value of key in pool, anchored where the value came
+ * from: "FILE:LINE: KEY: ...", "option -w: ..." or "pool NAME: KEY: ...". */
+void conf_fail_at(struct conf_ctx *x, const char *pool, int line,
+                  const char *key, const char *fmt, ...) CONF_PRINTF(5, 6);
+/* A required value is missing: point at the pool's section when there is
+ * one, since there is no line of the value itself. */
+void conf_fail_missing(struct conf_ctx *x, const char *pool,
+                       const struct conf_src *s, const char *key,
+                       const char *why);
+/* Fail with "out of memory"; returns NULL. */
+void *conf_oom(struct conf_ctx *x);
+/* strdup(s), NULL for NULL or having said "out of memory". */
+char *conf_strdup(struct conf_ctx *x, const char *s);
+/* A NULL-terminated copy of n strings, n stored in *count; NULL having
+ * said "out of memory". Free it with conf_strv_free(). */
+char **conf_strv_dup(struct conf_ctx *x, const char *const *v, size_t n,
+                     size_t *count);
+void conf_strv_free(char **v);
+/* The line where pool s sets key, CONF_FROM_CLI, or CONF_FROM_DEFAULT
+ * when it does not (a list emptied with `key = {}` included). */
+int conf_key_line(const struct conf_ctx *x, const struct conf_src *s,
+                  const char *key);
+/* The line of the (first) value of key in the section of pool s, or
+ * CONF_FROM_DEFAULT. */
+int conf_line_in(const struct conf_ctx *x, const struct conf_src *s,
+                 const char *key);
+/* Whether the integer key in the section of pool s has its default. */
+bool conf_has_default(const struct conf_src *s, const char *key);
 
 /* conf_value.c: single values, parsed, checked and written back. */
 
@@ -83,5 +155,34 @@ int conf_path_check_log(const char *s, char *why, size_t len);
 /* Whether sig may ask a worker to stop: the rest would crash or freeze
  * it. */
 bool conf_signal_is_stop(int sig);
+
+/* conf_scan.c */
+
+/* The file at path, read whole and NUL-terminated, with its comments
+ * blanked out for libconfuse (newlines kept, so its line numbers are
+ * right). malloc'd; NULL having said why: unreadable, too large, a NUL
+ * byte, or an unterminated string, comment or brace. Notes the line of
+ * each top-level section in x->sections and of the last token in
+ * x->last_line. */
+char *conf_scan_file(struct conf_ctx *x, const char *path);
+
+/* conf_cli.c */
+
+/* What the CLI calls key in messages: "option -w", "COMMAND"; else key. */
+const char *conf_cli_option(const char *key);
+/* Whether the CLI sets keys of the default pool. */
+bool conf_cli_has_pool_opts(const struct conf_cli *cli);
+/* Apply the CLI's options over c, read from the file: the top-level ones,
+ * then the default pool's. 0, or -1 having said why. */
+int conf_cli_apply(struct conf_ctx *x, const struct conf_cli *cli,
+                   struct conf *c);
+
+/* conf_check.c */
+
+/* The checks across keys and pools once c is read and the CLI applied;
+ * makes some values effective (pm sizes, realpaths, command_path, ids).
+ * 0, or -1 having said why. */
+int conf_check(struct conf_ctx *x, const struct conf_cli *cli,
+               struct conf *c);
 
 #endif
