@@ -60,7 +60,8 @@ static const char *const conf_nonzero_durations[] = {
 /* Keys valid at the top level only. */
 static const char *const conf_top_keys[] = {
     "pid_file", "log", "log_level", "daemon", "status_listen",
-    "status_socket_mode", "status_path", "ping_path", "pool",
+    "status_socket_mode", "status_socket_user", "status_socket_group",
+    "status_path", "ping_path", "pool",
 };
 
 void CONF_PRINTF(2, 3)
@@ -606,6 +607,8 @@ static cfg_opt_t conf_top_opts[] = {
     CONF_BOOL("daemon", cfg_false),
     CONF_STR("status_listen", NULL, conf_valid_listen),
     CONF_INT("status_socket_mode", 0660, conf_on_mode),
+    CONF_STR("status_socket_user", NULL, conf_valid_user),
+    CONF_STR("status_socket_group", NULL, conf_valid_group),
     CONF_STR("status_path", "/status", conf_valid_http_path),
     CONF_STR("ping_path", "/ping", conf_valid_http_path),
     CONF_POOL_OPTS,
@@ -1025,6 +1028,14 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
     c->daemon = cfg_getbool(cfg, "daemon");
     c->status_listen = conf_strdup(x, cfg_getstr(cfg, "status_listen"));
     c->status_socket_mode = (mode_t)cfg_getint(cfg, "status_socket_mode");
+    c->status_socket_user = conf_strdup(x, cfg_getstr(cfg,
+                                                      "status_socket_user"));
+    c->status_socket_group = conf_strdup(x, cfg_getstr(cfg,
+                                                       "status_socket_group"));
+    c->status_socket_uid = (uid_t)-1;
+    c->status_socket_gid = (gid_t)-1;
+    x->status_socket_user = conf_line_of(x, cfg, "status_socket_user", 0);
+    x->status_socket_group = conf_line_of(x, cfg, "status_socket_group", 0);
     c->status_path = conf_strdup(x, cfg_getstr(cfg, "status_path"));
     c->ping_path = conf_strdup(x, cfg_getstr(cfg, "ping_path"));
     x->status_listen = conf_line_of(x, cfg, "status_listen", 0);
@@ -1079,6 +1090,8 @@ conf_free(struct conf *c)
     free(c->pools);
     free(c->path);
     free(c->status_listen);
+    free(c->status_socket_user);
+    free(c->status_socket_group);
     free(c->status_path);
     free(c->ping_path);
     free(c->pid_file);

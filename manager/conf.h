@@ -108,6 +108,10 @@ struct conf {
     char *path;                 /* the file read, NULL when none */
     char *status_listen;        /* the status socket's address; NULL: none */
     mode_t status_socket_mode;  /* default 0660 */
+    char *status_socket_user;   /* NULL: leave the owner alone */
+    char *status_socket_group;
+    uid_t status_socket_uid;    /* resolved; (uid_t)-1 when unset */
+    gid_t status_socket_gid;    /* resolved; (gid_t)-1 when unset */
     char *status_path;          /* default "/status" */
     char *ping_path;            /* default "/ping"; answers "pong" */
     char *pid_file;             /* NULL: none */

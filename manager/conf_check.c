@@ -598,6 +598,25 @@ conf_check_listen_unique(struct conf_ctx *x, const struct conf *c)
 
 /* The status socket is the master's own: no pool listens there. And a
  * request's path picks one of the two answers. */
+/* The status socket's owner, resolved as the pools' socket owners are. */
+static int
+conf_check_status_owner(struct conf_ctx *x, struct conf *c)
+{
+    gid_t unused;
+
+    if (c->status_socket_user != NULL
+        && conf_value_user_lookup(c->status_socket_user,
+                                  &c->status_socket_uid, &unused) == -1)
+        conf_fail_at(x, NULL, x->status_socket_user, "status_socket_user",
+                     "unknown user '%s'", c->status_socket_user);
+    else if (c->status_socket_group != NULL
+             && conf_value_group_lookup(c->status_socket_group,
+                                        &c->status_socket_gid) == -1)
+        conf_fail_at(x, NULL, x->status_socket_group, "status_socket_group",
+                     "unknown group '%s'", c->status_socket_group);
+    return x->failed ? -1 : 0;
+}
+
 static int
 conf_check_status(struct conf_ctx *x, const struct conf *c)
 {
@@ -647,7 +666,8 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
             return -1;
     }
     if (conf_check_listen_unique(x, c) == -1
-        || conf_check_status(x, c) == -1)
+        || conf_check_status(x, c) == -1
+        || conf_check_status_owner(x, c) == -1)
         return -1;
     for (size_t i = 0; i < c->npools; i++)
         if (c->pools[i].nlisten > 1) {

@@ -50,6 +50,7 @@ struct conf_ctx {
     int last_line;              /* of the last token in the file */
     struct conf_src *src;       /* parallel to conf.pools */
     int status_listen, status_path, ping_path;  /* their lines */
+    int status_socket_user, status_socket_group;
 };
 
 /* conf.c: errors and copies for the load in progress, and the lines that

@@ -181,6 +181,8 @@ conf_print(const struct conf *c, FILE *f)
     conf_print_key_str(f, "", "status_listen", c->status_listen);
     fprintf(f, "status_socket_mode = %04o\n",
             (unsigned)c->status_socket_mode);
+    conf_print_key_str(f, "", "status_socket_user", c->status_socket_user);
+    conf_print_key_str(f, "", "status_socket_group", c->status_socket_group);
     conf_print_key_str(f, "", "status_path", c->status_path);
     conf_print_key_str(f, "", "ping_path", c->ping_path);
     for (size_t i = 0; i < c->npools; i++) {

@@ -41,13 +41,21 @@ struct client {
     struct status_conn conn;
 };
 
+/* What a Unix status socket's file is given: status_socket_mode, _user
+ * and _group ((uid_t)-1, (gid_t)-1: unchanged). */
+struct status_perm {
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+};
+
 /* The listening socket and the file we must remove, if any. */
 struct status_socket {
     struct watch w;             /* fd -1: not listening */
     bool watched;
     char *name;                 /* status_listen as configured */
     struct fcgi_addr addr;
-    mode_t mode;
+    struct status_perm perm;
     char *path;                 /* a socket file of ours, or NULL */
     dev_t dev;                  /* ... while it is still this file */
     ino_t ino;
@@ -354,6 +362,18 @@ unix_in_use(const char *name, const struct fcgi_addr *a)
     return 0;
 }
 
+/* Give the socket file at path its mode and owner. 0, or -1 with errno. */
+static int
+set_perm(const char *path, const struct status_perm *perm)
+{
+    if (chmod(path, perm->mode) == -1)
+        return -1;
+    if ((perm->uid != (uid_t)-1 || perm->gid != (gid_t)-1)
+        && chown(path, perm->uid, perm->gid) == -1)
+        return -1;
+    return 0;
+}
+
 /* Bind s->w.fd to the Unix path in s->addr, or beside it (tmp_path) when
  * takeover and the old master still answers there. 0 or -1 (logged). */
 static int
@@ -384,7 +404,7 @@ bind_unix(struct status_socket *s, bool takeover)
     }
     /* The umask decides the mode bind() gives the file: never looser
      * than asked, even briefly (the master is single-threaded). */
-    mode_t old = umask(~s->mode & 0777);
+    mode_t old = umask(~s->perm.mode & 0777);
     int rc = bind(s->w.fd, (struct sockaddr *)&at.sa, at.salen);
     umask(old);
     if (rc == -1) {
@@ -393,7 +413,7 @@ bind_unix(struct status_socket *s, bool takeover)
     }
     char **owned = busy ? &s->tmp_path : &s->path;
     *owned = strdup(sun->sun_path);
-    if (*owned == NULL || chmod(sun->sun_path, s->mode) == -1
+    if (*owned == NULL || set_perm(sun->sun_path, &s->perm) == -1
         || stat(sun->sun_path, &sb) == -1) {
         log_error_errno("status %s: cannot set up %s", s->name,
                         sun->sun_path);
@@ -425,13 +445,13 @@ enum open_result { OPEN_OK, OPEN_FAILED, OPEN_RETRY };
 /* Listen on name into *s (not yet watched). RETRY: an upgrade's old
  * master still holds the TCP port. */
 static enum open_result
-socket_open(struct status_socket *s, const char *name, mode_t mode,
-            bool takeover)
+socket_open(struct status_socket *s, const char *name,
+            const struct status_perm *perm, bool takeover)
 {
     char err[256];
 
     *s = (struct status_socket){ .w = { .fd = -1, .fn = on_listener },
-                                 .mode = mode, .name = strdup(name) };
+                                 .perm = *perm, .name = strdup(name) };
     if (s->name == NULL) {
         log_error_errno("status %s: out of memory", name);
         return OPEN_FAILED;
@@ -462,11 +482,19 @@ socket_open(struct status_socket *s, const char *name, mode_t mode,
     return OPEN_OK;
 }
 
-static mode_t
-conf_mode(const struct manager *m)
+static struct status_perm
+conf_perm(const struct manager *m)
 {
-    return m->conf.status_socket_mode != 0 ? m->conf.status_socket_mode
-                                           : DEFAULT_MODE;
+    return (struct status_perm){
+        .mode = m->conf.status_socket_mode != 0 ? m->conf.status_socket_mode
+                                                : DEFAULT_MODE,
+        .uid = m->conf.status_socket_uid, .gid = m->conf.status_socket_gid };
+}
+
+static bool
+perm_equal(const struct status_perm *a, const struct status_perm *b)
+{
+    return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid;
 }
 
 /* Open name as the status socket, replacing the current one only once
@@ -475,8 +503,9 @@ static int
 listen_on(struct manager *m, const char *name, bool takeover)
 {
     struct status_socket s;
+    struct status_perm perm = conf_perm(m);
 
-    switch (socket_open(&s, name, conf_mode(m), takeover)) {
+    switch (socket_open(&s, name, &perm, takeover)) {
     case OPEN_FAILED:
         socket_close(m, &s);
         return -1;
@@ -577,11 +606,13 @@ follow_conf(struct manager *m, uint64_t now)
         return;
     }
     if (s->name != NULL && strcmp(want, s->name) == 0) {
-        if (s->path != NULL && s->mode != conf_mode(m)) {
-            s->mode = conf_mode(m);
-            if (chmod(s->path, s->mode) == -1)
-                log_warn_errno("status %s: cannot chmod %04o", s->name,
-                               (unsigned)s->mode);
+        struct status_perm perm = conf_perm(m);
+        if (s->path != NULL && !perm_equal(&s->perm, &perm)) {
+            s->perm = perm;
+            if (set_perm(s->path, &s->perm) == -1)
+                log_warn_errno("status %s: cannot set mode %04o, owner "
+                               "%d:%d", s->name, (unsigned)perm.mode,
+                               (int)perm.uid, (int)perm.gid);
         }
         return;
     }

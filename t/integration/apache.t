@@ -39,16 +39,19 @@ mkdir -p "$AP" "$TMP/www" "$TMP/cgi-bin"
 chmod 755 "$TMP/www" "$TMP/cgi-bin"
 
 # As root, Apache's children run as www-data, which must reach the
-# sockets as the example says (socket_group = "www-data") and search
+# sockets as the example says (socket_group, status_socket_group =
+# "www-data") and search
 # $TMP (mktemp made it 0700) for the sockets and the files it serves.
 AP_USER=
 SOCKET_GROUP=
+STATUS_GROUP=
 if [ "$(id -u)" = 0 ]; then
     id www-data >/dev/null 2>&1 \
         || fail "as root, Apache needs a www-data user for its children"
     AP_USER="User www-data
 Group www-data"
     SOCKET_GROUP='socket_group = "www-data"'
+    STATUS_GROUP='status_socket_group = "www-data"'
     chmod 711 "$TMP"
 fi
 
@@ -84,7 +87,8 @@ fi
 cat >"$CONF" <<CONF
 log = "$LOG"
 status_listen = "unix:$TMP/status.sock"
-status_socket_mode = 0666
+status_socket_mode = 0660
+$STATUS_GROUP
 pool "app" {
     listen = "unix:$TMP/app.sock"
     $SOCKET_GROUP

@@ -317,6 +317,22 @@ wait_until 10 answers "unix:$TMP/status2.sock" /ping \
 SSOCK=$TMP/status2.sock
 ok "a reload moves the status socket and removes the old file"
 
+# Owner and mode: what lets a front-end in without 0666.
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null \
+    && getent group nogroup >/dev/null; then
+    sed -i "/^status_listen/a status_socket_mode = 0640\\
+status_socket_user = \"nobody\"\\
+status_socket_group = \"nogroup\"" "$TMP/fcgipm.conf"
+    reloads=$(log_count 'reload: done')
+    kill -HUP "$FCGIPM_PID"
+    reloaded() { [ "$(log_count 'reload: done')" -gt "$reloads" ]; }
+    wait_until 10 reloaded || fail "no reload"
+    perm=$(stat -c '%a %U:%G' "$SSOCK")
+    [ "$perm" = "640 nobody:nogroup" ] || fail "status socket is $perm"
+    [ "$(st /ping)" = pong ] || fail "/ping after the owner changed"
+    ok "a reload gives the status socket status_socket_mode, _user, _group"
+fi
+
 # --- through nginx, with the shipped example ---------------------------------
 if { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 \
     && command -v curl >/dev/null 2>&1; then

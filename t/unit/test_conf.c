@@ -261,6 +261,8 @@ test_every_key(void **state)
                  "daemon = yes\n"
                  "status_listen = \"unix:/tmp/st.sock\"\n"
                  "status_socket_mode = 600\n"
+                 "status_socket_user = root\n"
+                 "status_socket_group = \"0\"\n"
                  "status_path = \"/fpm-status\"\n"
                  "ping_path = /fpm-ping\n"
                  "listen = {\"[::1]:9001\"}\n"
@@ -291,6 +293,9 @@ test_every_key(void **state)
     assert_string_equal(c.pid_file, "/run/t.pid");
     assert_string_equal(c.status_listen, "unix:/tmp/st.sock");
     assert_int_equal(c.status_socket_mode, 0600);
+    assert_string_equal(c.status_socket_user, "root");
+    assert_int_equal(c.status_socket_uid, 0);
+    assert_int_equal(c.status_socket_gid, 0);
     assert_string_equal(c.status_path, "/fpm-status");
     assert_string_equal(c.ping_path, "/fpm-ping");
     assert_string_equal(c.log, "syslog");
@@ -1238,6 +1243,10 @@ static const struct test_bad test_bad_values[] = {
       "socket_user: unknown user 'nosuchuser_xyz'", false },
     { BASE "socket_group = nosuchgroup_xyz\n", 3,
       "socket_group: unknown group 'nosuchgroup_xyz'", false },
+    { BASE "status_socket_user = nosuchuser_xyz\n", 3,
+      "status_socket_user: unknown user 'nosuchuser_xyz'", false },
+    { BASE "status_socket_group = nosuchgroup_xyz\n", 3,
+      "status_socket_group: unknown group 'nosuchgroup_xyz'", false },
     { BASE "user = \"54321\"\n", 3,
       "user: 54321 has no passwd entry: set group too", false },
     { BASE "user = \"-1\"\n", 3, "user: unknown user '-1'", false },
@@ -1667,6 +1676,8 @@ static const struct test_bad test_bad_pools[] = {
       "status_listen: allowed at the top level only", false },
     { BASE "pool \"x\" {\n    status_socket_mode = 0600\n}\n", 4,
       "status_socket_mode: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    status_socket_group = root\n}\n", 4,
+      "status_socket_group: allowed at the top level only", false },
     { BASE "pool \"x\" {\n    status_path = /s\n}\n", 4,
       "status_path: allowed at the top level only", false },
     { BASE "pool \"x\" {\n    ping_path = /p\n}\n", 4,
@@ -2266,6 +2277,8 @@ test_roundtrip(const char *text)
     assert_string_equal(first, second);
     test_same_str(a.status_listen, b.status_listen);
     assert_int_equal(a.status_socket_mode, b.status_socket_mode);
+    test_same_str(a.status_socket_user, b.status_socket_user);
+    test_same_str(a.status_socket_group, b.status_socket_group);
     test_same_str(a.status_path, b.status_path);
     test_same_str(a.ping_path, b.ping_path);
     assert_int_equal(a.npools, b.npools);
@@ -2329,7 +2342,7 @@ test_print_roundtrip(void **state)
                    "  max_rss = 123\n}\n");
     /* Process managers, the status socket, the workers' process. */
     test_roundtrip("status_listen = \"[::1]:9200\"\n"
-                   "status_socket_mode = 0\nstatus_path = \"/s \\\"x\\\"\"\n"
+                   "status_socket_mode = 0\nstatus_socket_group = root\nstatus_path = \"/s \\\"x\\\"\"\n"
                    "ping_path = \"/$\"\n"
                    "pool \"d\" {\n" CGI "  pm = dynamic\n  min_workers = 2\n"
                    "  min_spare = 0\n  max_spare = 7\n  max_workers = 9\n"
