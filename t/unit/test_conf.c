@@ -2342,7 +2342,8 @@ test_print_roundtrip(void **state)
                    "  max_rss = 123\n}\n");
     /* Process managers, the status socket, the workers' process. */
     test_roundtrip("status_listen = \"[::1]:9200\"\n"
-                   "status_socket_mode = 0\nstatus_socket_group = root\nstatus_path = \"/s \\\"x\\\"\"\n"
+                   "status_socket_mode = 0\nstatus_socket_group = root\n"
+                   "status_path = \"/s \\\"x\\\"\"\n"
                    "ping_path = \"/$\"\n"
                    "pool \"d\" {\n" CGI "  pm = dynamic\n  min_workers = 2\n"
                    "  min_spare = 0\n  max_spare = 7\n  max_workers = 9\n"
