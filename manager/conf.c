@@ -55,11 +55,13 @@ static const struct conf_range conf_ranges[] = {
  * moment it goes idle. */
 static const char *const conf_nonzero_durations[] = {
     "restart_backoff", "restart_backoff_max", "idle_timeout",
+    "upgrade_timeout",
 };
 
 /* Keys valid at the top level only. */
 static const char *const conf_top_keys[] = {
-    "pid_file", "log", "log_level", "daemon", "status_listen",
+    "pid_file", "log", "log_level", "daemon", "upgrade_timeout",
+    "status_listen",
     "status_socket_mode", "status_socket_user", "status_socket_group",
     "status_path", "ping_path", "pool",
 };
@@ -605,6 +607,7 @@ static cfg_opt_t conf_top_opts[] = {
     CONF_STR("log", "stderr", conf_valid_nonempty),
     CONF_INT("log_level", LOG_LEVEL_INFO, conf_on_enum),
     CONF_BOOL("daemon", cfg_false),
+    CONF_INT("upgrade_timeout", 30000, conf_on_duration),
     CONF_STR("status_listen", NULL, conf_valid_listen),
     CONF_INT("status_socket_mode", 0660, conf_on_mode),
     CONF_STR("status_socket_user", NULL, conf_valid_user),
@@ -1026,6 +1029,7 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
     c->log = conf_strdup(x, cfg_getstr(cfg, "log"));
     c->log_level = (enum log_level)cfg_getint(cfg, "log_level");
     c->daemon = cfg_getbool(cfg, "daemon");
+    c->upgrade_timeout_ms = (unsigned)cfg_getint(cfg, "upgrade_timeout");
     c->status_listen = conf_strdup(x, cfg_getstr(cfg, "status_listen"));
     c->status_socket_mode = (mode_t)cfg_getint(cfg, "status_socket_mode");
     c->status_socket_user = conf_strdup(x, cfg_getstr(cfg,

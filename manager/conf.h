@@ -118,6 +118,7 @@ struct conf {
     char *log;                  /* "stderr", "syslog" or a path */
     enum log_level log_level;   /* default info */
     bool daemon;
+    unsigned upgrade_timeout_ms;    /* default 30 s; never 0 */
     struct pool_conf *pools;
     size_t npools;
 };

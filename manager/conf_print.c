@@ -178,6 +178,7 @@ conf_print(const struct conf *c, FILE *f)
     fprintf(f, "log_level = %s\n",
             conf_value_enum_name("log_level", (int)c->log_level));
     fprintf(f, "daemon = %s\n", c->daemon ? "true" : "false");
+    conf_print_duration(f, "", "upgrade_timeout", c->upgrade_timeout_ms);
     conf_print_key_str(f, "", "status_listen", c->status_listen);
     fprintf(f, "status_socket_mode = %04o\n",
             (unsigned)c->status_socket_mode);

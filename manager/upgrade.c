@@ -22,7 +22,6 @@
 #include "sys.h"
 #include "upgrade.h"
 
-#define UPGRADE_TIMEOUT_MS 30000
 #define ENV_FDS "FCGIPM_INHERIT_FDS"
 #define ENV_READY "FCGIPM_READY_FD"
 #define ENV_FROM "FCGIPM_UPGRADE_FROM"
@@ -227,7 +226,7 @@ upgrade_start(struct manager *m, uint64_t now)
         return;
     }
     *u = (struct upgrade){ .pid = pid, .waiting = true,
-                           .deadline_at = now + UPGRADE_TIMEOUT_MS,
+                           .deadline_at = now + m->conf.upgrade_timeout_ms,
                            .ready = { .fd = fds[0], .fn = on_ready_pipe } };
     if (loop_watch(m, &u->ready, EPOLLIN) == -1) {
         sys_kill(pid, SIGKILL);
@@ -235,10 +234,10 @@ upgrade_start(struct manager *m, uint64_t now)
         u->waiting = false;
         return;
     }
-    log_info("upgrade: started new master %d (%s), waiting up to %ds for "
+    log_info("upgrade: started new master %d (%s), waiting up to %.3gs for "
              "it to be ready", (int)pid,
              exe_path[0] ? exe_path : saved_argv[0],
-             UPGRADE_TIMEOUT_MS / 1000);
+             m->conf.upgrade_timeout_ms / 1000.0);
 }
 
 static void

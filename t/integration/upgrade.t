@@ -51,4 +51,29 @@ wait_until 10 pid_gone "$new" || fail "new master did not stop"
 [ ! -e "$SOCK" ] || fail "socket left behind by the new master"
 [ ! -e "$PIDFILE" ] || fail "pid file left behind by the new master"
 ok "the new master stops on QUIT and removes socket and pid file"
+
+# A new binary that never reports ready (a script that sleeps, put where
+# the running one was, as a package upgrade would): once upgrade_timeout
+# has passed it is killed and the old master goes on serving.
+mkdir -p "$TMP/bin"
+cp "$FCGIPM_BIN" "$TMP/bin/fcgipm"
+cat >"$TMP/slow.conf" <<CONF
+upgrade_timeout = 1s
+listen = "unix:$TMP/slow.sock"
+workers = 1
+command = {"$HELLO"}
+CONF
+"$TMP/bin/fcgipm" -c "$TMP/slow.conf" >>"$LOG" 2>&1 &
+SLOW=$!
+STARTED_PIDS+=("$SLOW")
+wait_until 10 answers "unix:$TMP/slow.sock" || fail "slow.conf master"
+printf '#!/bin/sh\nexec sleep 60\n' >"$TMP/bin/fcgipm.new"
+chmod 755 "$TMP/bin/fcgipm.new"
+mv -f "$TMP/bin/fcgipm.new" "$TMP/bin/fcgipm"
+kill -USR2 "$SLOW"
+wait_log "fcgipm\[$SLOW\]: upgrade: started new master [0-9]+ .*waiting up to 1s"
+wait_log "fcgipm\[$SLOW\]: upgrade: new master [0-9]+ was not ready in time \(killed\)"
+pid_alive "$SLOW" || fail "master $SLOW died in the rollback"
+answers "unix:$TMP/slow.sock" || fail "no answer after the timed-out upgrade"
+ok "a new master not ready within upgrade_timeout is killed; the old serves"
 done_testing

@@ -151,6 +151,7 @@ test_defaults(void **state)
     assert_false(c.daemon);
     assert_null(c.status_listen);
     assert_int_equal(c.status_socket_mode, 0660);
+    assert_int_equal(c.upgrade_timeout_ms, 30000);
     assert_string_equal(c.status_path, "/status");
     assert_string_equal(c.ping_path, "/ping");
     assert_int_equal(c.npools, 1);
@@ -259,6 +260,7 @@ test_every_key(void **state)
                  "log = syslog\n"
                  "log_level = debug\n"
                  "daemon = yes\n"
+                 "upgrade_timeout = 2m\n"
                  "status_listen = \"unix:/tmp/st.sock\"\n"
                  "status_socket_mode = 600\n"
                  "status_socket_user = root\n"
@@ -301,6 +303,7 @@ test_every_key(void **state)
     assert_string_equal(c.log, "syslog");
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_true(c.daemon);
+    assert_int_equal(c.upgrade_timeout_ms, 120000);
     const struct pool_conf *p = &c.pools[0];
     assert_int_equal(p->nlisten, 1);
     assert_string_equal(p->listen[0], "[::1]:9001");
@@ -1678,6 +1681,10 @@ static const struct test_bad test_bad_pools[] = {
       "status_socket_mode: allowed at the top level only", false },
     { BASE "pool \"x\" {\n    status_socket_group = root\n}\n", 4,
       "status_socket_group: allowed at the top level only", false },
+    { BASE "pool \"x\" {\n    upgrade_timeout = 5s\n}\n", 4,
+      "upgrade_timeout: allowed at the top level only", false },
+    { BASE "upgrade_timeout = 0\n", 3,
+      "upgrade_timeout: must be at least 1ms", false },
     { BASE "pool \"x\" {\n    status_path = /s\n}\n", 4,
       "status_path: allowed at the top level only", false },
     { BASE "pool \"x\" {\n    ping_path = /p\n}\n", 4,
@@ -2380,6 +2387,7 @@ test_print_format(void **state)
         "log = \"stderr\"\n"
         "log_level = info\n"
         "daemon = false\n"
+        "upgrade_timeout = 30s\n"
         "status_socket_mode = 0660\n"
         "status_path = \"/status\"\n"
         "ping_path = \"/ping\"\n"
@@ -2412,6 +2420,7 @@ test_print_format(void **state)
     out = test_print(&c);
     assert_non_null(strstr(out,
         "daemon = false\n"
+        "upgrade_timeout = 30s\n"
         "status_listen = \"/tmp/st.sock\"\n"
         "status_socket_mode = 0660\n"));
     assert_non_null(strstr(out,
