@@ -1,6 +1,7 @@
 /* Process-manager rules as pure functions: how many workers a pool wants
  * from what was sampled, when to sample again, and the spawn-rate bucket.
  * No system calls here; pool.c samples and acts. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,13 +123,14 @@ pm_queue_want(const struct pm_sample *s)
 }
 
 /* Samples in a row that must see connections waiting before the pool
- * grows for them. A connection that an idle worker is about to take (it
- * was woken but has not run yet, which on a busy machine takes a while)
- * counts against the queue already; what remains is a worker finishing
- * its last connection while the same client connects again. So: with no
- * worker at all, nobody else will take it; where idle workers show in the
- * scoreboard, at once; exec workers, twice; adaptive, whose point is not
- * to chase every blip, three times. */
+ * grows for all of them. A connection that an idle worker is about to
+ * take (it was woken but has not run yet, which on a busy machine takes
+ * a while) counts against the queue already; what remains is a worker
+ * finishing its last connection while the same client connects again.
+ * So: with no worker at all, nobody else will take it; where idle workers
+ * show in the scoreboard, at once; exec workers, twice (but see
+ * beyond_live); adaptive, whose point is not to chase every blip, three
+ * times. */
 static unsigned
 confirmations(const struct pm_state *st, const struct pm_sample *s)
 {
@@ -139,12 +141,24 @@ confirmations(const struct pm_state *st, const struct pm_sample *s)
     return s->sees_idle ? 1 : 2;
 }
 
+/* Connections beyond what the live workers can take, one each next,
+ * whatever they seem to be doing: a worker that looks busy may be
+ * finishing its request, one counted as starting may be up already. No
+ * blip explains these, so ondemand, whose promise is a worker per waiting
+ * connection, starts workers for them before any confirmation; a queue
+ * that lasts gets the rest (pm_queue_want) once confirmed. */
+static unsigned
+beyond_live(const struct pm_sample *s)
+{
+    return s->queued > s->live ? s->queued - s->live : 0;
+}
+
 static unsigned
 queue_growth(const struct pm_state *st, const struct pm_sample *s)
 {
-    if (st->backlog < confirmations(st, s))
-        return 0;
-    return pm_queue_want(s);
+    if (st->backlog >= confirmations(st, s))
+        return pm_queue_want(s);
+    return st->kind == PM_ONDEMAND ? beyond_live(s) : 0;
 }
 
 /* dynamic: stop what stayed above max_spare for a whole window. */
@@ -283,9 +297,9 @@ pm_idle_since(uint64_t since, bool idle_now, bool active, uint64_t now)
     return since;
 }
 
-/* The number after "key: " at the start of a line of text. */
+/* The number after "key:" at the start of a line of /proc text. */
 static int
-io_field(const char *text, const char *key, uint64_t *out)
+proc_field(const char *text, const char *key, uint64_t *out)
 {
     size_t klen = strlen(key);
 
@@ -310,8 +324,43 @@ pm_io_activity(const char *text, uint64_t *out)
 {
     uint64_t r, w;
 
-    if (io_field(text, "syscr", &r) == -1 || io_field(text, "syscw", &w) == -1)
+    if (proc_field(text, "syscr", &r) == -1
+        || proc_field(text, "syscw", &w) == -1)
         return -1;
     *out = r + w;
+    return 0;
+}
+
+/* PF_FORKNOEXEC from the kernel's sched.h (no uapi header has it): set by
+ * fork, cleared by a successful execve(). */
+#define PM_PF_FORKNOEXEC 0x40UL
+
+bool
+pm_stat_before_exec(const char *text)
+{
+    /* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm
+     * may hold spaces and parentheses, so count fields from the last ')'.
+     * Each turn finds the space before the next field, 3 to 9. */
+    const char *p = strrchr(text, ')');
+
+    for (int field = 3; p != NULL && field <= 9; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL)
+        return true;
+    char *end;
+    unsigned long flags = strtoul(p + 1, &end, 10);
+    if (end == p + 1)
+        return true;
+    return (flags & PM_PF_FORKNOEXEC) != 0;
+}
+
+int
+pm_fdinfo_mnt_id(const char *text, int *out)
+{
+    uint64_t v;
+
+    if (proc_field(text, "mnt_id", &v) == -1 || v > INT_MAX)
+        return -1;
+    *out = (int)v;
     return 0;
 }

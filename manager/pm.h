@@ -86,6 +86,11 @@ struct pm_state {
     bool watch_logged;          /* the socket could not be watched */
     bool accept_seen;           /* exec: a worker was seen in accept():
                                    idle workers can be told apart */
+    bool own_sockets_known;     /* exec: own_sockets was measured */
+    unsigned own_sockets;       /* exec: sockets from fd 3 up that a worker
+                                   holds while idle in accept() (the
+                                   program's own: a database, syslog); one
+                                   more is a connection it accepted */
     bool capped;                /* the last sample wanted more workers
                                    than max_workers allows */
     unsigned long max_reached;  /* times that began (php-fpm's "max
@@ -139,5 +144,15 @@ uint64_t pm_idle_since(uint64_t since, bool idle_now, bool active,
  * syscw), which change whenever an exec worker serves a request. 0, or
  * -1 when the text lacks them. */
 int pm_io_activity(const char *text, uint64_t *out);
+
+/* Whether /proc/PID/stat text shows a process that has not called
+ * execve() since fork (PF_FORKNOEXEC in its flags): an exec worker still
+ * holding the master's descriptors. Unreadable text counts as not yet. */
+bool pm_stat_before_exec(const char *text);
+
+/* The mount id in /proc/PID/fdinfo/N text ("mnt_id:"): every socket
+ * shares the one of the kernel's socket file system. 0, or -1 when the
+ * text lacks it. */
+int pm_fdinfo_mnt_id(const char *text, int *out);
 
 #endif

@@ -16,10 +16,17 @@
  *          (queue_read) and then the workers, and start one worker per
  *          waiting connection that no idle or starting worker is about
  *          to take: a burst is met in one step, and workers already
- *          starting (SB_STARTING, or exec ones not yet seen in accept()
- *          within EXEC_START_MS) count, so it never overshoots. Where
- *          idle workers are invisible (exec) a queue must be seen twice
- *          in a row, and for adaptive three times (pm.c: confirmations).
+ *          starting count, so it never overshoots. Starting means
+ *          SB_STARTING in the scoreboard; for exec, a worker neither
+ *          seen in accept() nor holding a connection (a socket beyond
+ *          those its program keeps while idle), looked at before the
+ *          queue (look_new_workers): within EXEC_START_MS it is
+ *          starting, later it counts as waiting for a connection (slow
+ *          to start or stuck: none reached it, so none more is needed
+ *          for it). Where idle workers are invisible (exec), ondemand
+ *          grows at once for the connections beyond its live workers
+ *          and for the rest once a queue is seen twice in a row;
+ *          adaptive waits for three (pm.c: confirmations, beyond_live).
  *          Growth is bounded by max_workers and the max_spawn_rate
  *          bucket. The surge ends when the queue is empty, or at
  *          max_workers with nothing starting (nothing to do until a
@@ -54,6 +61,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -674,8 +682,10 @@ stable_due(struct pool *p, struct slot *s)
 
 /* ---- process managers: sample the pool, decide (pm.c), act ---- */
 
-#define EXEC_START_MS 200       /* an exec worker not yet seen in accept()
-                                   counts as starting this long */
+#define EXEC_START_MS 200       /* an exec worker neither seen in accept()
+                                   nor holding a connection counts as
+                                   starting this long */
+#define FD_PROBES_MAX 64        /* most fdinfo files read per worker */
 
 static bool
 pm_active(const struct pool *p)
@@ -815,14 +825,114 @@ read_activity(pid_t pid, uint64_t *out)
     return pm_io_activity(buf, out);
 }
 
+/* How many of pid's descriptors from 3 up are sockets: those with the
+ * mount id of fd 0, the listening socket (0-2 are it and stdio, which
+ * may be a socket too: the journal). nfds (sys_proc_fd_count) bounds the
+ * probe; the numbers may have gaps. -1 when fd 0 cannot be read. */
+static int
+sockets_from_3(pid_t pid, int nfds)
+{
+    char name[32], buf[256];
+    int sock_mnt, mnt, n = 0, found = 3;
+
+    if (sys_proc_read(pid, "fdinfo/0", buf, sizeof(buf)) <= 0
+        || pm_fdinfo_mnt_id(buf, &sock_mnt) == -1)
+        return -1;
+    for (int fd = 3; found < nfds && fd < 3 + FD_PROBES_MAX; fd++) {
+        snprintf(name, sizeof(name), "fdinfo/%d", fd);
+        if (sys_proc_read(pid, name, buf, sizeof(buf)) <= 0)
+            continue;           /* a gap, or closed meanwhile */
+        found++;
+        if (pm_fdinfo_mnt_id(buf, &mnt) == 0 && mnt == sock_mnt)
+            n++;
+    }
+    return n;
+}
+
+/* Worker s was seen idle in accept(): the sockets it holds from fd 3 up
+ * are its program's own. Counted at the first idle worker and at each
+ * new one seen idle, keeping the fewest, in case one took a connection
+ * while they were counted. */
+static void
+learn_own_sockets(struct pool *p, const struct slot *s)
+{
+    struct pm_state *st = &p->pm;
+    int nfds = sys_proc_fd_count(s->pid);
+    int n = 0;
+
+    if (nfds > 3)
+        n = sockets_from_3(s->pid, nfds);
+    if (nfds == -1 || n == -1)
+        return;
+    if (!st->own_sockets_known || (unsigned)n < st->own_sockets)
+        st->own_sockets = (unsigned)n;
+    st->own_sockets_known = true;
+}
+
+/* Whether exec worker s holds a connection it accepted: a socket beyond
+ * those its program keeps while idle (own_sockets), once it has exec'd
+ * (until then it holds the master's sockets). A program that opens a
+ * socket of its own before its first accept() looks like that until a
+ * worker of the pool has been seen idle. Unreadable means no. */
+static bool
+holds_connection(const struct pool *p, const struct slot *s)
+{
+    char buf[512];
+    int nfds = sys_proc_fd_count(s->pid);
+
+    /* Listener and stdio first: a connection comes on top of them. */
+    if (nfds == -1 || (unsigned)nfds <= 3 + p->pm.own_sockets)
+        return false;
+    if (sys_proc_read(s->pid, "stat", buf, sizeof(buf)) <= 0
+        || pm_stat_before_exec(buf))
+        return false;
+    int n = sockets_from_3(s->pid, nfds);
+    return n > 0 && (unsigned)n > p->pm.own_sockets;
+}
+
+/* Exec workers not seen up yet, neither in accept() nor holding a
+ * connection: is each one up now? Looked at before the queue is read, so
+ * that one taking a connection in between counts as about to take it,
+ * the connection being gone from the queue as well (one worker too few
+ * for a sample), where after the read it would count as busy with a
+ * connection the queue counts too (one too many). The ones still not up
+ * are counted here, the others by sample(): starting within
+ * EXEC_START_MS, then waiting (idle), for no connection reached them. A
+ * worker that took one before the first look is told from one starting
+ * by the connection it holds, not by its age. */
+static void
+look_new_workers(struct pool *p, uint64_t now, struct pm_sample *out)
+{
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state != SLOT_RUNNING || s->outgoing || s->pm_ready)
+            continue;
+        if (in_accept(s->pid)) {
+            s->pm_ready = true;
+            p->pm.accept_seen = true;
+            learn_own_sockets(p, s);
+            continue;
+        }
+        if (holds_connection(p, s)) {
+            s->pm_ready = true;
+            continue;
+        }
+        out->live++;
+        if (now - s->started_at < EXEC_START_MS)
+            out->starting++;
+        else
+            out->idle++;
+    }
+}
+
 /* Look at one live worker: idle, starting, and whether it served since
- * the last look. Exec workers cost /proc reads, made only while young
- * (are they up yet?) or when look asks. */
+ * the last look. Exec workers (all up: look_new_workers counted the
+ * others) cost /proc reads, made only when look asks. */
 static void
 sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
             struct pm_sample *out)
 {
-    bool idle, starting;
+    bool idle, starting = false;
     uint64_t activity = s->pm_activity;
 
     if (out->sees_idle) {
@@ -832,13 +942,14 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
         starting = snap.state == SB_STARTING || snap.state == SB_EMPTY;
         activity = snap.requests;
     } else {
-        bool young = !s->pm_ready && now - s->started_at < EXEC_START_MS;
-        if (!young && !look)
+        if (!look)
             return;
         idle = in_accept(s->pid);
-        s->pm_ready = s->pm_ready || idle;
         p->pm.accept_seen = p->pm.accept_seen || idle;
-        starting = young && !idle;
+        /* Under ondemand most workers take a connection before they are
+         * ever seen idle: learn from the first one that is. */
+        if (idle && !p->pm.own_sockets_known)
+            learn_own_sockets(p, s);
         /* Without /proc/PID/io, being in accept() at each look is all
          * there is to go by. */
         if (idle && read_activity(s->pid, &activity) == -1)
@@ -863,14 +974,14 @@ worth_a_look(const struct pool *p, const struct pm_sample *out)
     return p->pm.kind == PM_ONDEMAND || out->idle == 0;
 }
 
-/* Count p's workers into out, whose queue fields are filled already. A
- * program that waits for connections otherwise than blocked in accept(2)
- * on fd 0 (select first, say) never looks idle: until one of the pool's
- * workers has, idle counts are not taken as such. */
+/* Count p's workers into out, whose queue fields are filled already, as
+ * are the exec workers not up yet (look_new_workers). A program that
+ * waits for connections otherwise than blocked in accept(2) on fd 0
+ * (select first, say) never looks idle: until one of the pool's workers
+ * has, idle counts are not taken as such. */
 static void
 sample(struct pool *p, uint64_t now, struct pm_sample *out)
 {
-    out->sees_idle = sees_idle(p);
     out->idle_sampled = out->sees_idle || !out->queue_read;
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
@@ -879,7 +990,8 @@ sample(struct pool *p, uint64_t now, struct pm_sample *out)
             out->starting++;
             continue;
         }
-        if (s->state != SLOT_RUNNING || s->outgoing)
+        if (s->state != SLOT_RUNNING || s->outgoing
+            || (!out->sees_idle && !s->pm_ready))
             continue;
         out->live++;
         sample_slot(p, s, now, worth_a_look(p, out), out);
@@ -994,11 +1106,14 @@ pm_run(struct pool *p, uint64_t now)
 {
     struct pm_state *st = &p->pm;
     bool woken = st->woken;
-    struct pm_sample s = { 0 };
+    struct pm_sample s = { .sees_idle = sees_idle(p) };
     struct pm_decision d;
 
+    if (!s.sees_idle)
+        look_new_workers(p, now, &s);
     /* Not when calm: then a connection waiting wakes us. The queue
-     * first: a worker still idle after it was read is taking one. */
+     * before the workers up: one still idle after it was read is taking
+     * one. */
     if (st->surge || woken)
         read_queue(p, woken, &s);
     st->woken = false;

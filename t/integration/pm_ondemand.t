@@ -1,5 +1,6 @@
 # pm = ondemand: no worker until a connection waits; one worker per
-# waiting connection (never more), in module and exec modes; back to zero
+# waiting connection (never more), in module and exec modes, also when
+# the program is slow to reach accept() or dies before it; back to zero
 # after idle_timeout; an idle master (with or without workers gone) makes
 # no system calls.
 . "$(dirname "$0")/lib.sh"
@@ -14,12 +15,12 @@ most_workers() {
         END { print m + 0 }'
 }
 
-# burst N URI: N requests at once; their pids in BURST.
+# burst N URI [ARGS...]: N requests at once; their pids in BURST.
 burst() {
     local i
     BURST=()
     for i in $(seq "$1"); do
-        req "unix:$SOCK" "$2" >"$TMP/burst.$i" 2>&1 &
+        req "unix:$SOCK" "$2" "${@:3}" >"$TMP/burst.$i" 2>&1 &
         BURST+=("$!")
     done
 }
@@ -109,4 +110,53 @@ ok "at max_workers, connections wait and are all answered"
 kill -TERM "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "cap: exit status $STATUS"
+
+# A program slow to reach accept() (a shell sleeping a second before it
+# execs hello): the connections waiting are those its workers will take
+# once up, however long that is, so no more workers start for them.
+SOCK=$TMP/slowstart.sock
+LOG=$TMP/slowstart.log
+cat >"$TMP/slowstart.conf" <<CONF
+listen = "unix:$SOCK"
+command = {"/bin/sh", "-c", "sleep 1; exec $HELLO"}
+pm = ondemand
+max_workers = 8
+idle_timeout = "10s"
+CONF
+start_fcgipm -c "$TMP/slowstart.conf"
+wait_until 5 test -S "$SOCK" || fail "slow start: no socket"
+burst 3 "/slow?sleep=100"
+burst_ok
+[ "$(most_workers)" -le 3 ] \
+    || fail "slow start: grew to $(most_workers) workers for 3 requests"
+ok "a program slow to start: 3 waiting requests get 3 workers, no more"
+kill -TERM "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "slow start: exit status $STATUS"
+
+# A program that dies before it accepts: its slots respawn with backoff
+# and still count for the connections waiting, so the pool does not grow
+# past them.
+SOCK=$TMP/crash.sock
+LOG=$TMP/crash.log
+cat >"$TMP/crash.conf" <<CONF
+listen = "unix:$SOCK"
+command = {"$HELLO", "--crash"}
+pm = ondemand
+max_workers = 8
+CONF
+start_fcgipm -c "$TMP/crash.conf"
+wait_until 5 test -S "$SOCK" || fail "crash: no socket"
+burst 3 "/never" -t 2
+for p in "${BURST[@]}"; do
+    wait_status "$p"
+    [ "$STATUS" = 28 ] || fail "crash: a request ended with $STATUS"
+done
+wait_log "crash loop"
+[ "$(most_workers)" -le 3 ] \
+    || fail "crash: grew to $(most_workers) workers for 3 requests"
+ok "a program dying at start: 3 waiting requests, at most 3 workers"
+kill -TERM "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "crash: exit status $STATUS"
 done_testing

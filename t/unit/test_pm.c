@@ -271,6 +271,93 @@ test_ondemand_exec_confirms_a_queue(void **state)
     assert_int_equal(d.grow, 1);
 }
 
+/* Six connections wait and two workers live: whatever the two are doing,
+ * each takes at most one of them next, so four more start at the first
+ * sight of the queue, and the rest once it is confirmed. */
+static void
+test_ondemand_exec_grows_beyond_live_workers_at_once(void **state)
+{
+    struct pool_conf pc = ond;
+    struct pm_state st;
+    struct pm_decision d;
+    struct pm_sample s = seen(2, 0, 0, 6);
+
+    (void)state;
+    pc.max_workers = 8;
+    pm_init(&st, &pc, 0);
+    s.sees_idle = false;
+    pm_decide(&pc, &st, &s, 1000, &d);
+    assert_int_equal(d.grow, 4);
+    assert_true(d.surge);
+    /* Confirmed: the two are busy, the four starting. */
+    s = seen(6, 0, 4, 6);
+    s.sees_idle = false;
+    pm_decide(&pc, &st, &s, 1020, &d);
+    assert_int_equal(d.grow, 2);
+    /* One waiting per worker at most, never more than max_workers. */
+    s = seen(8, 0, 2, 2);
+    s.sees_idle = false;
+    pm_decide(&pc, &st, &s, 1040, &d);
+    assert_int_equal(d.grow, 0);
+    pm_init(&st, &pc, 0);
+    s = seen(2, 0, 0, 20);
+    s.sees_idle = false;
+    pm_decide(&pc, &st, &s, 2000, &d);
+    assert_int_equal(d.grow, 6);
+    assert_int_equal(st.max_reached, 1);
+}
+
+/* No more connections than live workers: each may be about to take one
+ * (finishing its request as its client connects again), so until the
+ * queue is confirmed none starts; adaptive does not chase a burst at
+ * once either. */
+static void
+test_exec_blip_within_live_workers_waits_for_confirmation(void **state)
+{
+    struct pm_state st;
+    struct pm_decision d;
+    struct pm_sample s = seen(3, 0, 0, 3);
+
+    (void)state;
+    s.sees_idle = false;
+    pm_init(&st, &ond, 0);
+    pm_decide(&ond, &st, &s, 1000, &d);
+    assert_int_equal(d.grow, 0);
+    s = seen(1, 0, 0, 5);
+    s.sees_idle = false;
+    pm_init(&st, &ada, 1);
+    pm_decide(&ada, &st, &s, 1000, &d);
+    assert_int_equal(d.grow, 0);
+}
+
+static void
+test_stat_before_exec(void **state)
+{
+    (void)state;
+    /* fork sets PF_FORKNOEXEC (0x40); execve clears it. */
+    assert_true(pm_stat_before_exec("7 (fcgipm) R 1 7 7 0 -1 4194368 5 0"));
+    assert_false(pm_stat_before_exec("7 (hello) S 1 7 7 0 -1 4194560 5 0"));
+    /* comm may hold spaces and parentheses. */
+    assert_false(pm_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 4194304 0"));
+    assert_true(pm_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 64 0"));
+    assert_true(pm_stat_before_exec("7 (hello) S 1 7"));
+    assert_true(pm_stat_before_exec(""));
+}
+
+static void
+test_fdinfo_mnt_id(void **state)
+{
+    int id = -1;
+
+    (void)state;
+    assert_int_equal(pm_fdinfo_mnt_id("pos:\t0\nflags:\t02\nmnt_id:\t8\n"
+                                      "ino:\t40924407\nscm_fds: 0\n", &id),
+                     0);
+    assert_int_equal(id, 8);
+    assert_int_equal(pm_fdinfo_mnt_id("pos:\t0\nflags:\t02\n", &id), -1);
+    assert_int_equal(pm_fdinfo_mnt_id("mnt_id:\t\n", &id), -1);
+}
+
 static void
 test_ondemand_ticks_only_with_workers(void **state)
 {
@@ -465,6 +552,9 @@ main(void)
         cmocka_unit_test(test_ondemand_from_zero_grows_at_once),
         cmocka_unit_test(test_ondemand_counts_workers_starting),
         cmocka_unit_test(test_ondemand_exec_confirms_a_queue),
+        cmocka_unit_test(test_ondemand_exec_grows_beyond_live_workers_at_once),
+        cmocka_unit_test(
+            test_exec_blip_within_live_workers_waits_for_confirmation),
         cmocka_unit_test(test_ondemand_ticks_only_with_workers),
         cmocka_unit_test(
             test_ondemand_blind_to_idle_shrinks_on_a_quiet_queue),
@@ -474,6 +564,8 @@ main(void)
         cmocka_unit_test(test_adaptive_flapping_doubles_the_wait),
         cmocka_unit_test(test_idle_since),
         cmocka_unit_test(test_io_activity),
+        cmocka_unit_test(test_stat_before_exec),
+        cmocka_unit_test(test_fdinfo_mnt_id),
     };
     return cmocka_run_group_tests_name("pm", tests, NULL, NULL);
 }

@@ -414,36 +414,218 @@ test_ondemand_exec_spawns_per_waiting_connection_then_idles_out(
     will_return(sys_fork, 101);
     pool_reconcile(p, 6000);
     assert_int_equal(pool_next_deadline(p), 6000 + PM_SURGE_TICK_MS);
-    /* Both up and in accept(): the queue has drained. */
+    /* Both up and in accept() (fds 0-2 only: no socket of their own),
+     * and the queue has drained: nothing to decide, so their idle time
+     * starts at the next look. */
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
+    will_read(101, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
     will_return(queue_read, 0);
+    pool_run_due(p, 6020);
+    assert_true(p->pm.watching);
+    assert_int_equal(pool_next_deadline(p), 6020 + pm_sample_ms(&od_exec));
     will_read(100, "syscall", IN_ACCEPT);
     will_read(100, "io", IO_TEXT(7));
     will_read(101, "syscall", IN_ACCEPT);
     will_read(101, "io", IO_TEXT(7));
-    pool_run_due(p, 6020);
-    assert_true(p->pm.watching);
-    assert_int_equal(pool_next_deadline(p), 6020 + pm_sample_ms(&od_exec));
+    pool_run_due(p, 6145);
     /* 101 serves a request in between (its read calls went up). */
     will_read(100, "syscall", IN_ACCEPT);
     will_read(100, "io", IO_TEXT(7));
     will_read(101, "syscall", IN_ACCEPT);
     will_read(101, "io", IO_TEXT(9));
-    pool_run_due(p, 6145);
+    pool_run_due(p, 6270);
     assert_int_equal(p->target, 2);
     /* 100 has been idle for idle_timeout; 101 not yet. */
     will_read(100, "syscall", IN_ACCEPT);
     will_read(100, "io", IO_TEXT(7));
     will_read(101, "syscall", IN_ACCEPT);
     will_read(101, "io", IO_TEXT(9));
-    pool_run_due(p, 7020);
+    pool_run_due(p, 7145);
     assert_int_equal(p->target, 1);
     assert_int_equal(p->slots[0].state, SLOT_STOPPING);
     assert_int_equal(p->slots[1].state, SLOT_RUNNING);
-    pool_child_died(p, &p->slots[0], W_EXITCODE(0, 0), 7030);
-    pool_child_died(p, &p->slots[1], W_EXITCODE(0, SIGKILL), 7030);
+    pool_child_died(p, &p->slots[0], W_EXITCODE(0, 0), 7150);
+    pool_child_died(p, &p->slots[1], W_EXITCODE(0, SIGKILL), 7150);
     will_return(sys_fork, 102);     /* a crash: respawned, not shrunk */
-    pool_run_due(p, 7030);
+    pool_run_due(p, 7150);
     assert_int_equal(p->target, 1);
+    pm_pool_free(p);
+}
+
+static const struct pool_conf od8_exec = {
+    .name = "od8", .mode = MODE_EXEC, .pm = PM_ONDEMAND, .max_workers = 8,
+    .stop_signal = SIGUSR1, .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000, .idle_timeout_ms = 1000, .max_spawn_rate = 32,
+};
+
+#define RUNNING_NOW "running\n"
+#define EXECED "100 (hello) S 1 100 100 0 -1 4194560 96 0 0 0\n"
+#define FORKED "100 (fcgipm) R 1 100 100 0 -1 4194368 12 0 0 0\n"
+#define SOCKET_INFO "pos:\t0\nflags:\t02\nmnt_id:\t8\nino:\t4242\n"
+#define FILE_INFO "pos:\t832\nflags:\t02100000\nmnt_id:\t27\nino:\t733\n"
+
+/* From zero: c connections wait, and the pool forks for them at 6000,
+ * pids 100 on. */
+static struct pool *
+od_forked(const struct pool_conf *c, unsigned n)
+{
+    struct pool *p = pm_pool(c);
+
+    pool_run_due(p, 5000);
+    connection_waits(p);
+    will_return(queue_read, n);
+    pool_run_due(p, 6000);
+    assert_int_equal(p->target, n);
+    for (unsigned i = 0; i < n; i++)
+        will_return(sys_fork, 100 + (pid_t)i);
+    pool_reconcile(p, 6000);
+    return p;
+}
+
+/* The worker started for the first connection of a burst took it before
+ * the next look, and the other seven arrived meanwhile: it holds a
+ * connection (a socket at fd 3), so it is busy, not starting, and the
+ * pool has a worker for each of the eight at that look. */
+static void
+test_ondemand_exec_new_worker_holding_a_connection_is_busy(void **state)
+{
+    struct pool *p = od_forked(&od8_exec, 1);
+
+    (void)state;
+    will_read(100, "syscall", IN_SLEEP);
+    will_return(sys_proc_fd_count, 4);
+    will_read(100, "stat", EXECED);
+    will_read(100, "fdinfo/0", SOCKET_INFO);
+    will_read(100, "fdinfo/3", SOCKET_INFO);
+    will_return(queue_read, 7);
+    will_read(100, "syscall", IN_SLEEP);        /* up: looked at as such */
+    pool_run_due(p, 6020);
+    assert_int_equal(p->target, 8);
+    assert_true(p->slots[0].pm_ready);
+    pm_pool_free(p);
+}
+
+/* Not a connection: a file the dynamic loader has open, or the master's
+ * own sockets in a child that has not exec'd yet. Both are starting, so
+ * with three waiting only one more is started. */
+static void
+test_ondemand_exec_new_worker_without_connection_is_starting(void **state)
+{
+    struct pool *p = od_forked(&od8_exec, 2);
+
+    (void)state;
+    will_read(100, "syscall", RUNNING_NOW);
+    will_return(sys_proc_fd_count, 4);
+    will_read(100, "stat", EXECED);
+    will_read(100, "fdinfo/0", SOCKET_INFO);
+    will_read(100, "fdinfo/3", FILE_INFO);
+    will_read(101, "syscall", RUNNING_NOW);
+    will_return(sys_proc_fd_count, 12);
+    will_read(101, "stat", FORKED);
+    will_return(queue_read, 3);
+    pool_run_due(p, 6020);
+    assert_int_equal(p->target, 3);
+    assert_false(p->slots[0].pm_ready);
+    assert_false(p->slots[1].pm_ready);
+    pm_pool_free(p);
+}
+
+/* A program slow to reach accept() (here past EXEC_START_MS) holds no
+ * connection: the ones waiting are its, and no more workers start for
+ * them however long it takes. */
+static void
+test_ondemand_exec_slow_start_is_no_fork_storm(void **state)
+{
+    struct pool *p = od_forked(&od8_exec, 3);
+
+    (void)state;
+    for (uint64_t now = 6020; now <= 7000; now += 20) {
+        for (pid_t pid = 100; pid < 103; pid++) {
+            will_read(pid, "syscall", RUNNING_NOW);
+            will_return(sys_proc_fd_count, 3);
+        }
+        will_return(queue_read, 3);
+        pool_run_due(p, now);
+        assert_int_equal(p->target, 3);
+    }
+    pm_pool_free(p);
+}
+
+/* A program with a socket of its own (a database) holds it idle in
+ * accept(): seen so once, only a socket beyond it is a connection. */
+static void
+test_ondemand_exec_learns_the_programs_own_sockets(void **state)
+{
+    struct pool *p = od_forked(&od8_exec, 1);
+
+    (void)state;
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 4);
+    will_read(100, "fdinfo/0", SOCKET_INFO);
+    will_read(100, "fdinfo/3", SOCKET_INFO);
+    will_return(queue_read, 0);
+    pool_run_due(p, 6020);
+    assert_int_equal(p->pm.own_sockets, 1);
+    /* Busy now, and two more wait: one beyond the live worker at once,
+     * the other once confirmed. */
+    connection_waits(p);
+    will_return(queue_read, 2);
+    will_read(100, "syscall", IN_SLEEP);
+    pool_run_due(p, 6500);
+    assert_int_equal(p->target, 2);
+    will_return(sys_fork, 101);
+    pool_reconcile(p, 6500);
+    will_read(101, "syscall", RUNNING_NOW);
+    will_return(sys_proc_fd_count, 4);          /* its own socket only */
+    will_return(queue_read, 2);
+    will_read(100, "syscall", IN_SLEEP);
+    pool_run_due(p, 6520);
+    assert_false(p->slots[1].pm_ready);
+    assert_int_equal(p->target, 3);
+    will_return(sys_fork, 102);
+    pool_reconcile(p, 6520);
+    /* 101 is still starting; 102 holds one socket more: a connection. */
+    will_read(101, "syscall", RUNNING_NOW);
+    will_return(sys_proc_fd_count, 4);
+    will_read(102, "syscall", IN_SLEEP);
+    will_return(sys_proc_fd_count, 5);
+    will_read(102, "stat", EXECED);
+    will_read(102, "fdinfo/0", SOCKET_INFO);
+    will_read(102, "fdinfo/3", SOCKET_INFO);
+    will_read(102, "fdinfo/4", SOCKET_INFO);
+    will_return(queue_read, 1);
+    pool_run_due(p, 6540);
+    assert_true(p->slots[2].pm_ready);
+    assert_int_equal(p->target, 3);     /* 101 takes the one waiting */
+    pm_pool_free(p);
+}
+
+/* A worker that came up holding a connection and is idle later tells
+ * what its program holds by itself. */
+static void
+test_ondemand_exec_learns_from_a_worker_up_with_a_connection(void **state)
+{
+    struct pool *p = od_forked(&od8_exec, 1);
+
+    (void)state;
+    will_read(100, "syscall", IN_SLEEP);
+    will_return(sys_proc_fd_count, 4);
+    will_read(100, "stat", EXECED);
+    will_read(100, "fdinfo/0", SOCKET_INFO);
+    will_read(100, "fdinfo/3", SOCKET_INFO);
+    will_return(queue_read, 0);
+    pool_run_due(p, 6020);
+    assert_true(p->slots[0].pm_ready);
+    assert_false(p->pm.own_sockets_known);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_return(sys_proc_fd_count, 3);
+    will_read(100, "io", IO_TEXT(9));
+    pool_run_due(p, 6020 + pm_sample_ms(&od8_exec));
+    assert_true(p->pm.own_sockets_known);
+    assert_int_equal(p->pm.own_sockets, 0);
     pm_pool_free(p);
 }
 
@@ -581,6 +763,14 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test(
             test_ondemand_exec_spawns_per_waiting_connection_then_idles_out),
+        cmocka_unit_test(
+            test_ondemand_exec_new_worker_holding_a_connection_is_busy),
+        cmocka_unit_test(
+            test_ondemand_exec_new_worker_without_connection_is_starting),
+        cmocka_unit_test(test_ondemand_exec_slow_start_is_no_fork_storm),
+        cmocka_unit_test(test_ondemand_exec_learns_the_programs_own_sockets),
+        cmocka_unit_test(
+            test_ondemand_exec_learns_from_a_worker_up_with_a_connection),
         cmocka_unit_test(test_dynamic_reads_the_scoreboard),
         cmocka_unit_test(test_signals_move_the_floor_of_a_dynamic_pool),
         cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
