@@ -34,8 +34,13 @@ answers "unix:$SOCK" || fail "no answer after reload"
 ok "HUP replaces all 3 workers, keeps the TTIN size and the socket"
 
 write_conf "$SOCK" 4
+before=$(workers)
 kill -HUP "$FCGIPM_PID"
-wait_workers 4
+# Not just any 4: on the way from 3 old to 4 new there are 3 old and 1 new.
+all_4_new() {
+    has_workers 4 && [ -z "$(comm -12 <(echo "$before") <(workers))" ]
+}
+wait_until 10 all_4_new || fail "expected 4 new workers, have $(workers)"
 ok "HUP with workers = 4 gives 4 workers"
 
 stable=$(workers)
