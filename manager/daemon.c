@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "sig.h"
+#include "sys.h"
 
 static int ready_fd = -1;
 
@@ -45,7 +46,7 @@ daemon_start(void)
         log_error_errno("daemon: cannot create a pipe");
         return -1;
     }
-    pid_t pid = fork();
+    pid_t pid = sys_fork();
     if (pid == -1) {
         log_error_errno("daemon: cannot fork");
         return -1;
@@ -63,7 +64,7 @@ daemon_start(void)
         log_error_errno("daemon: setsid");
         _exit(1);
     }
-    pid = fork();
+    pid = sys_fork();
     if (pid == -1) {
         log_error_errno("daemon: cannot fork");
         _exit(1);

@@ -1,7 +1,6 @@
-/* Reading whether a worker waits, idle, in accept() on its listening
- * socket, from /proc. A libfcgi program that gets its stop signal right
- * after accepting a connection drops it (it checks the shutdown flag
- * while waiting for the request), so graceful stops wait for this. */
+/* Whether a worker waits, idle, in accept() on its listening socket, from
+ * /proc: libfcgi drops a connection accepted just before its stop signal,
+ * so graceful stops wait for this. */
 #ifndef FCGIPM_IDLE_H
 #define FCGIPM_IDLE_H
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sys.h"
 
 /* LOG_TO_FD: a worker's copy of the master's stderr, until it execs. */
 enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_FD, LOG_TO_SYSLOG };
@@ -137,14 +138,15 @@ log_fd(void)
 static size_t
 format_prefix(char *buf, size_t len, enum log_level level)
 {
-    struct timespec ts;
+    double now = sys_wall_time();
+    time_t sec = (time_t)now;
     struct tm tm;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
+    localtime_r(&sec, &tm);
     size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-    int m = snprintf(buf + n, len - n, ".%03ld %s fcgipm[%d]: ",
-                     ts.tv_nsec / 1000000, level_names[level], (int)getpid());
+    int m = snprintf(buf + n, len - n, ".%03d %s fcgipm[%d]: ",
+                     (int)((now - (double)sec) * 1000), level_names[level],
+                     (int)getpid());
     return n + (size_t)m;
 }
 

@@ -36,8 +36,10 @@ notify_send(const char *msg)
     }
     socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path)
                                   + len);
-    if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
-               salen) == -1)
+    /* MSG_DONTWAIT: a receiver whose queue is full (a busy or hung PID 1)
+     * must not stall the master; that notice is lost, and said so. */
+    if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
+               (struct sockaddr *)&sun, salen) == -1)
         log_warn_errno("notify %s: cannot send to %s", msg, path);
     close(fd);
 }

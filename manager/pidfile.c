@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pidfile.h"
+#include "sys.h"
 
 /* The pid recorded in path, 0 if none or unreadable. */
 static pid_t
@@ -54,7 +55,7 @@ pidfile_write(const char *path, pid_t pid, pid_t may_replace)
     pid_t old = read_pid(path);
 
     if (old > 0 && old != pid && old != may_replace
-        && (kill(old, 0) == 0 || errno == EPERM)) {
+        && (sys_kill(old, 0) == 0 || errno == EPERM)) {
         log_error("pid file %s: fcgipm %d is already running", path,
                   (int)old);
         errno = EEXIST;

@@ -1,7 +1,6 @@
-/* Process managers (pm = static, dynamic, ondemand, adaptive): the pure
- * sizing rules, from what the master saw of a pool to how many workers it
- * wants and when to look again, and the max_spawn_rate token bucket.
- * pool.c samples, acts and logs; see the design comment there. */
+/* The pure sizing rules of pm = static, dynamic, ondemand and adaptive, and
+ * the max_spawn_rate token bucket; pool.c samples, acts and logs (see the
+ * design comment there). */
 #ifndef FCGIPM_PM_H
 #define FCGIPM_PM_H
 

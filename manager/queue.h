@@ -1,7 +1,6 @@
-/* The accept queue of a listening socket as the kernel sees it: how many
- * connections wait to be accepted, out of how many it may hold. Unix
- * sockets through NETLINK_SOCK_DIAG (UNIX_DIAG_RQLEN), TCP through
- * TCP_INFO. php-fpm cannot see a Unix socket's queue; this can. */
+/* A listening socket's accept queue as the kernel sees it (waiting, and
+ * the limit): Unix sockets through NETLINK_SOCK_DIAG (UNIX_DIAG_RQLEN),
+ * TCP through TCP_INFO. */
 #ifndef FCGIPM_QUEUE_H
 #define FCGIPM_QUEUE_H
 

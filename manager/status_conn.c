@@ -1,7 +1,6 @@
-/* The status socket's side of FastCGI: BEGIN_REQUEST, PARAMS until the
- * empty record, then the answer as STDOUT records and END_REQUEST. STDIN
- * is ignored, GET_VALUES answered, other management records get
- * UNKNOWN_TYPE; anything malformed or oversized ends the connection. */
+/* The status socket's side of FastCGI: BEGIN_REQUEST and PARAMS in, the
+ * answer out as STDOUT and END_REQUEST; GET_VALUES answered, other
+ * management records UNKNOWN_TYPE, anything malformed ends it. */
 #include <stdlib.h>
 #include <string.h>
 

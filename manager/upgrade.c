@@ -1,8 +1,6 @@
-/* Binary upgrade: the old master forks and execs the binary again with
- * its listening sockets open (FCGIPM_INHERIT_FDS) and a pipe
- * (FCGIPM_READY_FD) on which the new master writes "READY" once its
- * workers are forked. Then the old master drains and exits; if the new
- * one dies or is not ready in time, the old one goes on serving. */
+/* Binary upgrade: the master re-execs its binary with the listening
+ * sockets open and waits for the new one to say READY on a pipe; then it
+ * drains and exits, or, if the new one fails, goes on serving. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -186,13 +184,20 @@ exec_new_master(struct manager *m, int ready_w, pid_t old)
     sig_reset_defaults();
     each_listener(m, append_fd, fds);
     each_listener(m, keep_open_on_exec, NULL);
+    if (fcntl(ready_w, F_SETFD, 0) == -1) {
+        log_error_errno("upgrade: cannot pass the readiness pipe");
+        _exit(127);
+    }
     snprintf(num, sizeof(num), "%d", ready_w);
-    if (fcntl(ready_w, F_SETFD, 0) == -1 || setenv(ENV_FDS, fds, 1) == -1
-        || setenv(ENV_READY, num, 1) == -1)
+    if (setenv(ENV_FDS, fds, 1) == -1 || setenv(ENV_READY, num, 1) == -1) {
+        log_error_errno("upgrade: cannot set " ENV_FDS " and " ENV_READY);
         _exit(127);
+    }
     snprintf(num, sizeof(num), "%d", (int)old);
-    if (setenv(ENV_FROM, num, 1) == -1)
+    if (setenv(ENV_FROM, num, 1) == -1) {
+        log_error_errno("upgrade: cannot set " ENV_FROM);
         _exit(127);
+    }
     execv(exe, saved_argv);
     log_error_errno("upgrade: cannot execute %s", exe);
     _exit(127);

@@ -1,7 +1,6 @@
-/* The accept loop of cgi and module workers. libfcgi owns the protocol;
- * this file owns what the master must see and what must be logged:
- * scoreboard state, the access log, the slow log, recycling, and the
- * request timeout of modules. */
+/* The accept loop of cgi and module workers (libfcgi owns the protocol):
+ * scoreboard state, access and slow logs, recycling, and the request
+ * timeout of modules. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -312,5 +311,8 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot)
     scoreboard_set_state(sv.slot, recycled ? SB_RECYCLING : SB_STOPPING);
     if (pc->mode == MODE_MODULE)
         module_unload();
-    exit(0);
+    /* A module's stdio goes out, but no atexit handler the master may
+     * have registered runs in this child. */
+    fflush(NULL);
+    _exit(0);
 }
