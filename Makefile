@@ -114,7 +114,7 @@ torture: all $(APPS)
 # The whole suite under valgrind, built -O0 -g in build/valgrind: every
 # unit test, then every integration test with fcgipm (master, workers, an
 # upgraded master) under memcheck; any error or definite leak fails.
-# About 6 minutes; not part of make test.
+# About 3 minutes; not part of make test (like make torture).
 VG_BUILD := build/valgrind
 VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite \
             --error-exitcode=99 --quiet
