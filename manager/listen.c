@@ -70,6 +70,16 @@ apply_unix_perms(struct listener *l, const struct pool_conf *pc)
 static int
 bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
 {
+    /* An abstract name has no file: nothing stale to replace (the kernel
+     * frees the name with its last socket, and bind() says EADDRINUSE
+     * while one lives), no mode or owner, nothing to remove at exit. */
+    if (fcgi_addr_is_abstract(&l->addr)) {
+        if (bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen) == -1) {
+            log_error_errno("listen %s: cannot bind", l->name);
+            return -1;
+        }
+        return 0;
+    }
     if (clear_stale_unix(l) == -1)
         return -1;
     /* The umask decides the mode bind() gives the file; set it so the
@@ -161,7 +171,8 @@ adopt(struct listener *l, struct inherited *in)
 
     l->fd = in->fd;
     l->owns_path = false;
-    l->claim_path = in->owns_path && in->addr.family == AF_UNIX;
+    l->claim_path = in->owns_path && in->addr.family == AF_UNIX
+                    && !fcgi_addr_is_abstract(&in->addr);
     if (l->name == NULL) {
         fcgi_addr_format(&in->addr, name, sizeof(name));
         l->name = strdup(name);

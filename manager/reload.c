@@ -39,6 +39,25 @@ find_listener(struct manager *m, const char *name)
     return NULL;
 }
 
+/*
+ * The running listener whose socket is fd, or NULL. A planned listener
+ * is a kept one exactly when a running listener has its fd: a socket
+ * bound anew cannot share the number of one still open. Unlike its name,
+ * the fd identifies any socket, whatever its address reads like (an
+ * adopted one's may not name it again).
+ */
+static struct listener *
+find_listener_fd(struct manager *m, int fd)
+{
+    for (size_t i = 0; fd != -1 && i < m->npools; i++) {
+        struct pool *p = m->pools[i];
+        for (size_t j = 0; j < p->nlisteners; j++)
+            if (p->listeners[j].fd == fd)
+                return &p->listeners[j];
+    }
+    return NULL;
+}
+
 static struct pool *
 find_pool(struct manager *m, const char *name)
 {
@@ -56,8 +75,7 @@ plan_undo(struct manager *m, struct plan *pl)
 {
     for (size_t i = 0; i < pl->nls; i++) {
         struct listener *l = &pl->ls[i];
-        if (find_listener(m, l->name) != NULL
-            && find_listener(m, l->name)->fd == l->fd) {
+        if (find_listener_fd(m, l->fd) != NULL) {
             free(l->name);
             continue;
         }
@@ -164,8 +182,8 @@ hand_over_kept(struct manager *m, const struct conf *nc, struct plan *plans)
 {
     for (size_t i = 0; i < nc->npools; i++)
         for (size_t j = 0; j < plans[i].nls; j++) {
-            struct listener *cur = find_listener(m, plans[i].ls[j].name);
-            if (cur != NULL && cur->fd == plans[i].ls[j].fd) {
+            struct listener *cur = find_listener_fd(m, plans[i].ls[j].fd);
+            if (cur != NULL) {
                 cur->fd = -1;
                 cur->owns_path = false;
             }

@@ -1,5 +1,6 @@
 /* Parsing, formatting and connecting the socket addresses users write:
- * unix paths, IPv4 and bracketed IPv6 with a port. Strict: no resolving. */
+ * unix paths and abstract names, IPv4 and bracketed IPv6 with a port.
+ * Strict: no resolving. */
 #include "fcgi_addr.h"
 
 #include <arpa/inet.h>
@@ -33,6 +34,87 @@ fcgi_addr_fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* Whether byte c stands for itself in the written form of an abstract
+ * name: printable ASCII, but not space (a name must stay one word in a
+ * log line) nor the escape character. */
+static int
+fcgi_addr_is_plain(unsigned char c)
+{
+    return c > ' ' && c < 0x7f && c != '\\';
+}
+
+/* Write '@' and the abstract name name[0..len) into buf, which holds
+ * FCGI_ADDR_PATH_MAX bytes; len is at most sizeof(sun_path) - 1. */
+static void
+fcgi_addr_format_abstract(const char *name, size_t len, char *buf)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    buf[o++] = '@';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (fcgi_addr_is_plain(c)) {
+            buf[o++] = (char)c;
+            continue;
+        }
+        buf[o++] = '\\';
+        buf[o++] = 'x';
+        buf[o++] = hex[c >> 4];
+        buf[o++] = hex[c & 0xf];
+    }
+    buf[o] = '\0';
+}
+
+static int
+fcgi_addr_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* name: what follows the '@'. The kernel takes the name's length from
+ * salen, so no NUL follows it: that is how systemd and others bind. */
+static int
+fcgi_addr_parse_abstract(const char *name, struct fcgi_addr *out, char *err,
+                         size_t errlen)
+{
+    struct sockaddr_un *sun = (struct sockaddr_un *)&out->sa;
+    size_t max = sizeof(sun->sun_path) - 1, len = 0;
+
+    if (*name == '\0')
+        return fcgi_addr_fail(err, errlen, "empty abstract socket name");
+    for (const char *s = name; *s != '\0'; len++) {
+        int c = (unsigned char)*s++;
+        if (c == '\\') {
+            int hi = s[0] == 'x' ? fcgi_addr_hex_digit(s[1]) : -1;
+            int lo = hi != -1 ? fcgi_addr_hex_digit(s[2]) : -1;
+            if (lo == -1)
+                return fcgi_addr_fail(err, errlen, "bad escape in abstract "
+                                      "socket name \"%s\" (\\xHH expected)",
+                                      name);
+            c = (hi << 4) | lo;
+            s += 3;
+        }
+        if (len == max)
+            return fcgi_addr_fail(err, errlen, "abstract socket name too "
+                                  "long (max %zu bytes)", max);
+        /* sun_path[0] stays NUL: that makes the name abstract. */
+        sun->sun_path[1 + len] = (char)c;
+    }
+    out->family = AF_UNIX;
+    sun->sun_family = AF_UNIX;
+    out->salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1
+                             + len);
+    fcgi_addr_format_abstract(sun->sun_path + 1, len, out->path);
+    return 0;
+}
+
 static int
 fcgi_addr_parse_unix(const char *path, struct fcgi_addr *out, char *err,
                      size_t errlen)
@@ -40,6 +122,8 @@ fcgi_addr_parse_unix(const char *path, struct fcgi_addr *out, char *err,
     struct sockaddr_un *sun = (struct sockaddr_un *)&out->sa;
     size_t len = strlen(path);
 
+    if (path[0] == '@')
+        return fcgi_addr_parse_abstract(path + 1, out, err, errlen);
     if (len == 0)
         return fcgi_addr_fail(err, errlen, "empty unix socket path");
     /* Keep room for the NUL: a path filling sun_path exactly is legal
@@ -165,8 +249,9 @@ fcgi_addr_parse(const char *s, struct fcgi_addr *out, char *err,
     if (strncmp(s, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0)
         return fcgi_addr_parse_unix(s + strlen(UNIX_PREFIX), out, err,
                                     errlen);
-    /* No host or port form contains a '/', so any '/' means a path. */
-    if (strchr(s, '/') != NULL)
+    /* No host or port form contains a '/' or starts with '@', so either
+     * means a unix socket. */
+    if (s[0] == '@' || strchr(s, '/') != NULL)
         return fcgi_addr_parse_unix(s, out, err, errlen);
     if (s[0] == '[')
         return fcgi_addr_parse_v6(s, out, err, errlen);
@@ -184,7 +269,11 @@ fcgi_addr_format(const struct fcgi_addr *a, char *buf, size_t len)
         return;
     switch (a->family) {
     case AF_UNIX:
-        snprintf(buf, len, UNIX_PREFIX "%s", a->path);
+        /* A file whose relative path starts with '@' (read back from a
+         * socket) must not read as an abstract name. */
+        snprintf(buf, len, UNIX_PREFIX "%s%s",
+                 a->path[0] == '@' && !fcgi_addr_is_abstract(a) ? "./" : "",
+                 a->path);
         break;
     case AF_INET:
         if (inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) == NULL)
@@ -207,11 +296,22 @@ fcgi_addr_equal(const struct fcgi_addr *a, const struct fcgi_addr *b)
 {
     char x[sizeof(a->path) + 16], y[sizeof(x)];
 
-    if (a->family != b->family)
+    if (a->family != b->family
+        || fcgi_addr_is_abstract(a) != fcgi_addr_is_abstract(b))
         return 0;
     fcgi_addr_format(a, x, sizeof(x));
     fcgi_addr_format(b, y, sizeof(y));
     return strcmp(x, y) == 0;
+}
+
+int
+fcgi_addr_is_abstract(const struct fcgi_addr *a)
+{
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->sa;
+
+    return a->family == AF_UNIX
+           && a->salen > offsetof(struct sockaddr_un, sun_path)
+           && sun->sun_path[0] == '\0';
 }
 
 int
@@ -229,9 +329,17 @@ fcgi_addr_of_socket(int fd, struct fcgi_addr *out)
         return -1;
     }
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&out->sa;
-    size_t n = out->salen - offsetof(struct sockaddr_un, sun_path);
-    if (n >= sizeof(out->path))
-        n = sizeof(out->path) - 1;
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    size_t n = out->salen > off ? out->salen - off : 0;
+    if (n > sizeof(sun->sun_path))
+        n = sizeof(sun->sun_path);
+    /* An abstract name (systemd's ListenStream=@name, an autobound
+     * socket) starts with a NUL and may hold more: write it out in the
+     * form fcgi_addr_parse reads, so that it names the socket again. */
+    if (n > 0 && sun->sun_path[0] == '\0') {
+        fcgi_addr_format_abstract(sun->sun_path + 1, n - 1, out->path);
+        return 0;
+    }
     memcpy(out->path, sun->sun_path, n);
     out->path[n] = '\0';
     return 0;

@@ -2,8 +2,10 @@
 # the socket; the size set by TTIN survives when workers is unchanged; a
 # changed workers applies; a broken file is logged with file:line:key and
 # changes nothing; under load a reload fails no request; a changed listen
-# is bound anew; a removed pool drains.
+# is bound anew; a removed pool drains; an abstract socket adopted on fd 0
+# survives a reload.
 . "$(dirname "$0")/lib.sh"
+TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
 
 SOCK=$TMP/app.sock
 CONF=$TMP/fcgipm.conf
@@ -89,7 +91,54 @@ wait_workers 2
 answers "unix:$NEW" || fail "remaining pool does not answer"
 ok "a pool added by reload serves; removed again, it drains and goes"
 
+# hup_done: HUP the master, wait until it says the reload is done.
+hup_done() {
+    local n
+    n=$(log_count 'reload: done')
+    kill -HUP "$FCGIPM_PID"
+    wait_until 10 reloads_done $((n + 1)) || fail "reload did not finish"
+}
+
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "exit status $STATUS"
+
+# Started by a web server with an abstract socket on fd 0 and no listen:
+# a reload keeps that very socket, so the new workers serve on it. The
+# space in its name is written \x20 in an address.
+ABSTRACT="@${TMP##*/} fd0"
+ADDR="unix:${ABSTRACT// /\\x20}"
+cat >"$CONF" <<CONF
+workers = 2
+command = {"$HELLO"}
+CONF
+"$TOOLS/socket-activate" --fd0 "$ABSTRACT" "$FCGIPM" -c "$CONF" \
+    >>"$LOG" 2>&1 &
+FCGIPM_PID=$!
+STARTED_PIDS+=("$FCGIPM_PID")
+wait_log "adopted fd 0 from fd 0"
+wait_workers 2
+wait_until 5 answers "$ADDR" || fail "abstract socket does not answer"
+fd0=$(readlink "/proc/$FCGIPM_PID/fd/0")
+before=$(workers)
+respawns=$(log_count 'respawn')
+hup_done
+replaced_2() {
+    has_workers 2 && [ -z "$(comm -12 <(echo "$before") <(workers))" ]
+}
+wait_until 10 replaced_2 || fail "workers not all replaced: $(workers)"
+answers "$ADDR" || fail "no answer after the reload"
+[ "$(readlink "/proc/$FCGIPM_PID/fd/0")" = "$fd0" ] \
+    || fail "fd 0 is $(readlink "/proc/$FCGIPM_PID/fd/0"), was $fd0"
+[ "$(log_count 'respawn')" = "$respawns" ] \
+    || fail "workers died after the reload: $(grep respawn "$LOG" | tail -3)"
+ok "HUP keeps the abstract socket adopted on fd 0 ($fd0); new workers serve"
+log_has "listen unix:@${TMP##*/}.x20fd0: adopted fd 0" \
+    || fail "the socket's name is not logged as $ADDR"
+ok "the adopted socket is logged as $ADDR"
+
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
+log_has 'close: Bad file descriptor' && fail "a socket was closed twice"
 done_testing

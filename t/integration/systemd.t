@@ -62,4 +62,44 @@ wait_notified "STOPPING=1"
 wait_until 10 pid_gone "$new" || fail "new master did not stop"
 [ -S "$SOCK" ] || fail "fcgipm removed the socket file systemd owns"
 ok "QUIT reports STOPPING=1 and leaves systemd's socket file in place"
+
+# ListenStream=@name: an abstract socket, which listen names "unix:@name".
+# fcgipm adopts it rather than binding, and a reload keeps that very fd.
+ABSTRACT="@${TMP##*/}-sd"
+cat >"$TMP/abstract.conf" <<CONF
+listen = "unix:$ABSTRACT"
+workers = 2
+command = {"$HELLO"}
+CONF
+# From $TMP: were the name taken for a relative path, the file shows there.
+(cd "$TMP" && exec "$TOOLS/socket-activate" "$ABSTRACT" \
+    "$FCGIPM" -c "$TMP/abstract.conf" >>"$LOG" 2>&1) &
+FCGIPM_PID=$!
+STARTED_PIDS+=("$FCGIPM_PID")
+wait_log "listen unix:$ABSTRACT: adopted fd 3 from systemd"
+wait_workers 2
+wait_until 5 answers "unix:$ABSTRACT" || fail "abstract socket does not answer"
+fd3=$(readlink "/proc/$FCGIPM_PID/fd/3")
+before=$(workers)
+respawns=$(log_count 'respawn')
+done_before=$(log_count 'reload: done')
+kill -HUP "$FCGIPM_PID"
+reloaded() { [ "$(log_count 'reload: done')" -gt "$done_before" ]; }
+wait_until 10 reloaded || fail "reload did not finish"
+replaced() {
+    has_workers 2 && [ -z "$(comm -12 <(echo "$before") <(workers))" ]
+}
+wait_until 10 replaced || fail "workers not all replaced: $(workers)"
+answers "unix:$ABSTRACT" || fail "no answer after the reload"
+[ "$(readlink "/proc/$FCGIPM_PID/fd/3")" = "$fd3" ] \
+    || fail "fd 3 is $(readlink "/proc/$FCGIPM_PID/fd/3"), was $fd3"
+[ "$(log_count 'respawn')" = "$respawns" ] \
+    || fail "workers died after the reload: $(grep respawn "$LOG" | tail -3)"
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
+[ -e "$TMP/$ABSTRACT" ] && fail "a file $ABSTRACT was created"
+log_has 'close: Bad file descriptor' && fail "a socket was closed twice"
+ok "listen unix:$ABSTRACT adopts ListenStream=@name, keeps it ($fd3)" \
+    "across HUP"
 done_testing

@@ -253,10 +253,185 @@ test_format_round_trip(void **state)
     assert_round_trip(":1", "0.0.0.0:1");
     assert_round_trip("[::1]:65535", "[::1]:65535");
     assert_round_trip("[2001:DB8:0::1]:80", "[2001:db8::1]:80");
+    assert_round_trip("unix:@fcgipm", "unix:@fcgipm");
+    assert_round_trip("@fcgipm", "unix:@fcgipm");
+    assert_round_trip("unix:@a b", "unix:@a\\x20b");
+    assert_round_trip("unix:@\\x00\\xFF\\x5c", "unix:@\\x00\\xff\\x5c");
     /* Truncates, always NUL-terminated. */
     parse_ok("[2001:db8::1]:80", &a);
     fcgi_addr_format(&a, small, sizeof(small));
     assert_string_equal(small, "[2001:d");
+}
+
+/* *a is the abstract name name[0..len). */
+static void
+assert_abstract(const struct fcgi_addr *a, const char *name, size_t len)
+{
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->sa;
+
+    assert_int_equal(a->family, AF_UNIX);
+    assert_int_equal(sun->sun_family, AF_UNIX);
+    assert_true(fcgi_addr_is_abstract(a));
+    assert_int_equal(sun->sun_path[0], '\0');
+    assert_int_equal(a->salen, offsetof(struct sockaddr_un, sun_path) + 1
+                               + len);
+    assert_memory_equal(sun->sun_path + 1, name, len);
+}
+
+static void
+test_abstract(void **state)
+{
+    struct fcgi_addr a;
+
+    (void)state;
+    /* No trailing NUL: "@fcgipm" is 6 bytes, as systemd binds it. */
+    parse_ok("unix:@fcgipm", &a);
+    assert_abstract(&a, "fcgipm", 6);
+    assert_string_equal(a.path, "@fcgipm");
+    parse_ok("@fcgipm", &a);
+    assert_abstract(&a, "fcgipm", 6);
+    /* A '/' does not make it a path. */
+    parse_ok("@run/fcgipm.sock", &a);
+    assert_abstract(&a, "run/fcgipm.sock", 15);
+    parse_ok("unix:@a\\x00b\\x20c\\x4A\\x5c", &a);
+    assert_abstract(&a, "a\0b cJ\\", 7);
+    assert_string_equal(a.path, "@a\\x00b\\x20cJ\\x5c");
+    /* Raw bytes other than '\\' stand for themselves. */
+    parse_ok("unix:@a b\t", &a);
+    assert_abstract(&a, "a b\t", 4);
+    assert_string_equal(a.path, "@a\\x20b\\x09");
+    assert_false(fcgi_addr_is_abstract(&(struct fcgi_addr){ 0 }));
+    parse_ok("unix:/run/x.sock", &a);
+    assert_false(fcgi_addr_is_abstract(&a));
+    parse_ok("127.0.0.1:80", &a);
+    assert_false(fcgi_addr_is_abstract(&a));
+}
+
+static void
+test_abstract_bad(void **state)
+{
+    char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+    char escaped[4 * sizeof(name) + 8];
+    size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+    struct fcgi_addr a;
+
+    (void)state;
+    parse_bad("unix:@", "empty abstract socket name");
+    parse_bad("@", "empty abstract socket name");
+    parse_bad("unix:@a\\", "bad escape");
+    parse_bad("unix:@a\\x", "bad escape");
+    parse_bad("unix:@a\\x4", "bad escape");
+    parse_bad("unix:@a\\xg0", "bad escape");
+    parse_bad("unix:@a\\n", "bad escape");
+    parse_bad("unix:@a\\\\", "bad escape");
+    /* sun_path holds the leading NUL and max bytes of name. */
+    memset(name, 'n', sizeof(name));
+    name[0] = '@';
+    name[1 + max] = '\0';
+    parse_ok(name, &a);
+    assert_int_equal(strlen(a.path), 1 + max);
+    name[1 + max] = 'n';
+    name[2 + max] = '\0';
+    parse_bad(name, "abstract socket name too long");
+    /* The longest name, every byte escaped, still has room in path. */
+    strcpy(escaped, "unix:@");
+    for (size_t i = 0; i < max; i++)
+        strcat(escaped, "\\xff");
+    parse_ok(escaped, &a);
+    assert_int_equal(strlen(a.path), 1 + 4 * max);
+    assert_string_equal(a.path, escaped + strlen("unix:"));
+    strcat(escaped, "\\xff");
+    parse_bad(escaped, "abstract socket name too long");
+}
+
+/* Abstract names the kernel hands back (getsockname) format to an
+ * address that parses to the same bytes, and compare equal to it. */
+static void
+assert_socket_round_trip(int fd)
+{
+    struct fcgi_addr got, again;
+    char buf[FCGI_ADDR_PATH_MAX + 16];
+
+    assert_int_equal(fcgi_addr_of_socket(fd, &got), 0);
+    assert_true(fcgi_addr_is_abstract(&got));
+    fcgi_addr_format(&got, buf, sizeof(buf));
+    parse_ok(buf, &again);
+    assert_int_equal(again.salen, got.salen);
+    assert_memory_equal(&again.sa, &got.sa, got.salen);
+    assert_true(fcgi_addr_equal(&got, &again));
+}
+
+static void
+test_abstract_of_socket(void **state)
+{
+    static const char name[] = "\0fcgipm test\0\x01\\@";
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct fcgi_addr a, other;
+    char want[96];
+    int fd;
+
+    (void)state;
+    snprintf(want, sizeof(want), "fcgipm test %d", (int)getpid());
+    memcpy(sun.sun_path, name, sizeof(name) - 1);
+    memcpy(sun.sun_path + sizeof(name) - 1, want, strlen(want));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path)
+                                      + sizeof(name) - 1 + strlen(want))),
+                     0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(fcgi_addr_of_socket(fd, &a), 0);
+    snprintf(want, sizeof(want), "@fcgipm\\x20test\\x00\\x01\\x5c@fcgipm"
+             "\\x20test\\x20%d", (int)getpid());
+    assert_string_equal(a.path, want);
+    assert_socket_round_trip(fd);
+    /* The same name with one byte less is another socket. */
+    parse_ok("unix:@fcgipm\\x20test", &other);
+    assert_false(fcgi_addr_equal(&a, &other));
+    close(fd);
+    /* Autobind: the kernel picks a name when the address is empty. */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sa_family_t)),
+                     0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_socket_round_trip(fd);
+    close(fd);
+}
+
+/* A file whose relative path starts with '@' is not an abstract name. */
+static void
+test_at_file(void **state)
+{
+    char dir[] = "/tmp/test_fcgi_addr.XXXXXX";
+    struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "@x" };
+    struct fcgi_addr a, b;
+    char buf[64];
+    int fd, cwd;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(cwd >= 0);
+    assert_int_equal(chdir(dir), 0);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    assert_int_equal(fcgi_addr_of_socket(fd, &a), 0);
+    assert_false(fcgi_addr_is_abstract(&a));
+    assert_string_equal(a.path, "@x");
+    fcgi_addr_format(&a, buf, sizeof(buf));
+    assert_string_equal(buf, "unix:./@x");
+    parse_ok(buf, &b);
+    assert_true(fcgi_addr_equal(&a, &b));
+    parse_ok("unix:@x", &b);
+    assert_false(fcgi_addr_equal(&a, &b));
+    close(fd);
+    assert_int_equal(unlink("@x"), 0);
+    assert_int_equal(fchdir(cwd), 0);
+    close(cwd);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void
@@ -339,6 +514,10 @@ main(void)
         cmocka_unit_test(test_bad_ports),
         cmocka_unit_test(test_bad_hosts),
         cmocka_unit_test(test_format_round_trip),
+        cmocka_unit_test(test_abstract),
+        cmocka_unit_test(test_abstract_bad),
+        cmocka_unit_test(test_abstract_of_socket),
+        cmocka_unit_test(test_at_file),
         cmocka_unit_test(test_connect_unix),
         cmocka_unit_test(test_connect_timeout),
     };
