@@ -13,7 +13,9 @@
 #include "worker.h"
 
 /* cgi and module workers report to a scoreboard, made with the first
- * of them; room for old and new workers side by side after reloads. */
+ * of them and kept for the pool's life: sized for any configuration
+ * (POOL_SLOTS_MAX, manager.h, says why), never for the current one,
+ * since workers keep the mapping they were forked with. */
 static struct sb_slot *
 claim_scoreboard(struct pool *p, struct slot *s, uint64_t now)
 {
@@ -22,7 +24,7 @@ claim_scoreboard(struct pool *p, struct slot *s, uint64_t now)
     if (pc->mode == MODE_EXEC)
         return NULL;
     if (p->scoreboard == NULL) {
-        p->scoreboard = scoreboard_create(4 * (size_t)pc->max_workers + 8);
+        p->scoreboard = scoreboard_create(POOL_SLOTS_MAX);
         if (p->scoreboard == NULL)
             log_error_errno("pool %s: cannot map the scoreboard; workers "
                             "run without one", pc->name);

@@ -15,6 +15,21 @@
 /* No deadline: the loop may sleep forever. */
 #define NEVER UINT64_MAX
 
+/* The most slots a pool ever has, and so the size of its scoreboard.
+ * Workers write the scoreboard they inherited at fork, and the master
+ * reads a worker's slot by its index, so a pool maps it once, before its
+ * first cgi or module worker, and keeps it: a reload, a TTIN or a pm
+ * never needs a bigger one, and old and new workers share it. It is
+ * sized from the absolute cap on max_workers (CONF_MAX_WORKERS in
+ * conf.c, 4096; test_pool checks that conf refuses more): a full pool
+ * beside three generations of outgoing ones (reloads in quick
+ * succession). That is 5 MiB of address space per pool, but a shared
+ * anonymous mapping costs only the pages touched, and the lowest free
+ * slot is taken first: 20 workers touch 2 pages. The slot array grows
+ * as needed up to this (pool.c, free_slot), and the master walks only
+ * that, so an index always has its scoreboard slot. */
+#define POOL_SLOTS_MAX (4 * 4096 + 8)
+
 struct manager;
 struct watch;
 
@@ -72,7 +87,9 @@ struct pool {
     struct listener *listeners;
     size_t nlisteners;
     struct slot *slots;
-    size_t nslots;              /* capacity: room for old and new workers */
+    size_t nslots;              /* capacity: room for old and new workers,
+                                   at most POOL_SLOTS_MAX */
+    bool slots_full;            /* at POOL_SLOTS_MAX, none free: logged */
     unsigned target;            /* how many workers we want running */
     unsigned long spawns;
     unsigned long respawns;     /* spawns that replaced a dead worker */

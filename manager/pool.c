@@ -155,18 +155,53 @@ pool_fini(struct pool *p)
     p->nslots = 0;
 }
 
-/* An empty slot, growing the array when every slot is taken. Slots are
- * found by index or pid each time, never kept by pointer, so moving them
- * is safe. NULL when out of memory (logged). */
 static struct slot *
-free_slot(struct pool *p)
+empty_slot(struct pool *p)
 {
     for (size_t i = 0; i < p->nslots; i++)
         if (p->slots[i].state == SLOT_EMPTY)
             return &p->slots[i];
+    return NULL;
+}
+
+/* Whether free_slot has a slot to give: an empty one, or room to grow.
+ * If not, says so once until it has. */
+static bool
+slot_available(struct pool *p)
+{
+    if (p->nslots < POOL_SLOTS_MAX || empty_slot(p) != NULL) {
+        p->slots_full = false;
+        return true;
+    }
+    if (!p->slots_full)
+        log_warn("pool %s: all %zu worker slots in use (old workers still "
+                 "stopping); more start as they leave", p->conf->name,
+                 p->nslots);
+    p->slots_full = true;
+    return false;
+}
+
+/* An empty slot, growing the array when every slot is taken, up to
+ * POOL_SLOTS_MAX (the scoreboard's size). Slots are found by index or pid
+ * each time, never kept by pointer, so moving them is safe. NULL when out
+ * of memory or at POOL_SLOTS_MAX (logged); pool_reconcile tries again
+ * once a stopping worker has left. */
+static struct slot *
+free_slot(struct pool *p)
+{
+    struct slot *s = empty_slot(p);
+
+    if (s != NULL) {
+        p->slots_full = false;
+        return s;
+    }
+    if (!slot_available(p))
+        return NULL;
     /* Room for a replacement beside each worker it replaces (reload,
      * recycling). */
     size_t n = p->nslots > 0 ? p->nslots * 2 : 2 * (size_t)p->target + 8;
+    if (n > POOL_SLOTS_MAX)
+        n = POOL_SLOTS_MAX;
     struct slot *grown = realloc(p->slots, n * sizeof(*grown));
     if (grown == NULL) {
         log_error_errno("pool %s: cannot grow to %zu slots", p->conf->name,
@@ -176,7 +211,7 @@ free_slot(struct pool *p)
     memset(grown + p->nslots, 0, (n - p->nslots) * sizeof(*grown));
     for (size_t i = p->nslots; i < n; i++)
         grown[i].index = (unsigned)i;
-    struct slot *s = &grown[p->nslots];
+    s = &grown[p->nslots];
     p->slots = grown;
     p->nslots = n;
     return s;
@@ -293,13 +328,15 @@ spawned(struct pool *p, struct slot *s, uint64_t now)
         p->pm.tick_at = now + PM_START_CHECK_MS;
 }
 
-static void
+/* Start a worker in a free slot. False when there is none (free_slot):
+ * a fork that fails is retried from its slot like a crash. */
+static bool
 start_one(struct pool *p, uint64_t now)
 {
     struct slot *s = free_slot(p);
 
     if (s == NULL)
-        return;
+        return false;
     if (child_spawn(p, s, now) == 0) {
         spawned(p, s, now);
     } else {
@@ -308,6 +345,7 @@ start_one(struct pool *p, uint64_t now)
         s->state = SLOT_WAITING;
         s->respawn_at = now + backoff_ms(p->conf, s->fail_streak);
     }
+    return true;
 }
 
 /* Whether the idle workers of p show in its scoreboard. */
@@ -426,8 +464,9 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
         s->fail_streak = 0;
         s->outgoing = s->state == SLOT_RUNNING;
     }
-    for (unsigned n = 0; n < p->target; n++)
-        start_one(p, now);
+    unsigned started = 0;
+    while (started < p->target && start_one(p, now))
+        started++;
     /* start_one may have grown (moved) the slots: index again. */
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
@@ -437,7 +476,7 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
         ask_stop(p, s, now);
     }
     log_info("pool %s: %u new workers started, old ones asked to stop",
-             pc->name, p->target);
+             pc->name, started);
 }
 
 void
@@ -449,9 +488,14 @@ pool_reconcile(struct pool *p, uint64_t now)
 
     st->deferred_at = NEVER;
     if (delta > 0) {
+        /* No slot: only a worker leaving makes room, and reaping it
+         * brings us back here. No token is taken, no wake-up set. */
+        if (!slot_available(p))
+            return;
         unsigned n = pm_bucket_take(&st->bucket, rate, (unsigned)delta, now);
         for (unsigned i = 0; i < n; i++)
-            start_one(p, now);
+            if (!start_one(p, now))
+                return;
         if (n == (unsigned)delta) {
             st->rate_logged = false;
             return;

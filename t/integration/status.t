@@ -3,7 +3,8 @@
 # worker is busy, reports a waiting Unix socket's accept queue, and
 # shrugs off garbage, cut records, huge lengths, 200 idle connections
 # and a client that never reads; then nginx serves it through the
-# shipped etc/examples/nginx-status.conf.
+# shipped etc/examples/nginx-status.conf. Last, after a reload from 2 to
+# 20 workers, ?full has every worker's scoreboard row and requests.
 . "$(dirname "$0")/lib.sh"
 
 need perl
@@ -361,4 +362,81 @@ kill -QUIT "$FCGIPM_PID"
 wait_gone "$FCGIPM_PID" 20 || fail "fcgipm did not exit on QUIT"
 log_has "fcgipm $FCGIPM_PID exiting with status 0" || fail "fcgipm failed"
 [ -e "$SSOCK" ] && fail "the status socket file was left behind"
+
+# --- a reload that raises max_workers: every worker on the scoreboard -------
+# The scoreboard is mapped before the first worker and never again: after
+# a reload from 2 to 20 workers, each new one must still have a slot in
+# it, where the master reads its state and requests.
+LOG=$TMP/grow.log
+GROW=$TMP/grow.sock
+SSOCK=$TMP/grow-status.sock
+grow_conf() {
+    cat >"$TMP/grow.conf" <<CONF
+status_listen = "unix:$SSOCK"
+pool "mod" {
+    listen = "unix:$GROW"
+    mode = module
+    module = "$MOD"
+    workers = $1
+    max_workers = $1
+}
+CONF
+}
+grow_conf 2
+start_fcgipm -c "$TMP/grow.conf"
+wait_workers 2
+wait_until 10 answers "unix:$SSOCK" /ping \
+    || fail "status socket does not answer"
+before=$(workers)
+grow_conf 20
+kill -HUP "$FCGIPM_PID"
+replaced() {
+    has_workers 20 && [ -z "$(comm -12 <(echo "$before") <(workers))" ]
+}
+wait_until 20 replaced || fail "reload to 20 workers: have $(workers)"
+# rows: "pid state requests", a line per ?full row, by pid.
+rows() {
+    st '/status?full' | awk '/^pid:/ { pid = $2 } /^state:/ { state = $2 }
+        /^requests:/ { print pid, state, $2 }' | sort -n
+}
+all_idle() {
+    rows >"$TMP/rows" 2>/dev/null
+    [ "$(wc -l <"$TMP/rows")" = 20 ] \
+        && [ "$(grep -cE '^[0-9]+ idle [0-9]+$' "$TMP/rows")" = 20 ]
+}
+wait_until 10 all_idle || fail "not every worker idle with data in ?full:
+$(cat "$TMP/rows")"
+diff <(workers) <(cut -d' ' -f1 "$TMP/rows") \
+    || fail "?full pids are not the workers"
+ok "a reload from 2 to 20 workers: ?full shows all 20 idle, none without data"
+
+# Slow requests side by side, so that they spread over the workers; each
+# answer names its worker and how many requests that one has served.
+GROW_REQS=()
+for i in $(seq 20); do
+    "$FCGI_REQUEST" -t 20 "unix:$GROW" "/g?sleep=1000" >"$TMP/g.$i" 2>&1 &
+    GROW_REQS+=("$!")
+done
+for pid in "${GROW_REQS[@]}"; do wait "$pid" || fail "a request failed"; done
+awk '{ if ($2 > n[$1]) n[$1] = $2 } END { for (p in n) print p, n[p] }' \
+    "$TMP"/g.* | sort -n >"$TMP/served"
+# Every row idle again with the count its worker answered (0 if none); a
+# worker ends a request in the scoreboard after the answer is sent.
+counted() {
+    rows >"$TMP/rows" 2>/dev/null
+    awk 'NR == FNR { n[$1] = $2; next }
+         { rows++; if ($2 != "idle" || $3 != n[$1] + 0) bad = 1
+           delete n[$1] }
+         END { for (p in n) bad = 1; exit bad || rows != 20 }' \
+        "$TMP/served" "$TMP/rows" \
+        && st /status | grep -qx 'accepted conn:        20'
+}
+wait_until 10 counted || fail "requests not in the workers' rows:
+served (pid count): $(cat "$TMP/served")
+rows: $(cat "$TMP/rows")"
+ok "requests served by $(wc -l <"$TMP/served") of the new workers show in\
+ their rows and in accepted conn"
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "fcgipm exited $STATUS on QUIT"
 done_testing

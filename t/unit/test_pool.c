@@ -7,8 +7,11 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pool.h"
@@ -731,6 +734,132 @@ test_stopping_pool_neither_watches_nor_ticks(void **state)
     pm_pool_free(p);
 }
 
+static const struct pool_conf mod2 = {
+    .name = "mod", .mode = MODE_MODULE, .pm = PM_STATIC, .workers = 2,
+    .max_workers = 2, .stop_signal = SIGUSR1, .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000,
+};
+
+/* Every worker of p, live or stopping, has its slot in p's scoreboard. */
+static void
+assert_all_on_scoreboard(struct pool *p, unsigned running,
+                         unsigned stopping)
+{
+    unsigned r = 0, st = 0;
+
+    assert_true(p->nslots <= POOL_SLOTS_MAX);
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state != SLOT_RUNNING && s->state != SLOT_STOPPING)
+            continue;
+        r += s->state == SLOT_RUNNING;
+        st += s->state == SLOT_STOPPING;
+        assert_non_null(scoreboard_slot(p->scoreboard, s->index));
+    }
+    assert_int_equal(r, running);
+    assert_int_equal(st, stopping);
+}
+
+/* A reload from 2 to 20 workers (max_workers 2 to 20) puts 22 side by
+ * side in the scoreboard mapped for the first 2, the one the new workers
+ * inherit; the master knows the newest one's end from it: recycled, and
+ * the process group of the CGI script it left. */
+static void
+test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
+{
+    struct pool_conf big = mod2;
+    struct pool *p = pm_pool(&mod2);
+
+    (void)state;
+    big.workers = 20;
+    big.max_workers = 20;
+    will_return_count(sys_fork, 100, 2);
+    pool_reconcile(p, 5000);
+    struct scoreboard *sb = p->scoreboard;
+    assert_non_null(sb);
+    for (unsigned i = 0; i < 20; i++)
+        will_return(sys_fork, 200 + i);
+    pool_reconfigure(p, &big, 6000);
+    assert_ptr_equal(p->scoreboard, sb);
+    assert_all_on_scoreboard(p, 20, 2);
+    struct slot *last = &p->slots[21];
+    assert_int_equal(last->pid, 219);
+    struct sb_slot *sbs = scoreboard_slot(sb, last->index);
+    scoreboard_set_child(sbs, 4242);
+    scoreboard_set_state(sbs, SB_RECYCLING);
+    expect_signal(-4242, SIGKILL);
+    pool_child_died(p, last, W_EXITCODE(0, 0), 6500);
+    assert_int_equal(last->state, SLOT_WAITING);
+    assert_int_equal(last->respawn_at, 6500);
+    assert_int_equal(last->fail_streak, 0);
+    pm_pool_free(p);
+}
+
+/* Reloads of the largest pool in quick succession: its slots stop at
+ * POOL_SLOTS_MAX, the scoreboard's size; the workers a reload could not
+ * start then come as old ones leave. */
+static void
+test_slots_never_outgrow_the_scoreboard(void **state)
+{
+    struct pool_conf max = mod2;
+    unsigned largest = (POOL_SLOTS_MAX - 8) / 4;    /* CONF_MAX_WORKERS */
+    unsigned forks = POOL_SLOTS_MAX;    /* 4 full generations, 8 more */
+    struct pool *p;
+
+    (void)state;
+    max.workers = largest;
+    max.max_workers = largest;
+    p = pm_pool(&max);
+    will_return_count(sys_fork, 100, (int)forks);
+    pool_reconcile(p, 5000);
+    for (unsigned i = 1; i <= 4; i++)
+        pool_reconfigure(p, &max, 5000 + i);
+    /* No room: no fork, no waking up for spawn tokens, and the one
+     * token left is kept for when a slot frees. */
+    max.max_spawn_rate = 32;
+    p->pm.bucket.tokens = 1;
+    pool_reconcile(p, 5010);
+    assert_int_equal(p->pm.deferred_at, NEVER);
+    assert_int_equal(p->nslots, POOL_SLOTS_MAX);
+    assert_int_equal(p->spawns, forks);
+    assert_all_on_scoreboard(p, 8, forks - 8);
+    pool_child_died(p, &p->slots[0], W_EXITCODE(0, 0), 5020);
+    assert_int_equal(p->slots[0].state, SLOT_EMPTY);
+    will_return(sys_fork, 300);
+    pool_reconcile(p, 5020);
+    assert_int_equal(p->slots[0].pid, 300);
+    assert_all_on_scoreboard(p, 9, forks - 9);
+    pm_pool_free(p);
+}
+
+/* POOL_SLOTS_MAX holds four generations of the largest pool: conf
+ * refuses a max_workers beyond that (CONF_MAX_WORKERS, conf.c). */
+static void
+test_conf_caps_max_workers_within_the_slots(void **state)
+{
+    char path[] = "/tmp/test_pool.XXXXXX";
+    int fd = mkstemp(path);
+    struct conf_cli cli;
+    struct conf c;
+    char err[512];
+
+    (void)state;
+    assert_true(fd != -1);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "listen = \"unix:/tmp/fcgipm-test.sock\"\n"
+               "command = \"/bin/sh\"\nmax_workers = %d\n",
+            (POOL_SLOTS_MAX - 8) / 4 + 1);
+    assert_int_equal(fclose(f), 0);
+    conf_cli_init(&cli);
+    cli.config = path;
+    assert_int_equal(conf_load(&cli, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "max_workers"));
+    conf_free(&c);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -774,6 +903,10 @@ main(void)
         cmocka_unit_test(test_dynamic_reads_the_scoreboard),
         cmocka_unit_test(test_signals_move_the_floor_of_a_dynamic_pool),
         cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
+        cmocka_unit_test(
+            test_reload_that_grows_keeps_every_worker_on_the_scoreboard),
+        cmocka_unit_test(test_slots_never_outgrow_the_scoreboard),
+        cmocka_unit_test(test_conf_caps_max_workers_within_the_slots),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
