@@ -16,7 +16,6 @@
 #include "access.h"
 #include "fcgi_addr.h"
 
-#define CONF_MAX_WORKERS 4096
 #define CONF_MAX_NOFILE 1048576        /* the kernel's default nr_open */
 
 /* The line of one value, noted while libconfuse parses: cfg_opt_t has no

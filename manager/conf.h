@@ -14,6 +14,10 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
                  LOG_LEVEL_DEBUG };
 
 /* One pool: a set of workers sharing listening sockets and a program. */
+/* The most workers a pool may have: the bound of workers, max_workers,
+ * min_workers and the spares, and what the scoreboard is sized from. */
+#define CONF_MAX_WORKERS 4096
+
 struct pool_conf {
     char *name;                 /* "default" for the top-level pool */
     char **listen;              /* addresses as written, NULL-terminated */

@@ -20,15 +20,14 @@
  * reads a worker's slot by its index, so a pool maps it once, before its
  * first cgi or module worker, and keeps it: a reload, a TTIN or a pm
  * never needs a bigger one, and old and new workers share it. It is
- * sized from the absolute cap on max_workers (CONF_MAX_WORKERS in
- * conf.c, 4096; test_pool checks that conf refuses more): a full pool
- * beside three generations of outgoing ones (reloads in quick
+ * sized from the absolute cap on max_workers (CONF_MAX_WORKERS): a full
+ * pool beside three generations of outgoing ones (reloads in quick
  * succession). That is 5 MiB of address space per pool, but a shared
  * anonymous mapping costs only the pages touched, and the lowest free
  * slot is taken first: 20 workers touch 2 pages. The slot array grows
  * as needed up to this (pool.c, free_slot), and the master walks only
  * that, so an index always has its scoreboard slot. */
-#define POOL_SLOTS_MAX (4 * 4096 + 8)
+#define POOL_SLOTS_MAX (4 * CONF_MAX_WORKERS + 8)
 
 struct manager;
 struct watch;

@@ -164,7 +164,9 @@ ok "status answers in ${took}ms while every worker of both pools is busy"
 ok "a waiting connection shows in each Unix socket's listen queue"
 for pid in "${BUSY[@]}"; do wait "$pid" || fail "a slow request failed"; done
 st /status >"$TMP/text" || fail "/status after the load"
-grep -qx 'max listen queue:     1' "$TMP/text" \
+# Each pool's third client waited; the two before it may have queued
+# too, before a worker accepted.
+grep -Eqx 'max listen queue: +[1-3]' "$TMP/text" \
     && grep -qx 'max active processes: 2' "$TMP/text" \
     && grep -qx 'active processes:     0' "$TMP/text" \
     || fail "peaks not kept: $(cat "$TMP/text")"
