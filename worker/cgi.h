@@ -70,8 +70,8 @@ struct cgi_env {
  * pool's entries override the params; PATH is the pool's or
  * CGI_DEFAULT_PATH, never the request's; GATEWAY_INTERFACE,
  * SERVER_SOFTWARE and SCRIPT_FILENAME (script) are added when the params
- * lack them (a SCRIPT_FILENAME of Apache's form counts as none). A name given twice keeps its first value, as FCGX_GetParam
- * does. Returns 0, or -1 with errno (ENOMEM); free with cgi_env_free.
+ * lack them (a SCRIPT_FILENAME of Apache's form counts as none). A name
+ * given twice keeps its first value, as FCGX_GetParam does. Returns 0, or -1 with errno (ENOMEM); free with cgi_env_free.
  */
 int cgi_env_build(struct cgi_env *e, char *const *params,
                   char *const *pool_env, const char *script);
