@@ -66,6 +66,7 @@ struct slot {
     uint64_t give_up_at;        /* STOP_IDLE_WAIT: signal it anyway */
     uint64_t frozen_at;         /* STOP_FROZEN: when SIGSTOP was sent */
     int idle_fds;               /* its open fds while idle in accept() */
+    bool freeze_failed;         /* counting fds or SIGSTOP failed: logged */
     uint64_t stable_at;         /* a respawn after a crash counts as
                                    healthy once it lives to this */
     enum stop_stage stage;

@@ -273,8 +273,18 @@ idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
     if (!in_accept(s->pid))
         return;
     s->idle_fds = sys_proc_fd_count(s->pid);
-    if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1)
+    if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1) {
+        /* ESRCH: it is exiting, and its reaping ends this. Anything else
+         * is retried at the next poll, and said once. */
+        bool failed = errno != ESRCH;
+        if (failed && !s->freeze_failed)
+            log_warn_errno("pool %s: cannot %s worker %d to stop it idle",
+                           pc->name, s->idle_fds == -1 ? "count the fds of"
+                                                       : "SIGSTOP",
+                           (int)s->pid);
+        s->freeze_failed = failed;
         return;
+    }
     s->stage = STOP_FROZEN;
     s->frozen_at = now;
     s->kill_at = now + FREEZE_CHECK_MS;
