@@ -75,6 +75,7 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
     s->started_at = now;
     s->stable_at = NEVER;
     s->kill_at = NEVER;
+    s->freeze_failed = false;
     p->spawns++;
     log_info("pool %s: worker %d started (slot %u)", pc->name, (int)pid,
              s->index);
