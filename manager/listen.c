@@ -30,14 +30,15 @@ clear_stale_unix(const struct listener *l)
                   l->addr.path);
         return -1;
     }
-    int fd = fcgi_addr_connect(&l->addr);
-    if (fd != -1) {
-        close(fd);
+    /* The probe never blocks: this runs in the master, during a reload
+     * too, and a server with a full accept queue must not stall it. */
+    int busy = fcgi_addr_probe_unix(&l->addr);
+    if (busy == 1) {
         log_error("listen %s: another server answers on %s", l->name,
                   l->addr.path);
         return -1;
     }
-    if (errno != ECONNREFUSED) {
+    if (busy == -1) {
         log_error_errno("listen %s: cannot probe %s", l->name, l->addr.path);
         return -1;
     }

@@ -339,19 +339,11 @@ unix_in_use(const char *name, const struct fcgi_addr *a)
         log_error("status %s: %s exists and is not a socket", name, a->path);
         return -1;
     }
-    /* Non-blocking: a server whose queue is full must not stall us. */
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1) {
-        log_error_errno("status %s: cannot probe %s", name, a->path);
-        return -1;
-    }
-    int rc = connect(fd, (const struct sockaddr *)&a->sa, a->salen);
-    int err = errno;
-    close(fd);
-    if (rc == 0 || err == EAGAIN)
+    /* Never blocks: a server whose queue is full must not stall us. */
+    int busy = fcgi_addr_probe_unix(a);
+    if (busy == 1)
         return 1;
-    if (err != ECONNREFUSED) {
-        errno = err;
+    if (busy == -1) {
         log_error_errno("status %s: cannot probe %s", name, a->path);
         return -1;
     }

@@ -345,6 +345,30 @@ fcgi_addr_of_socket(int fd, struct fcgi_addr *out)
     return 0;
 }
 
+int
+fcgi_addr_probe_unix(const struct fcgi_addr *a)
+{
+    int fd, rc, saved;
+
+    if (a->family != AF_UNIX) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    /* Non-blocking: a blocking connect to a server whose accept queue is
+     * full waits until it accepts, which may be never. A full queue
+     * (EAGAIN) means a live server as surely as a connection does. */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1)
+        return -1;
+    rc = connect(fd, (const struct sockaddr *)&a->sa, a->salen);
+    saved = errno;
+    close(fd);
+    if (rc == 0 || saved == EAGAIN)
+        return 1;
+    errno = saved;
+    return saved == ECONNREFUSED ? 0 : -1;
+}
+
 static int
 fcgi_addr_set_send_timeout(int fd, int timeout_ms)
 {

@@ -50,6 +50,15 @@ int fcgi_addr_is_abstract(const struct fcgi_addr *a);
  * or -1 with errno (EAFNOSUPPORT for families other than unix and IP). */
 int fcgi_addr_of_socket(int fd, struct fcgi_addr *out);
 
+/*
+ * Whether a server listens on the unix socket *a, found without blocking (a
+ * blocking connect waits while the server's accept queue is full): 1 when a
+ * connect succeeds or finds the queue full, 0 when nothing listens there
+ * (ECONNREFUSED: a stale socket file), -1 with errno otherwise (ENOENT: no
+ * such file). Connects at most once; nothing is left open.
+ */
+int fcgi_addr_probe_unix(const struct fcgi_addr *a);
+
 /* A connected stream socket to *a, O_CLOEXEC; -1 with errno on failure. */
 int fcgi_addr_connect(const struct fcgi_addr *a);
 

@@ -2,19 +2,23 @@
 # the socket; the size set by TTIN survives when workers is unchanged; a
 # changed workers applies; a broken file is logged with file:line:key and
 # changes nothing; under load a reload fails no request; a changed listen
-# is bound anew; a removed pool drains; an abstract socket adopted on fd 0
-# survives a reload.
+# is bound anew; a removed pool drains; a new listen on a path where a
+# server with a full accept queue listens fails the reload without
+# stalling the master; an abstract socket adopted on fd 0 survives a
+# reload.
 . "$(dirname "$0")/lib.sh"
 TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
 
 SOCK=$TMP/app.sock
 CONF=$TMP/fcgipm.conf
+# write_conf PATH WORKERS [MORE]: MORE, lines added at the top level.
 write_conf() {
     cat >"$CONF" <<CONF
 listen = "unix:$1"
 workers = $2
 command = {"$HELLO"}
 CONF
+    [ -z "${3:-}" ] || echo "$3" >>"$CONF"
 }
 write_conf "$SOCK" 2
 start_fcgipm -c "$CONF"
@@ -98,6 +102,55 @@ hup_done() {
     kill -HUP "$FCGIPM_PID"
     wait_until 10 reloads_done $((n + 1)) || fail "reload did not finish"
 }
+
+# A server that never accepts, its queue filled: a blocking connect to it
+# would wait for ever.
+BUSY=$TMP/busy.sock
+perl -MSocket=:all -e '
+    my ($path, $ready) = @ARGV;
+    socket(my $l, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+    bind($l, pack_sockaddr_un($path)) or die "bind: $!\n";
+    listen($l, 0) or die "listen: $!\n";
+    my @held;
+    for (1 .. 16) {
+        socket(my $c, AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)
+            or die "socket: $!\n";
+        if (!connect($c, pack_sockaddr_un($path))) {
+            die "connect: $!\n" unless $!{EAGAIN};
+            open(my $f, ">", $ready) or die "$ready: $!\n";
+            close($f);
+            sleep;
+        }
+        push @held, $c;
+    }
+    die "the queue never filled\n";' "$BUSY" "$TMP/busy.ready" \
+    2>>"$TMP/busy.err" &
+STARTED_PIDS+=("$!")
+wait_until 10 test -e "$TMP/busy.ready" \
+    || fail "busy server not ready: $(cat "$TMP/busy.err")"
+write_conf "$NEW" 2 "pool \"busy\" {
+    listen = \"unix:$BUSY\"
+    workers = 1
+    command = {\"$HELLO\"}
+}"
+wait_workers 2
+kept_before=$(log_count 'reload: keeping the running configuration')
+kill -HUP "$FCGIPM_PID"
+wait_log "listen unix:$BUSY: another server answers on $BUSY"
+reload_failed() {
+    [ "$(log_count 'reload: keeping the running configuration')" \
+        -gt "$kept_before" ]
+}
+wait_until 10 reload_failed || fail "the reload did not fail"
+kill -TTIN "$FCGIPM_PID"
+wait_workers 3 5
+victim=$(workers | head -1)
+kill -KILL "$victim"
+replaced() { has_workers 3 && ! workers | grep -qx "$victim"; }
+wait_until 5 replaced || fail "killed worker $victim not replaced: $(workers)"
+answers "unix:$NEW" || fail "no answer after the failed reload"
+ok "a new listen where a server's queue is full fails the reload;" \
+    "the master still acts on TTIN and respawns"
 
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"

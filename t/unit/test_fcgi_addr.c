@@ -500,6 +500,62 @@ test_connect_timeout(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The probe answers at once whether the server's queue has room, is full
+ * (where a blocking connect waits) or nobody listens; SIGALRM ends a
+ * probe that blocks, and the test with it. */
+static void
+test_probe_unix(void **state)
+{
+    char dir[] = "/tmp/test_fcgi_addr.XXXXXX";
+    char path[64], abstract[64];
+    struct fcgi_addr a, b;
+    int lfd, fds[16], n;
+
+    (void)state;
+    alarm(10);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s", dir);
+    parse_ok(path, &a);
+    assert_int_equal(fcgi_addr_probe_unix(&a), -1);
+    assert_int_equal(errno, ENOENT);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a.sa, a.salen), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(fcgi_addr_probe_unix(&a), 1);
+    for (n = 0; n < 16; n++) {
+        fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        0);
+        assert_true(fds[n] >= 0);
+        if (connect(fds[n], (struct sockaddr *)&a.sa, a.salen) == -1) {
+            assert_int_equal(errno, EAGAIN);
+            break;
+        }
+    }
+    assert_true(n < 16);
+    assert_int_equal(fcgi_addr_probe_unix(&a), 1);
+    close(lfd);
+    /* The file outlives its server: stale. */
+    assert_int_equal(fcgi_addr_probe_unix(&a), 0);
+    while (n >= 0)
+        close(fds[n--]);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+    snprintf(abstract, sizeof(abstract), "@test_fcgi_addr %d", (int)getpid());
+    parse_ok(abstract, &a);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a.sa, a.salen), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(fcgi_addr_probe_unix(&a), 1);
+    close(lfd);
+    assert_int_equal(fcgi_addr_probe_unix(&a), 0);
+    parse_ok("127.0.0.1:9", &b);
+    assert_int_equal(fcgi_addr_probe_unix(&b), -1);
+    assert_int_equal(errno, EAFNOSUPPORT);
+    alarm(0);
+}
+
 int
 main(void)
 {
@@ -520,6 +576,7 @@ main(void)
         cmocka_unit_test(test_at_file),
         cmocka_unit_test(test_connect_unix),
         cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_probe_unix),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
