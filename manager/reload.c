@@ -15,14 +15,19 @@
 /* The listeners prepared for one new pool. */
 struct plan {
     struct listener *ls;
+    /* Per listener: for a kept socket given the new settings, the pool
+     * configuration it had, to put back if the reload fails; else NULL. */
+    const struct pool_conf **was;
     size_t nls;
     struct pool *old;           /* the running pool of the same name */
     struct pool *fresh;         /* or a new one, allocated ahead */
 };
 
-/* The running listener for address name, or NULL. */
+/* The running listener for the configured address name, or NULL; *pc is
+ * then its pool's configuration. */
 static struct listener *
-find_listener(struct manager *m, const char *name)
+find_listener(struct manager *m, const char *name,
+              const struct pool_conf **pc)
 {
     struct fcgi_addr a;
     char err[128];
@@ -33,8 +38,10 @@ find_listener(struct manager *m, const char *name)
         struct pool *p = m->pools[i];
         for (size_t j = 0; j < p->nlisteners; j++)
             if (p->listeners[j].fd != -1
-                && fcgi_addr_equal(&p->listeners[j].addr, &a))
+                && fcgi_addr_equal(&p->listeners[j].addr, &a)) {
+                *pc = p->conf;
                 return &p->listeners[j];
+            }
     }
     return NULL;
 }
@@ -69,12 +76,16 @@ find_pool(struct manager *m, const char *name)
 }
 
 /* Close what plan bound anew; kept sockets (fd shared with a running
- * listener) are only forgotten. */
+ * listener) get their old settings back and are only forgotten. */
 static void
 plan_undo(struct manager *m, struct plan *pl)
 {
     for (size_t i = 0; i < pl->nls; i++) {
         struct listener *l = &pl->ls[i];
+        if (pl->was != NULL && pl->was[i] != NULL
+            && listen_refresh(l, pl->was[i]) == -1)
+            log_warn("reload: listen %s: old settings not restored",
+                     l->name);
         if (find_listener_fd(m, l->fd) != NULL) {
             free(l->name);
             continue;
@@ -82,8 +93,10 @@ plan_undo(struct manager *m, struct plan *pl)
         listen_close(l);
     }
     free(pl->ls);
+    free(pl->was);
     free(pl->fresh);
     pl->ls = NULL;
+    pl->was = NULL;
     pl->fresh = NULL;
     pl->nls = 0;
 }
@@ -101,8 +114,10 @@ plan_adopted(const struct pool_conf *pc, struct plan *pl)
         return -1;
     }
     free(pl->ls);
+    free(pl->was);
     pl->ls = calloc(old->nlisteners, sizeof(*pl->ls));
-    if (pl->ls == NULL) {
+    pl->was = calloc(old->nlisteners, sizeof(*pl->was));
+    if (pl->ls == NULL || pl->was == NULL) {
         log_error_errno("reload: pool %s: out of memory", pc->name);
         return -1;
     }
@@ -129,7 +144,9 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
     if (pl->old == NULL)
         pl->fresh = calloc(1, sizeof(*pl->fresh));
     pl->ls = calloc(pc->nlisten + 1, sizeof(*pl->ls));
-    if (pl->ls == NULL || (pl->old == NULL && pl->fresh == NULL)) {
+    pl->was = calloc(pc->nlisten + 1, sizeof(*pl->was));
+    if (pl->ls == NULL || pl->was == NULL
+        || (pl->old == NULL && pl->fresh == NULL)) {
         log_error_errno("reload: pool %s: out of memory", pc->name);
         return -1;
     }
@@ -137,7 +154,8 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
         return plan_adopted(pc, pl);
     for (; pl->nls < pc->nlisten; pl->nls++) {
         struct listener *l = &pl->ls[pl->nls];
-        struct listener *cur = find_listener(m, pc->listen[pl->nls]);
+        const struct pool_conf *was = NULL;
+        struct listener *cur = find_listener(m, pc->listen[pl->nls], &was);
         if (cur == NULL) {
             if (listen_open(l, pc->listen[pl->nls], pc) == -1)
                 return -1;
@@ -148,6 +166,16 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
         l->name = strdup(pc->listen[pl->nls]);
         if (l->name == NULL) {
             log_error_errno("reload: pool %s: out of memory", pc->name);
+            return -1;
+        }
+        /* The address stays, its settings may not: backlog, mode and
+         * owner apply in place, as they would to a socket bound anew, and
+         * one that cannot be applied fails the reload like a failed bind.
+         * The old ones are noted first, so that an undo puts them back
+         * even after a partial change. */
+        pl->was[pl->nls] = was;
+        if (listen_refresh(l, pc) == -1) {
+            pl->nls++;
             return -1;
         }
     }
@@ -317,6 +345,8 @@ reload_run(struct manager *m, uint64_t now)
             plan_undo(m, &plans[i]);
         conf_free(&nc);
     } else {
+        for (size_t i = 0; i < nc.npools; i++)
+            free(plans[i].was);
         if (was.log != NULL)
             apply_globals(m, &was);
         reload_pid_file(m, old_pid_file);

@@ -2,10 +2,10 @@
 # the socket; the size set by TTIN survives when workers is unchanged; a
 # changed workers applies; a broken file is logged with file:line:key and
 # changes nothing; under load a reload fails no request; a changed listen
-# is bound anew; a removed pool drains; a new listen on a path where a
-# server with a full accept queue listens fails the reload without
-# stalling the master; an abstract socket adopted on fd 0 survives a
-# reload.
+# is bound anew; a removed pool drains; a kept socket takes a new mode,
+# group and backlog in place; a new listen on a path where a server with
+# a full accept queue listens fails the reload without stalling the
+# master; an abstract socket adopted on fd 0 survives a reload.
 . "$(dirname "$0")/lib.sh"
 TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
 
@@ -103,6 +103,28 @@ hup_done() {
     wait_until 10 reloads_done $((n + 1)) || fail "reload did not finish"
 }
 
+# A kept socket takes the new settings in place: same inode, new mode.
+backlog_of() { ss -xlH src "$1" 2>/dev/null | awk '{ print $4; exit }'; }
+write_conf "$NEW" 2 'socket_mode = 0666'
+hup_done
+[ "$(stat -c %a "$NEW")" = 666 ] \
+    || fail "mode $(stat -c %a "$NEW") after socket_mode = 0666"
+inode=$(stat -c %i "$NEW")
+group=$(id -gn)
+[ "$(id -u)" = 0 ] && group=daemon
+write_conf "$NEW" 2 "socket_mode = 0600
+socket_group = \"$group\"
+backlog = 7"
+hup_done
+[ "$(stat -c %a "$NEW")" = 600 ] || fail "mode $(stat -c %a "$NEW"), not 600"
+[ "$(stat -c %G "$NEW")" = "$group" ] \
+    || fail "group $(stat -c %G "$NEW"), not $group"
+[ "$(backlog_of "$NEW")" = 7 ] || fail "backlog $(backlog_of "$NEW"), not 7"
+[ "$(stat -c %i "$NEW")" = "$inode" ] || fail "socket was recreated"
+answers "unix:$NEW" || fail "no answer after the mode change"
+ok "HUP applies socket_mode 0666 -> 0600, socket_group $group and" \
+    "backlog 7 to the kept socket"
+
 # A server that never accepts, its queue filled: a blocking connect to it
 # would wait for ever.
 BUSY=$TMP/busy.sock
@@ -128,7 +150,8 @@ perl -MSocket=:all -e '
 STARTED_PIDS+=("$!")
 wait_until 10 test -e "$TMP/busy.ready" \
     || fail "busy server not ready: $(cat "$TMP/busy.err")"
-write_conf "$NEW" 2 "pool \"busy\" {
+write_conf "$NEW" 2 "socket_mode = 0644
+pool \"busy\" {
     listen = \"unix:$BUSY\"
     workers = 1
     command = {\"$HELLO\"}
@@ -142,6 +165,12 @@ reload_failed() {
         -gt "$kept_before" ]
 }
 wait_until 10 reload_failed || fail "the reload did not fail"
+# The default pool's new settings were applied before the busy pool
+# failed: they must be undone.
+[ "$(stat -c %a "$NEW")" = 600 ] \
+    || fail "mode $(stat -c %a "$NEW") after a failed reload, not 600"
+[ "$(backlog_of "$NEW")" = 7 ] \
+    || fail "backlog $(backlog_of "$NEW") after a failed reload, not 7"
 kill -TTIN "$FCGIPM_PID"
 wait_workers 3 5
 victim=$(workers | head -1)
