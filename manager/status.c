@@ -132,7 +132,7 @@ static void
 linger(struct manager *m, struct client *c)
 {
     if (shutdown(c->w.fd, SHUT_WR) == -1) {
-        drop_client(m, c, NULL);
+        drop_client(m, c, strerror(errno));
         return;
     }
     c->lingering = true;
@@ -314,8 +314,8 @@ socket_close(struct manager *m, struct status_socket *s)
     if (s->path != NULL && stat(s->path, &sb) == 0 && sb.st_dev == s->dev
         && sb.st_ino == s->ino && unlink(s->path) == -1)
         log_warn_errno("status %s: cannot remove %s", s->name, s->path);
-    if (s->tmp_path != NULL)
-        unlink(s->tmp_path);
+    if (s->tmp_path != NULL && unlink(s->tmp_path) == -1 && errno != ENOENT)
+        log_warn_errno("status %s: cannot remove %s", s->name, s->tmp_path);
     free(s->name);
     free(s->path);
     free(s->tmp_path);
@@ -392,7 +392,11 @@ bind_unix(struct status_socket *s, bool takeover)
         }
         at.salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n
                                + 1);
-        unlink(sun->sun_path);
+        if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
+            log_error_errno("status %s: cannot remove %s", s->name,
+                            sun->sun_path);
+            return -1;
+        }
     }
     /* The umask decides the mode bind() gives the file: never looser
      * than asked, even briefly (the master is single-threaded). */
@@ -409,8 +413,13 @@ bind_unix(struct status_socket *s, bool takeover)
         || stat(sun->sun_path, &sb) == -1) {
         log_error_errno("status %s: cannot set up %s", s->name,
                         sun->sun_path);
-        if (*owned == NULL)
-            unlink(sun->sun_path);
+        /* Ours, and not yet known by inode to socket_close: remove it
+         * here. */
+        if (unlink(sun->sun_path) == -1)
+            log_warn_errno("status %s: cannot remove %s", s->name,
+                           sun->sun_path);
+        free(*owned);
+        *owned = NULL;
         return -1;
     }
     s->dev = sb.st_dev;
@@ -418,11 +427,15 @@ bind_unix(struct status_socket *s, bool takeover)
     return 0;
 }
 
+/* TCP, or an abstract Unix name: no file to check, own or remove (and no
+ * mode: any local process may connect to an abstract socket). */
 static int
-bind_inet(struct status_socket *s)
+bind_direct(struct status_socket *s)
 {
     int one = 1;
 
+    if (s->addr.family == AF_UNIX)
+        return bind(s->w.fd, (struct sockaddr *)&s->addr.sa, s->addr.salen);
     if (setsockopt(s->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))
             == -1
         || (s->addr.family == AF_INET6
@@ -435,7 +448,7 @@ bind_inet(struct status_socket *s)
 enum open_result { OPEN_OK, OPEN_FAILED, OPEN_RETRY };
 
 /* Listen on name into *s (not yet watched). RETRY: an upgrade's old
- * master still holds the TCP port. */
+ * master still holds the TCP port or the abstract name. */
 static enum open_result
 socket_open(struct status_socket *s, const char *name,
             const struct status_perm *perm, bool takeover)
@@ -458,10 +471,10 @@ socket_open(struct status_socket *s, const char *name,
         log_error_errno("status %s: cannot create socket", name);
         return OPEN_FAILED;
     }
-    if (s->addr.family == AF_UNIX) {
+    if (s->addr.family == AF_UNIX && !fcgi_addr_is_abstract(&s->addr)) {
         if (bind_unix(s, takeover) == -1)
             return OPEN_FAILED;
-    } else if (bind_inet(s) == -1) {
+    } else if (bind_direct(s) == -1) {
         if (errno == EADDRINUSE && takeover)
             return OPEN_RETRY;
         log_error_errno("status %s: cannot bind", name);

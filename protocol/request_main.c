@@ -40,7 +40,8 @@ struct request_cli {
 static const char request_usage[] =
     "Usage: fcgi-request [OPTIONS] ADDR [URI]\n"
     "Send one FastCGI request to ADDR and print the response body.\n"
-    "ADDR is unix:/path, /path, host:port, [v6]:port; URI defaults to /.\n"
+    "ADDR is unix:/path, /path, unix:@name, host:port, [v6]:port; URI\n"
+    "defaults to /.\n"
     "\n"
     "  -X, --request METHOD    method (default GET, POST with a body)\n"
     "  -d, --data DATA         body: a string, @FILE, or - for stdin\n"

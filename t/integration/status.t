@@ -441,4 +441,26 @@ ok "requests served by $(wc -l <"$TMP/served") of the new workers show in\
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "fcgipm exited $STATUS on QUIT"
+
+# --- an abstract status socket, across an upgrade ----------------------------
+ABS="unix:@fcgipm-status-${TMP##*.}"
+cat >"$TMP/abs.conf" <<CONF
+status_listen = "$ABS"
+pid_file = "$TMP/abs.pid"
+listen = "unix:$TMP/abs-app.sock"
+command = {"$HELLO"}
+workers = 1
+CONF
+start_fcgipm -c "$TMP/abs.conf"
+abs_pong() { [ "$("$FCGI_REQUEST" "$ABS" /ping 2>/dev/null)" = pong ]; }
+wait_until 10 abs_pong || fail "no pong on the abstract status socket $ABS"
+upgrade_master "$TMP/abs.pid"
+answered_by_new() {
+    abs_pong && "$FCGI_REQUEST" "$ABS" /status 2>/dev/null \
+        | grep -q '^pool: *default'
+}
+wait_until 10 answered_by_new || fail "no answer on $ABS after USR2"
+log_has "status $ABS: the old master still holds it; retrying" \
+    || fail "the new master did not wait for the old one's abstract name"
+ok "an abstract status socket (unix:@name) answers, also after USR2"
 done_testing
