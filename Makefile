@@ -172,13 +172,14 @@ clean:
 # $(BUILD)/fuzz/crashes-<target>/. Not part of make test.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_record fuzz_conf fuzz_status_conn
+FUZZ_TARGETS ?= fuzz_record fuzz_addr fuzz_conf fuzz_status_conn
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
                 -fno-omit-frame-pointer -fno-sanitize-recover=all \
                 -fsanitize=fuzzer,address,undefined -Iprotocol -Imanager \
                 -Iworker
 FUZZ_HDRS    := $(wildcard protocol/*.h manager/*.h worker/*.h)
 FUZZ_SRC_fuzz_record      := protocol/fcgi_record.c
+FUZZ_SRC_fuzz_addr        := protocol/fcgi_addr.c
 FUZZ_SRC_fuzz_conf        := $(wildcard manager/conf*.c) worker/access.c \
                              protocol/fcgi_addr.c
 FUZZ_LIBS_fuzz_conf        = $(shell pkg-config --libs libconfuse)
