@@ -470,6 +470,19 @@ static const struct pool_conf od8_exec = {
 #define SOCKET_INFO "pos:\t0\nflags:\t02\nmnt_id:\t8\nino:\t4242\n"
 #define FILE_INFO "pos:\t832\nflags:\t02100000\nmnt_id:\t27\nino:\t733\n"
 
+/* A young exec worker 100 looked at: in syscall (IN_SLEEP or
+ * RUNNING_NOW), 4 fds, exec'd, its fd 0 the listening socket and fd 3
+ * what fd3 says (SOCKET_INFO: a connection; FILE_INFO: a file). */
+static void
+will_look_young(const char *syscall, const char *fd3)
+{
+    will_read(100, "syscall", syscall);
+    will_return(sys_proc_fd_count, 4);
+    will_read(100, "stat", EXECED);
+    will_read(100, "fdinfo/0", SOCKET_INFO);
+    will_read(100, "fdinfo/3", fd3);
+}
+
 /* From zero: c connections wait, and the pool forks for them at 6000,
  * pids 100 on. */
 static struct pool *
@@ -498,11 +511,7 @@ test_ondemand_exec_new_worker_holding_a_connection_is_busy(void **state)
     struct pool *p = od_forked(&od8_exec, 1);
 
     (void)state;
-    will_read(100, "syscall", IN_SLEEP);
-    will_return(sys_proc_fd_count, 4);
-    will_read(100, "stat", EXECED);
-    will_read(100, "fdinfo/0", SOCKET_INFO);
-    will_read(100, "fdinfo/3", SOCKET_INFO);
+    will_look_young(IN_SLEEP, SOCKET_INFO);
     will_return(queue_read, 7);
     will_read(100, "syscall", IN_SLEEP);        /* up: looked at as such */
     pool_run_due(p, 6020);
@@ -520,11 +529,7 @@ test_ondemand_exec_new_worker_without_connection_is_starting(void **state)
     struct pool *p = od_forked(&od8_exec, 2);
 
     (void)state;
-    will_read(100, "syscall", RUNNING_NOW);
-    will_return(sys_proc_fd_count, 4);
-    will_read(100, "stat", EXECED);
-    will_read(100, "fdinfo/0", SOCKET_INFO);
-    will_read(100, "fdinfo/3", FILE_INFO);
+    will_look_young(RUNNING_NOW, FILE_INFO);
     will_read(101, "syscall", RUNNING_NOW);
     will_return(sys_proc_fd_count, 12);
     will_read(101, "stat", FORKED);
@@ -614,11 +619,7 @@ test_ondemand_exec_learns_from_a_worker_up_with_a_connection(void **state)
     struct pool *p = od_forked(&od8_exec, 1);
 
     (void)state;
-    will_read(100, "syscall", IN_SLEEP);
-    will_return(sys_proc_fd_count, 4);
-    will_read(100, "stat", EXECED);
-    will_read(100, "fdinfo/0", SOCKET_INFO);
-    will_read(100, "fdinfo/3", SOCKET_INFO);
+    will_look_young(IN_SLEEP, SOCKET_INFO);
     will_return(queue_read, 0);
     pool_run_due(p, 6020);
     assert_true(p->slots[0].pm_ready);
