@@ -9,6 +9,7 @@
 #include "child.h"
 #include "log.h"
 #include "output.h"
+#include "pool.h"
 #include "sys.h"
 #include "worker.h"
 
@@ -50,6 +51,9 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
                                                           : NULL,
         .slot = s->index,
     };
+    /* After the initializer, whose order of evaluation is unspecified:
+     * claim_scoreboard may just have mapped it. */
+    ws.wake_fd = ws.scoreboard != NULL ? pool_busy_wake_fd(p) : -1;
 
     /* The handled signals are already blocked (sig_setup); the child
      * inherits that mask and resets it in worker_main before exec. */

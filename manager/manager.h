@@ -108,6 +108,10 @@ struct pool {
     struct watch pm_wake;       /* a copy of listeners[0], in epoll while
                                    a waiting connection should wake us;
                                    fd -1 when not open */
+    struct watch busy_wake;     /* pm dynamic, cgi/module: an eventfd its
+                                   workers write when one goes busy while
+                                   the pool sleeps (scoreboard_take_wake);
+                                   fd -1 when not open */
 };
 
 enum pending {

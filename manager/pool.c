@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,8 +116,9 @@ pool_listen_all(const struct pool_conf *pc, struct listener **out)
     return (int)pc->nlisten;
 }
 
-static watch_fn on_wake;
+static watch_fn on_wake, on_busy_wake;
 static void wake_close(struct pool *p);
+static void busy_wake_close(struct pool *p);
 
 void
 pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
@@ -134,6 +136,8 @@ pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
     pm_init(&p->pm, pc, p->target);
     p->pm_wake.fd = -1;
     p->pm_wake.fn = on_wake;
+    p->busy_wake.fd = -1;
+    p->busy_wake.fn = on_busy_wake;
     if (pc->pm == PM_DYNAMIC && pc->mode == MODE_EXEC)
         log_warn("pool %s: pm dynamic needs to see idle workers, which "
                  "exec mode cannot; running it as adaptive", pc->name);
@@ -143,6 +147,7 @@ void
 pool_fini(struct pool *p)
 {
     wake_close(p);
+    busy_wake_close(p);
     for (size_t i = 0; i < p->nlisteners; i++)
         listen_close(&p->listeners[i]);
     free(p->listeners);
@@ -826,6 +831,77 @@ on_wake(struct manager *m, struct watch *w, uint32_t events)
     p->pm.tick_at = 0;
 }
 
+/* A worker went busy while the dynamic pool slept: look at it now. */
+static void
+on_busy_wake(struct manager *m, struct watch *w, uint32_t events)
+{
+    struct pool *p = (struct pool *)((char *)w - offsetof(struct pool,
+                                                          busy_wake));
+    uint64_t count;
+
+    (void)m;
+    (void)events;
+    if (read(w->fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
+        log_warn_errno("pool %s: cannot read the busy-worker eventfd",
+                       p->conf->name);
+    if (!p->pm.stopped)
+        p->pm.tick_at = 0;
+}
+
+int
+pool_busy_wake_fd(struct pool *p)
+{
+    if (p->busy_wake.fd != -1 || p->m == NULL || p->pm.kind != PM_DYNAMIC
+        || p->conf->mode == MODE_EXEC)
+        return p->busy_wake.fd;
+    p->busy_wake.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->busy_wake.fd == -1) {
+        log_error_errno("pool %s: cannot create the busy-worker eventfd; "
+                        "spares are refilled once a connection waits",
+                        p->conf->name);
+        return -1;
+    }
+    if (loop_watch(p->m, &p->busy_wake, EPOLLIN) == -1) {
+        close(p->busy_wake.fd);
+        p->busy_wake.fd = -1;
+    }
+    return p->busy_wake.fd;
+}
+
+static void
+busy_wake_close(struct pool *p)
+{
+    if (p->busy_wake.fd == -1)
+        return;
+    if (p->m != NULL)
+        loop_unwatch(p->m, &p->busy_wake);
+    if (close(p->busy_wake.fd) == -1)
+        log_warn_errno("pool %s: cannot close the busy-worker eventfd",
+                       p->conf->name);
+    p->busy_wake.fd = -1;
+}
+
+/* A dynamic pool about to sleep with no timer (every worker idle within
+ * its spares) arms the scoreboard, so that the first worker to go busy
+ * wakes it and the spares are refilled before a connection waits. A
+ * worker that went busy since the sample missed the arming: then look
+ * again after the usual tick. While the pool ticks, nobody needs waking. */
+static void
+busy_wake_settle(struct pool *p, uint64_t now)
+{
+    if (p->busy_wake.fd == -1 || p->scoreboard == NULL)
+        return;
+    if (p->pm.kind != PM_DYNAMIC || p->pm.tick_at != NEVER) {
+        scoreboard_set_wake(p->scoreboard, false);
+        return;
+    }
+    scoreboard_set_wake(p->scoreboard, true);
+    if (scoreboard_any_busy(p->scoreboard, p->nslots)) {
+        scoreboard_set_wake(p->scoreboard, false);
+        p->pm.tick_at = now + PM_DYNAMIC_TICK_MS;
+    }
+}
+
 /* Watch the socket when calm and below max_workers, else not. */
 static void
 watch_update(struct pool *p, uint64_t now)
@@ -1183,6 +1259,7 @@ pm_run(struct pool *p, uint64_t now)
         set_target(p, st->floor);
     st->surge = d.surge;
     st->tick_at = d.tick_at;
+    busy_wake_settle(p, now);
     if (woken && !d.surge && d.grow == 0 && st->rearm_at < now + PM_REARM_MS)
         st->rearm_at = now + PM_REARM_MS;
 }

@@ -16,6 +16,10 @@ bool died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms);
 
 /* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
 int pool_plan(unsigned target, unsigned live);
+/* The eventfd a new cgi or module worker of dynamic pool p gets for
+ * scoreboard_take_wake, opened and watched on first use; -1 for other
+ * pools or when it cannot be made (logged). */
+int pool_busy_wake_fd(struct pool *p);
 
 /* Bind every address of pc into a new array *out (free with pool_fini or
  * listen_close + free). Returns how many, or -1 having logged why and

@@ -172,3 +172,34 @@ scoreboard_state_name(enum sb_state state)
     return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state]
                                                             : "?";
 }
+
+/* The fences pair up: the master arms, then reads the states; a worker
+ * stores SB_BUSY, then takes the wake. One of the two sees the other's
+ * store, so a worker going busy is never missed by both. */
+void
+scoreboard_set_wake(struct scoreboard *sb, bool armed)
+{
+    if (sb == NULL)
+        return;
+    STORE(&sb->wake_armed, armed ? 1u : 0u);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+bool
+scoreboard_any_busy(struct scoreboard *sb, size_t nslots)
+{
+    for (size_t i = 0; sb != NULL && i < nslots && i < sb->nslots; i++)
+        if (LOAD(&sb->slots[i].state) == SB_BUSY)
+            return true;
+    return false;
+}
+
+bool
+scoreboard_take_wake(struct scoreboard *sb)
+{
+    if (sb == NULL)
+        return false;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return LOAD(&sb->wake_armed) != 0
+           && __atomic_exchange_n(&sb->wake_armed, 0u, __ATOMIC_SEQ_CST) != 0;
+}

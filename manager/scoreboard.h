@@ -4,6 +4,7 @@
 #ifndef FCGIPM_SCOREBOARD_H
 #define FCGIPM_SCOREBOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,7 +40,8 @@ struct sb_slot {
 struct scoreboard {
     size_t nslots;
     uint32_t log_generation;    /* bumped on USR1: workers reopen logs */
-    uint32_t unused;
+    uint32_t wake_armed;        /* set: the next worker to go busy wakes
+                                   the master (scoreboard_take_wake) */
     struct sb_slot slots[];
 };
 
@@ -79,6 +81,16 @@ void scoreboard_end_request(struct sb_slot *s);
 void scoreboard_set_child(struct sb_slot *s, pid_t pgid);
 /* Worker: the request just ended was slow. */
 void scoreboard_count_slow(struct sb_slot *s);
+
+/* Master: whether the next worker to go busy must wake it (pm = dynamic
+ * with every worker idle sleeps with no timer). After arming, check
+ * scoreboard_any_busy: a worker that went busy just before missed it. */
+void scoreboard_set_wake(struct scoreboard *sb, bool armed);
+/* Master: whether any of the first nslots slots is busy. */
+bool scoreboard_any_busy(struct scoreboard *sb, size_t nslots);
+/* Worker, having gone busy: true when it must wake the master; then no
+ * other worker will until the master arms it again. */
+bool scoreboard_take_wake(struct scoreboard *sb);
 
 const char *scoreboard_state_name(enum sb_state state);
 

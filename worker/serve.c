@@ -34,6 +34,8 @@ struct serve {
     unsigned long served;
     struct serve_log access;
     struct serve_log slow;
+    int wake_fd;                /* see scoreboard_take_wake; or -1 */
+    bool wake_failed;           /* writing it failed: logged */
 };
 
 /* This worker's scoreboard slot, for serve_note_child(). */
@@ -185,6 +187,57 @@ arm_timeout(const struct pool_conf *pc, bool on)
                        (int)getpid());
 }
 
+#define DRAIN_MAX (64 * 1024)   /* unread body a kept connection may skip */
+
+/* Whether the rest of r's input, to its end record, is already here: read
+ * it (at most DRAIN_MAX bytes) with the socket non-blocking, so that a
+ * client that has not sent it costs nothing but its kept connection. A
+ * handler that never reads the body (a GET, whose empty end record has
+ * not been read either) then keeps nginx's connection (FCGI_KEEP_CONN)
+ * for the next request. */
+static bool
+input_drained(FCGX_Request *r)
+{
+    char buf[4096];
+    size_t total = 0;
+    int fl = fcntl(r->ipcFd, F_GETFL);
+
+    if (FCGX_HasSeenEOF(r->in))
+        return FCGX_GetError(r->in) == 0;
+    if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1)
+        return false;
+    while (!FCGX_HasSeenEOF(r->in) && total < DRAIN_MAX) {
+        int n = FCGX_GetStr(buf, sizeof(buf), r->in);
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+    }
+    /* libfcgi takes EAGAIN for an error and marks the stream closed:
+     * HasSeenEOF alone cannot tell a real end from that. */
+    bool drained = FCGX_HasSeenEOF(r->in) && FCGX_GetError(r->in) == 0;
+    if (fcntl(r->ipcFd, F_SETFL, fl) == -1)
+        return false;
+    return drained;
+}
+
+/* Gone busy: wake the master if it sleeps counting on every worker idle
+ * (pm = dynamic), so that it can start a spare before one is missed. A
+ * full counter (EAGAIN) has woken it already. */
+static void
+wake_master(struct serve *sv)
+{
+    uint64_t one = 1;
+
+    if (sv->wake_fd == -1 || !scoreboard_take_wake(sv->sb))
+        return;
+    if (write(sv->wake_fd, &one, sizeof(one)) == -1 && errno != EAGAIN
+        && !sv->wake_failed) {
+        log_warn_errno("pool %s: worker %d: cannot wake the master",
+                       sv->pc->name, (int)getpid());
+        sv->wake_failed = true;
+    }
+}
+
 static void
 serve_one(struct serve *sv, FCGX_Request *r)
 {
@@ -196,6 +249,7 @@ serve_one(struct serve *sv, FCGX_Request *r)
     scoreboard_begin_request(sv->slot, param(r, "REQUEST_METHOD"),
                              uri != NULL ? uri : param(r, "SCRIPT_NAME"),
                              t0);
+    wake_master(sv);
     arm_timeout(pc, true);
     int status = pc->mode == MODE_CGI ? cgi_handle(r, pc) : module_handle(r);
     arm_timeout(pc, false);
@@ -210,7 +264,7 @@ serve_one(struct serve *sv, FCGX_Request *r)
         scoreboard_count_slow(sv->slot);
     /* A body left unread would be taken for the next request on a kept
      * connection (FCGI_KEEP_CONN): close the connection instead. */
-    if (!FCGX_HasSeenEOF(r->in))
+    if (r->keepConnection && !input_drained(r))
         r->keepConnection = 0;
     /* The client has its answer before we write logs. */
     FCGX_Finish_r(r);
@@ -281,11 +335,12 @@ request_limit(const struct pool_conf *pc)
 }
 
 noreturn void
-serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot)
+serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
+           int wake_fd)
 {
     struct serve sv = { .pc = pc, .sb = sb,
                         .slot = scoreboard_slot(sb, slot),
-                        .limit = request_limit(pc) };
+                        .limit = request_limit(pc), .wake_fd = wake_fd };
     uint32_t gen = sb != NULL ? sb->log_generation : 0;
     FCGX_Request req;
 

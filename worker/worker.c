@@ -18,13 +18,24 @@
 
 extern char **environ;
 
-/* Close every descriptor from 3 up but keep, which may be -1. */
+/* Close every descriptor from 3 up but keep_a and keep_b (either may be
+ * -1, or below 3). */
 static int
-close_from_3(int keep)
+close_from_3(int keep_a, int keep_b)
 {
-    if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) == -1)
-        return -1;
-    return close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
+    int keep[2] = { keep_a < keep_b ? keep_a : keep_b,
+                    keep_a < keep_b ? keep_b : keep_a };
+    unsigned from = 3;
+
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < (int)from)
+            continue;
+        if (keep[i] > (int)from
+            && close_range(from, (unsigned)keep[i] - 1, 0) == -1)
+            return -1;
+        from = (unsigned)keep[i] + 1;
+    }
+    return close_range(from, ~0U, 0);
 }
 
 /* Fds 1 and 2 go to out_fd, the master's pipe, or without one to the log
@@ -52,7 +63,7 @@ place_stdio(int out_fd)
  * out_fd and the log's descriptor are 3 or above, except an inherited
  * listening socket already on fd 0. */
 static int
-place_fds(const struct pool_conf *pc, int listen_fd, int out_fd)
+place_fds(const struct pool_conf *pc, int listen_fd, int out_fd, int wake_fd)
 {
     if (listen_fd == 0) {
         if (fcntl(0, F_SETFD, 0) == -1)
@@ -63,8 +74,9 @@ place_fds(const struct pool_conf *pc, int listen_fd, int out_fd)
     if (place_stdio(out_fd) == -1)
         goto fail;
     /* Descriptors the master inherited without CLOEXEC must not reach the
-     * application either; the log's is CLOEXEC and goes at exec. */
-    if (close_from_3(log_fd()) == -1)
+     * application either; the log's and the wake eventfd are CLOEXEC and
+     * go at exec (a CGI script's too). */
+    if (close_from_3(log_fd(), pc->mode != MODE_EXEC ? wake_fd : -1) == -1)
         goto fail;
     return 0;
 fail:
@@ -214,7 +226,7 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
      * which stops workers in order, and KILL can take a whole group. */
     setpgid(0, 0);
     sig_reset_defaults();
-    if (place_fds(pc, ws->listen_fd, ws->out_fd) == -1)
+    if (place_fds(pc, ws->listen_fd, ws->out_fd, ws->wake_fd) == -1)
         _exit(127);
     if (confine(pc) == -1)
         _exit(126);
@@ -232,7 +244,7 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
         _exit(127);
     if (pc->mode != MODE_EXEC) {
         environ = env;
-        serve_main(pc, ws->scoreboard, ws->slot);
+        serve_main(pc, ws->scoreboard, ws->slot, ws->wake_fd);
     }
     /* conf.c resolved the command against PATH and chdir already. */
     execve(pc->command_path != NULL ? pc->command_path : pc->command[0],

@@ -15,6 +15,9 @@ struct worker_start {
     pid_t master;               /* for the parent-death check */
     struct scoreboard *scoreboard;  /* cgi/module pools, or NULL */
     size_t slot;                /* this worker's scoreboard slot */
+    int wake_fd;                /* dynamic pools: the eventfd that wakes
+                                   the master when a worker goes busy, or
+                                   -1 */
 };
 
 /*

@@ -101,4 +101,78 @@ ok "TTOU removes one at a time"
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "exit status $STATUS"
+
+# A worker goes busy with no connection arriving (the request comes on a
+# kept connection, FCGI_KEEP_CONN, opened while the pool settled): the
+# master sleeps with no timer, so the worker itself must wake it, and
+# the pool gets its second spare back (min_spare 2).
+cat >"$TMP/kept.pl" <<'PERL'
+use strict;
+use warnings;
+use IO::Socket::UNIX;
+$| = 1;
+my ($path, $go, $script) = @ARGV;
+my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
+sub rec { pack('CCnnCC', 1, $_[0], 1, length $_[1], 0, 0) . $_[1] }
+sub nv { pack('CC', length $_[0], length $_[1]) . $_[0] . $_[1] }
+sub ask {
+    my ($qs) = @_;
+    print $s rec(1, pack('nCx5', 1, 1)),
+        rec(4, nv('REQUEST_METHOD', 'GET') . nv('QUERY_STRING', $qs)
+            . nv('REQUEST_URI', "/kept?$qs")
+            . nv('SCRIPT_FILENAME', $script)),
+        rec(4, ''), rec(5, '');
+    $s->flush;
+    while (1) {             # until END_REQUEST
+        read($s, my $h, 8) == 8 or die "short header";
+        my (undef, $type, undef, $len, $pad) = unpack('CCnnC', $h);
+        read($s, my $body, $len + $pad) == $len + $pad or die "short body";
+        return if $type == 3;
+    }
+}
+ask('now');
+print "kept\n";
+select(undef, undef, undef, 0.01) until -e $go;
+ask('slow');
+print "done\n";
+PERL
+# A master of its own with min_spare = max_spare = 2: however the
+# kept connection's first request was seen, the pool settles at 2. A cgi
+# pool: the gateway reads each request to its end, so the connection is
+# kept (a module that leaves the body unread has it closed).
+mkdir -p "$TMP/cgi"
+printf '#!/bin/sh\n[ "$QUERY_STRING" = slow ] && sleep 3\nprintf "Content-Type: text/plain\\r\\n\\r\\nok\\n"\n' \
+    >"$TMP/cgi/kept.sh"
+chmod 755 "$TMP/cgi/kept.sh"
+cat >"$TMP/kept.conf" <<CONF
+listen = "unix:$TMP/kept.sock"
+mode = cgi
+cgi_root = "$TMP/cgi"
+pm = dynamic
+workers = 2
+min_workers = 1
+max_workers = 6
+min_spare = 2
+max_spare = 2
+CONF
+start_fcgipm -c "$TMP/kept.conf"
+wait_workers 2
+rm -f "$TMP/go"
+perl "$TMP/kept.pl" "$TMP/kept.sock" "$TMP/go" "$TMP/cgi/kept.sh" \
+    >"$TMP/kept.out" 2>&1 &
+KEPT=$!
+STARTED_PIDS+=("$KEPT")
+kept_open() { grep -qx kept "$TMP/kept.out"; }
+wait_until 5 kept_open || fail "kept connection: $(cat "$TMP/kept.out")"
+wait_workers 2 10
+quiet_master
+has_workers 2 || fail "$(worker_count) workers before the kept request"
+touch "$TMP/go"
+wait_until 5 at_least_workers 3 \
+    || fail "$(worker_count) workers with a spare busy and no connection"
+wait "$KEPT" || fail "the kept connection's request failed: $(cat "$TMP/kept.out")"
+ok "a spare going busy on a kept connection wakes the master: a new spare"
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "exit status $STATUS"
 done_testing
