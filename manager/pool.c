@@ -38,7 +38,10 @@
  *                    starting (cgi and module workers say so in the
  *                    scoreboard, and reading it is no system call) or
  *                    more than max_spare stay idle; never with every
- *                    worker idle within its spares;
+ *                    worker idle within its spares: then the first
+ *                    worker to go busy wakes us (busy_wake, an eventfd
+ *                    armed in the scoreboard), so spares are refilled
+ *                    before a connection has to wait;
  *          ondemand  every pm_sample_ms while it has workers, to stop
  *                    each one idle for idle_timeout (the scoreboard; for
  *                    exec, in accept() in /proc/PID/syscall with the same
