@@ -63,7 +63,8 @@ static const char request_usage[] =
     "  -c, --concurrency CONC  connections at once (1 to 1024; needs -n\n"
     "                          or -D)\n"
     "  -n, --requests COUNT    send COUNT requests in all (-c 1 alone)\n"
-    "  -D, --duration SECONDS  start requests for SECONDS (-c 1 alone)\n"
+    "  -D, --duration SECONDS  start requests for SECONDS (-c 1 alone);\n"
+    "                          -c CONC -d SECONDS says the same\n"
     "  -k, --keep-alive        FCGI_KEEP_CONN: reuse each connection\n"
     "\n"
     "Exit status: 0 success (2xx), 22 status not 2xx, 7 cannot connect,\n"
@@ -171,8 +172,9 @@ request_parse_count(int opt, const char *s, unsigned long long min,
     return 0;
 }
 
+/* Seconds, more than 0, fractions allowed: 0, or -1. */
 static int
-request_parse_duration(const char *s, double *out)
+request_read_seconds(const char *s, double *out)
 {
     char *end;
     double t;
@@ -181,9 +183,17 @@ request_parse_duration(const char *s, double *out)
     t = strtod(s, &end);
     if (end == s || *end != '\0' || errno == ERANGE || !isfinite(t) ||
         !(t > 0) || t > INT_MAX / 1000)
+        return -1;
+    *out = t;
+    return 0;
+}
+
+static int
+request_parse_duration(const char *s, double *out)
+{
+    if (request_read_seconds(s, out) == -1)
         return request_usage_error("-D: bad duration \"%s\" (seconds, "
                                    "more than 0)", s);
-    *out = t;
     return 0;
 }
 
@@ -247,11 +257,17 @@ request_check_load(struct request_cli *cli)
         return lo->keep_conn ? request_usage_error("-k: only with -c, -n "
                                                    "or -D (load mode)")
                              : 0;
+    /* "-c CONC -d SECONDS", as fcgipm's design writes it: with neither -n
+     * nor -D, a -d that is a number of seconds is the duration (a body in
+     * load mode is then @FILE, - or text that is not a number). */
+    if (lo->count == 0 && lo->duration_s == 0 && cli->data != NULL
+        && request_read_seconds(cli->data, &lo->duration_s) == 0)
+        cli->data = NULL;
     if (lo->count > 0 && lo->duration_s > 0)
         return request_usage_error("-n and -D: one or the other");
     if (lo->count == 0 && lo->duration_s == 0)
         return request_usage_error("-c: say how many requests (-n) or for "
-                                   "how long (-D)");
+                                   "how long (-D, or -d SECONDS)");
     if (cli->include_headers || cli->verbose)
         return request_usage_error("-%c: not in load mode, which prints "
                                    "no response", cli->verbose ? 'v' : 'i');
