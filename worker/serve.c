@@ -200,10 +200,10 @@ input_drained(FCGX_Request *r)
 {
     char buf[4096];
     size_t total = 0;
-    int fl = fcntl(r->ipcFd, F_GETFL);
 
     if (FCGX_HasSeenEOF(r->in))
         return FCGX_GetError(r->in) == 0;
+    int fl = fcntl(r->ipcFd, F_GETFL);
     if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1)
         return false;
     while (!FCGX_HasSeenEOF(r->in) && total < DRAIN_MAX) {
