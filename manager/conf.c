@@ -580,7 +580,9 @@ conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
     CONF_INT("restart_backoff", 100, conf_on_duration),                     \
     CONF_INT("restart_backoff_max", 30000, conf_on_duration),               \
     CONF_INT("min_uptime", 1000, conf_on_duration),                         \
+    CONF_SIZE("output_rate_limit", "1m"),                                   \
     CONF_STR("cgi_root", NULL, conf_valid_nonempty),                        \
+    CONF_BOOL("cgi_no_new_privs", cfg_true),                                \
     CONF_STR("module", NULL, conf_valid_module),                            \
     CONF_LIST("module_args", NULL),                                         \
     CONF_BOOL("preload", cfg_false),                                        \
@@ -884,6 +886,7 @@ static void
 conf_copy_served(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
 {
     p->cgi_root = conf_strdup(x, cfg_getstr(sec, "cgi_root"));
+    p->cgi_no_new_privs = cfg_getbool(sec, "cgi_no_new_privs");
     p->module = conf_strdup(x, cfg_getstr(sec, "module"));
     p->module_args = conf_get_module_args(x, sec, p->module,
                                           &p->nmodule_args);
@@ -925,6 +928,7 @@ conf_copy_pool(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p,
     p->backoff_min_ms = (unsigned)cfg_getint(sec, "restart_backoff");
     p->backoff_max_ms = (unsigned)cfg_getint(sec, "restart_backoff_max");
     p->min_uptime_ms = (unsigned)cfg_getint(sec, "min_uptime");
+    p->output_rate_limit = conf_get_size(sec, "output_rate_limit");
     p->uid = p->socket_uid = (uid_t)-1;
     p->gid = p->socket_gid = (gid_t)-1;
     conf_copy_pm(sec, p);

@@ -48,6 +48,10 @@ struct pool_conf {
     unsigned backoff_min_ms;    /* restart_backoff, default 100 */
     unsigned backoff_max_ms;    /* restart_backoff_max, default 30000 */
     unsigned min_uptime_ms;     /* a quicker death is a crash, default 1000 */
+    unsigned long long output_rate_limit; /* bytes per second of output a
+                                   worker may log, beyond which lines are
+                                   dropped and counted; 0: no limit;
+                                   default 1 MiB */
     char *command_path;         /* command[0] resolved when loaded: absolute,
                                    found in PATH or under chdir; NULL when
                                    there is no command */
@@ -56,6 +60,9 @@ struct pool_conf {
      * worker and sees every request. */
     char *cgi_root;             /* cgi: realpath of the scripts' root; a
                                    script must resolve inside it */
+    bool cgi_no_new_privs;      /* cgi: scripts run with
+                                   PR_SET_NO_NEW_PRIVS (setuid bits have
+                                   no effect); default true */
     char *module;               /* module: a .so path, or "builtin:hello",
                                    "builtin:echo" */
     char **module_args;         /* argv for fcgipm_init, NULL-terminated

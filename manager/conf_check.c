@@ -27,7 +27,7 @@ struct conf_mode_key {
 static const struct conf_mode_key conf_mode_keys[] = {
     { "command", MODE_EXEC },   { "cgi_root", MODE_CGI },
     { "module", MODE_MODULE },  { "module_args", MODE_MODULE },
-    { "preload", MODE_MODULE },
+    { "preload", MODE_MODULE }, { "cgi_no_new_privs", MODE_CGI },
 };
 
 /* Keys that some process managers only use: set to other than their

@@ -78,6 +78,9 @@ conf_print_served(FILE *f, const struct pool_conf *p, const char *in)
     if (p->mode == MODE_EXEC)
         return;
     conf_print_key_str(f, in, "cgi_root", p->cgi_root);
+    if (p->mode == MODE_CGI)
+        fprintf(f, "%scgi_no_new_privs = %s\n", in,
+                p->cgi_no_new_privs ? "true" : "false");
     conf_print_key_str(f, in, "module", p->module);
     if (p->nmodule_args > 1)
         conf_print_list(f, in, "module_args", p->module_args + 1,
@@ -162,6 +165,7 @@ conf_print_pool(FILE *f, const struct pool_conf *p, const char *in)
     conf_print_duration(f, in, "restart_backoff", p->backoff_min_ms);
     conf_print_duration(f, in, "restart_backoff_max", p->backoff_max_ms);
     conf_print_duration(f, in, "min_uptime", p->min_uptime_ms);
+    conf_print_size(f, in, "output_rate_limit", p->output_rate_limit);
     conf_print_served(f, p, in);
 }
 

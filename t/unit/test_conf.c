@@ -2408,7 +2408,8 @@ test_print_format(void **state)
         "kill_timeout = 5s\n"
         "restart_backoff = 100ms\n"
         "restart_backoff_max = 30s\n"
-        "min_uptime = 1s\n");
+        "min_uptime = 1s\n"
+        "output_rate_limit = 1m\n");
     free(out);
     conf_free(&c);
     /* What is set of the status socket and the workers' process. */
@@ -2477,7 +2478,9 @@ test_print_format(void **state)
     out = test_print(&c);
     assert_non_null(strstr(out,
         "min_uptime = 1s\n"
+        "output_rate_limit = 1m\n"
         "cgi_root = \"/tmp\"\n"
+        "cgi_no_new_privs = true\n"
         "max_body = 1048577\n"
         "request_timeout = 0s\n"
         "max_requests = 0\n"
@@ -2495,6 +2498,7 @@ test_print_format(void **state)
     out = test_print(&c);
     assert_non_null(strstr(out,
         "min_uptime = 1s\n"
+        "output_rate_limit = 1m\n"
         "module = \"builtin:hello\"\n"
         "module_args = {\"x\"}\n"
         "preload = false\n"
