@@ -41,7 +41,7 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
     const struct pool_conf *pc = p->conf;
     /* Without a loop to read it (unit tests), no pipe: the worker keeps
      * the master's stderr, as it does when the pipe cannot be made. */
-    struct output *out = p->m != NULL ? output_open(p->m, pc->name) : NULL;
+    struct output *out = p->m != NULL ? output_open(p->m, pc) : NULL;
     int out_fd = out != NULL ? output_write_fd(out) : -1;
     struct worker_start ws = {
         .listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1,

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
@@ -13,8 +14,8 @@
 #include "log.h"
 #include "sys.h"
 
-/* LOG_TO_FD: a worker's copy of the master's stderr, until it execs. */
-enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_FD, LOG_TO_SYSLOG };
+/* LOG_TO_RELAY: a worker's lines to its output pipe, for the master. */
+enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_RELAY, LOG_TO_SYSLOG };
 
 enum log_level log_current_level = LOG_LEVEL_INFO;
 
@@ -29,10 +30,47 @@ static const char *const level_names[] = {
     [LOG_LEVEL_DEBUG] = "debug",
 };
 
-static int
-open_file(const char *path)
+/* syslog's numbers for our levels: the relay's line prefix. */
+static const int level_prio[] = {
+    [LOG_LEVEL_ERROR] = LOG_ERR,
+    [LOG_LEVEL_WARN] = LOG_WARNING,
+    [LOG_LEVEL_INFO] = LOG_INFO,
+    [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+/* The master is root, and the log's directory may be writable by a pool
+ * user: never follow a symbolic link planted there, never write through
+ * another name of a file (a hard link), never block opening a FIFO. A
+ * character device (/dev/null, a terminal) is fine: only root makes one. */
+int
+log_open_file(const char *path)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    struct stat st;
+    int saved;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW
+                  | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640);
+
+    if (fd == -1)
+        return -1;
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        errno = EINVAL;
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        errno = EMLINK;
+        goto fail;
+    }
+    /* Writes to a terminal may block, as they do on stderr. */
+    if (fcntl(fd, F_SETFL, O_APPEND) == -1)
+        goto fail;
+    return fd;
+fail:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
 }
 
 int
@@ -54,7 +92,7 @@ log_open(const char *where, enum log_level level)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open_file(where);
+    int fd = log_open_file(where);
     if (fd == -1)
         return -1;
     log_close();
@@ -69,7 +107,7 @@ log_reopen(void)
 {
     if (target != LOG_TO_FILE)
         return 0;
-    int fd = open_file(file_path);
+    int fd = log_open_file(file_path);
     if (fd == -1)
         return -1;
     /* dup3 keeps the descriptor number, so children that were handed the
@@ -84,23 +122,17 @@ log_reopen(void)
     return 0;
 }
 
-int
-log_detach_stdio(void)
+void
+log_relay(void)
 {
-    if (target != LOG_TO_STDERR)
-        return 0;
-    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (fd == -1)
-        return -1;
-    file_fd = fd;
-    target = LOG_TO_FD;
-    return 0;
+    log_close();
+    target = LOG_TO_RELAY;
 }
 
 void
 log_close(void)
 {
-    if ((target == LOG_TO_FILE || target == LOG_TO_FD) && file_fd != -1)
+    if (target == LOG_TO_FILE && file_fd != -1)
         close(file_fd);
     if (target == LOG_TO_SYSLOG)
         closelog();
@@ -129,12 +161,6 @@ log_level_name(enum log_level level)
     return level_names[level];
 }
 
-int
-log_fd(void)
-{
-    return target == LOG_TO_FILE || target == LOG_TO_FD ? file_fd : -1;
-}
-
 static size_t
 format_prefix(char *buf, size_t len, enum log_level level)
 {
@@ -158,7 +184,9 @@ log_msg(enum log_level level, int errnum, const char *fmt, ...)
     va_list ap;
     int saved = errno;
 
-    if (target != LOG_TO_SYSLOG)
+    if (target == LOG_TO_RELAY)
+        n = (size_t)snprintf(line, sizeof(line), "<%d>", level_prio[level]);
+    else if (target != LOG_TO_SYSLOG)
         n = format_prefix(line, sizeof(line), level);
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
@@ -173,12 +201,10 @@ log_msg(enum log_level level, int errnum, const char *fmt, ...)
             n = sizeof(line) - 2;
     }
     if (target == LOG_TO_SYSLOG) {
-        static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
-                                    LOG_DEBUG };
-        syslog(prio[level], "%.*s", (int)n, line);
+        syslog(level_prio[level], "%.*s", (int)n, line);
     } else {
         line[n++] = '\n';
-        int fd = target == LOG_TO_STDERR ? STDERR_FILENO : file_fd;
+        int fd = target == LOG_TO_FILE ? file_fd : STDERR_FILENO;
         /* Nowhere better to report a failed log write: drop the line. */
         ssize_t w = write(fd, line, n);
         (void)w;

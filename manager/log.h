@@ -14,9 +14,14 @@
 /*
  * Send logs to target: "stderr", "syslog" or a file path (appended,
  * created 0640). Returns 0, or -1 with errno when the file cannot be
- * opened (the previous target stays in use).
+ * opened (the previous target stays in use): ELOOP when the path is a
+ * symbolic link, EMLINK when the file has other hard links, EINVAL when
+ * it is neither a regular file nor a character device.
  */
 int log_open(const char *target, enum log_level level);
+/* Open path to append log lines, as log_open does: a new descriptor
+ * (close-on-exec), or -1 with errno as log_open sets it. */
+int log_open_file(const char *path);
 /* Reopen a file target (logrotate). Returns 0 or -1 with errno. */
 int log_reopen(void);
 void log_close(void);
@@ -24,15 +29,14 @@ void log_set_level(enum log_level level);
 /* Parse "error".."debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
-/* The descriptor of a file target, or -1, so that children can keep it. */
-int log_fd(void);
 /*
- * In a worker about to put something else on fds 1 and 2: a stderr target
- * becomes a close-on-exec copy of fd 2 at 3 or above (see log_fd), so the
- * worker's own messages still reach the master's stderr until exec.
- * Returns 0, or -1 with errno.
+ * In a worker whose fds 1 and 2 are its output pipe to the master: close
+ * the master's log (a worker must not hold it: it could truncate it, and
+ * it would miss a logrotate) and write each line to fd 2 as "<N>message",
+ * N being syslog's number for its level, for the master to log
+ * (output_relayed_level).
  */
-int log_detach_stdio(void);
+void log_relay(void);
 
 void log_msg(enum log_level level, int errnum, const char *fmt, ...)
     LOG_PRINTF(3, 4);

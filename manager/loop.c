@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "output.h"
 #include "pool.h"
 #include "reload.h"
 #include "sig.h"
@@ -262,6 +263,7 @@ run_due(struct manager *m, uint64_t now)
         drop_drained(m);
     upgrade_run_due(m, now);
     status_run_due(m, now);
+    output_run_due(now);
     if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m))
         m->state = RUN_DONE;
 }
@@ -271,9 +273,12 @@ next_deadline(const struct manager *m)
 {
     uint64_t next = upgrade_deadline(m);
     uint64_t status_at = status_next_deadline(m);
+    uint64_t output_at = output_next_deadline();
 
     if (status_at < next)
         next = status_at;
+    if (output_at < next)
+        next = output_at;
 
     for (size_t i = 0; i < m->npools; i++) {
         uint64_t at = pool_next_deadline(m->pools[i]);

@@ -3,6 +3,7 @@
  * file (which may come after its worker died: its children hold on). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "loop.h"
 #include "output.h"
+#include "sys.h"
 
 /* Room for a burst: a worker blocks on write only once this much waits
  * unread, and only until the master's next turn. */
@@ -34,11 +36,15 @@ struct output {
     char *pool;                 /* a copy: a reload may free the conf */
     pid_t pid;                  /* the worker forked with this pipe */
     int write_fd;               /* the master's copy, until the fork */
+    struct output_budget budget;
     struct output_lines lines;
 };
 
 /* Every open reader, for output_drain_all. */
 static struct output *outputs;
+/* How many of them have dropped lines not yet reported: while none has,
+ * output_next_deadline need not look. */
+static size_t nreports_due;
 /* The master is single-threaded: one read buffer serves every pipe. */
 static char read_buf[READ_MAX];
 
@@ -139,16 +145,143 @@ output_lines_flush(struct output_lines *ol, output_line_fn *fn, void *ctx)
         end_line(ol, fn, ctx);
 }
 
+/* The line being assembled is dropped: the budget ran out in it. */
+static void
+drop_line(struct output_lines *ol, struct output_budget *b)
+{
+    b->dropping = true;
+    b->dropped_bytes += ol->len;
+    ol->len = 0;
+    ol->continued = false;
+    ol->cr = false;
+}
+
+/* Count dropped bytes up to and with the first end of line; the rest is
+ * not dropped unless the budget is still spent. Returns the bytes taken. */
+static size_t
+drop_to_eol(struct output_budget *b, const char *data, size_t n)
+{
+    const char *nl = memchr(data, '\n', n);
+    size_t k = nl != NULL ? (size_t)(nl - data) + 1 : n;
+
+    b->dropped_bytes += k;
+    if (nl != NULL) {
+        b->dropped_lines++;
+        b->dropping = false;
+    }
+    return k;
+}
+
+void
+output_take(struct output_lines *ol, struct output_budget *b,
+            const char *data, size_t n, uint64_t now, output_line_fn *fn,
+            void *ctx)
+{
+    if (b->limit == 0) {
+        output_lines_feed(ol, data, n, fn, ctx);
+        return;
+    }
+    if (b->window_end_at == 0 || now >= b->window_end_at) {
+        b->window_end_at = now + 1000;
+        b->used = 0;
+    }
+    while (n > 0) {
+        if (!b->dropping && b->used >= b->limit)
+            drop_line(ol, b);
+        size_t k;
+        if (b->dropping) {
+            k = drop_to_eol(b, data, n);
+        } else {
+            k = b->limit - b->used < n ? (size_t)(b->limit - b->used) : n;
+            output_lines_feed(ol, data, k, fn, ctx);
+            b->used += k;
+        }
+        data += k;
+        n -= k;
+    }
+}
+
+bool
+output_budget_report(struct output_budget *b, uint64_t now,
+                     unsigned long long *lines, unsigned long long *bytes)
+{
+    if (b->dropped_bytes == 0 || now < b->window_end_at)
+        return false;
+    /* A line still being dropped is counted with the next report. */
+    *lines = b->dropped_lines;
+    *bytes = b->dropped_bytes;
+    b->dropped_lines = b->dropped_bytes = 0;
+    return true;
+}
+
+size_t
+output_relayed_level(const char *text, size_t len, const char *pool,
+                     pid_t pid, enum log_level *level)
+{
+    static const enum log_level of_prio[] = {
+        LOG_LEVEL_ERROR, LOG_LEVEL_ERROR, LOG_LEVEL_ERROR, LOG_LEVEL_ERROR,
+        LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG,
+    };
+    char self[128];
+
+    if (len < 3 || text[0] != '<' || text[1] < '0' || text[1] > '7'
+        || text[2] != '>')
+        return 0;
+    *level = of_prio[text[1] - '0'];
+    int n = snprintf(self, sizeof(self), "pool %s: worker %d: ", pool,
+                     (int)pid);
+    if (n > 0 && (size_t)n < sizeof(self) && len - 3 >= (size_t)n
+        && memcmp(text + 3, self, (size_t)n) == 0)
+        return 3 + (size_t)n;
+    return 3;
+}
+
 /* php-fpm's choice: what a worker prints is a warning, since stdout and
- * stderr share the pipe and a FastCGI program answers on its socket. */
+ * stderr share the pipe and a FastCGI program answers on its socket. The
+ * worker's own messages come with their level (log_relay). */
 static void
 log_line(void *ctx, const char *text, size_t len, unsigned part)
 {
     const struct output *o = ctx;
+    enum log_level level = LOG_LEVEL_WARN;
 
-    log_warn("pool %s: worker %d: %s%.*s%s", o->pool, (int)o->pid,
-             part & OUTPUT_PART_CONTINUED ? OUTPUT_MARK_CONTINUED : "",
-             (int)len, text, part & OUTPUT_PART_MORE ? OUTPUT_MARK_MORE : "");
+    if (!(part & OUTPUT_PART_CONTINUED)) {
+        size_t skip = output_relayed_level(text, len, o->pool, o->pid,
+                                           &level);
+        text += skip;
+        len -= skip;
+    }
+    LOG_AT(level, 0, "pool %s: worker %d: %s%.*s%s", o->pool, (int)o->pid,
+           part & OUTPUT_PART_CONTINUED ? OUTPUT_MARK_CONTINUED : "",
+           (int)len, text, part & OUTPUT_PART_MORE ? OUTPUT_MARK_MORE : "");
+}
+
+/* Log o's count of dropped lines if its second is over (or at end of
+ * file, whatever the time: UINT64_MAX). */
+static void
+report_drops(struct output *o, uint64_t now)
+{
+    unsigned long long lines, bytes;
+
+    if (!output_budget_report(&o->budget, now, &lines, &bytes))
+        return;
+    nreports_due--;
+    log_warn("pool %s: worker %d: output over output_rate_limit (%llu "
+             "bytes a second): %llu lines (%llu bytes) dropped", o->pool,
+             (int)o->pid, o->budget.limit, lines, bytes);
+}
+
+/* Take n bytes read from o's pipe. */
+static void
+take(struct output *o, const char *data, size_t n)
+{
+    uint64_t now = sys_now_ms();
+    bool was_due = o->budget.dropped_bytes > 0;
+
+    report_drops(o, now);
+    output_take(&o->lines, &o->budget, data, n, now, log_line, o);
+    if (!was_due && o->budget.dropped_bytes > 0)
+        nreports_due++;
 }
 
 /* Close o's descriptors, unlink and free it. The caller has taken the
@@ -156,6 +289,7 @@ log_line(void *ctx, const char *text, size_t len, unsigned part)
 static void
 output_free(struct output *o)
 {
+    report_drops(o, UINT64_MAX);
     if (close(o->watch.fd) == -1)
         log_warn_errno("pool %s: worker %d: cannot close its output pipe",
                        o->pool, (int)o->pid);
@@ -179,7 +313,7 @@ on_readable(struct manager *m, struct watch *w, uint32_t events)
 
     (void)events;
     if (n > 0) {
-        output_lines_feed(&o->lines, read_buf, (size_t)n, log_line, o);
+        take(o, read_buf, (size_t)n);
         return;
     }
     if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -230,17 +364,18 @@ fail:
 }
 
 struct output *
-output_open(struct manager *m, const char *pool)
+output_open(struct manager *m, const struct pool_conf *pc)
 {
     struct output *o = calloc(1, sizeof(*o));
 
-    if (o == NULL || (o->pool = strdup(pool)) == NULL) {
+    if (o == NULL || (o->pool = strdup(pc->name)) == NULL) {
         log_error_errno("pool %s: cannot allocate a worker's output reader",
-                        pool);
+                        pc->name);
         free(o);
         return NULL;
     }
     o->m = m;
+    o->budget.limit = pc->output_rate_limit;
     o->watch.fd = -1;
     o->write_fd = -1;
     if (open_pipe(o) == -1) {
@@ -295,7 +430,7 @@ drain_one(struct output *o)
                            o->pool, (int)o->pid);
         if (n <= 0)
             break;
-        output_lines_feed(&o->lines, read_buf, (size_t)n, log_line, o);
+        take(o, read_buf, (size_t)n);
         total += (size_t)n;
     }
     output_lines_flush(&o->lines, log_line, o);
@@ -314,4 +449,24 @@ output_drain_all(void)
          * descriptor of the pipe's read end drops its registration. */
         output_free(o);
     }
+}
+
+uint64_t
+output_next_deadline(void)
+{
+    uint64_t next = NEVER;
+
+    for (struct output *o = outputs; nreports_due > 0 && o != NULL;
+         o = o->next)
+        if (o->budget.dropped_bytes > 0 && o->budget.window_end_at < next)
+            next = o->budget.window_end_at;
+    return next;
+}
+
+void
+output_run_due(uint64_t now)
+{
+    for (struct output *o = outputs; nreports_due > 0 && o != NULL;
+         o = o->next)
+        report_drops(o, now);
 }

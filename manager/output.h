@@ -5,7 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "conf.h"
 
 #include "manager.h"
 
@@ -47,15 +50,54 @@ void output_lines_feed(struct output_lines *ol, const char *data, size_t n,
 void output_lines_flush(struct output_lines *ol, output_line_fn *fn,
                         void *ctx);
 
+/* How much a worker may log: limit bytes a second (output_rate_limit);
+ * beyond it, lines are dropped and counted until the second is over. */
+struct output_budget {
+    unsigned long long limit;   /* 0: no limit */
+    uint64_t window_end_at;     /* the current second ends; 0: none yet */
+    unsigned long long used;    /* bytes taken in the current second */
+    unsigned long long dropped_lines;   /* since the last report */
+    unsigned long long dropped_bytes;
+    bool dropping;              /* the line being read is dropped */
+};
+
+/*
+ * Like output_lines_feed, within b's budget at time now (ms): the bytes
+ * over it are dropped, from the line in which the budget ran out (its
+ * start too, if it was being assembled) to the first end of line after
+ * the second is over. Dropped bytes are only counted, not scanned one by
+ * one, so a flood costs little. Pure: no system calls.
+ */
+void output_take(struct output_lines *ol, struct output_budget *b,
+                 const char *data, size_t n, uint64_t now,
+                 output_line_fn *fn, void *ctx);
+/*
+ * Whether the second is over at now with lines dropped in it: then
+ * *lines and *bytes say how many, and b starts counting anew. Pure.
+ */
+bool output_budget_report(struct output_budget *b, uint64_t now,
+                          unsigned long long *lines,
+                          unsigned long long *bytes);
+
+/*
+ * A worker's own log line comes through its pipe as "<N>message", N a
+ * syslog level (log_relay). Returns how many bytes of text are that
+ * prefix, setting *level, plus a following "pool POOL: worker PID: "
+ * when it names this worker (the master puts its own, so a line cannot
+ * pass for another worker's); 0 for any other line. Pure.
+ */
+size_t output_relayed_level(const char *text, size_t len, const char *pool,
+                            pid_t pid, enum log_level *level);
+
 struct output;
 
 /*
- * Before forking a worker of pool `pool`: make its output pipe and watch
- * the read end in m's loop. Returns the object (it frees itself at end of
+ * Before forking a worker of pool pc: make its output pipe and watch the
+ * read end in m's loop. Returns the object (it frees itself at end of
  * file), or NULL having logged why, in which case the worker keeps the
- * master's stderr or log file.
+ * master's stderr.
  */
-struct output *output_open(struct manager *m, const char *pool);
+struct output *output_open(struct manager *m, const struct pool_conf *pc);
 /* The write end, for the worker to put on its fds 1 and 2. */
 int output_write_fd(const struct output *o);
 /* After a fork: tag lines with pid and close the master's write end. */
@@ -68,5 +110,11 @@ void output_abort(struct output *o);
  * (bounded, without blocking), then close and free all of them.
  */
 void output_drain_all(void);
+
+/* When a pipe's count of dropped lines is next due to be logged; NEVER
+ * when none is. */
+uint64_t output_next_deadline(void);
+/* Log the counts of dropped lines that are due at now. */
+void output_run_due(uint64_t now);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,54 @@ struct serve {
 
 /* This worker's scoreboard slot, for serve_note_child(). */
 static struct sb_slot *current_slot;
+
+/* SIGTERM: the master's fast stop, or its death (the parent-death
+ * signal, worker.c). Set while a request runs (from accept to finish)
+ * and when SIGTERM came during one. */
+static volatile sig_atomic_t serving;
+static volatile sig_atomic_t stop_asked;
+/* Not a socket: put on fd 0 in place of the listening socket. */
+static int not_listening_fd = -1;
+
+/* Idle, the worker leaves at once. Serving, it gives up the listening
+ * socket at once, so that a master started anew can bind its address
+ * (nothing answers there any more), and leaves after the request: no
+ * worker accepts once its master is gone. dup2 rather than close keeps
+ * fd 0 from being reused by the request's own descriptors. This replaces
+ * libfcgi's handler, which only asks its accept loop to end: a worker
+ * busy for long would keep the socket, and one waiting for the first
+ * bytes of a connection it has just accepted would spin. */
+static void
+on_term(int sig)
+{
+    (void)sig;
+    if (!serving)
+        _exit(0);
+    if (not_listening_fd != -1)
+        dup2(not_listening_fd, 0);
+    stop_asked = 1;
+}
+
+/* After FCGX_Init, which installs libfcgi's SIGTERM handler. 0 or -1. */
+static int
+catch_term(const struct pool_conf *pc)
+{
+    struct sigaction sa = { .sa_handler = on_term };
+
+    not_listening_fd = eventfd(0, EFD_CLOEXEC);
+    if (not_listening_fd == -1) {
+        log_error_errno("pool %s: worker %d: eventfd", pc->name,
+                        (int)getpid());
+        return -1;
+    }
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) == -1) {
+        log_error_errno("pool %s: worker %d: cannot handle SIGTERM",
+                        pc->name, (int)getpid());
+        return -1;
+    }
+    return 0;
+}
 
 void
 serve_note_child(pid_t pgid)
@@ -74,7 +123,7 @@ log_file_open(struct serve_log *l, const char *path, uint32_t generation)
         l->fd = -1;
         return;
     }
-    l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    l->fd = log_open_file(path);
     if (l->fd == -1)
         log_error_errno("worker %d: cannot open %s", (int)getpid(), path);
 }
@@ -263,8 +312,9 @@ serve_one(struct serve *sv, FCGX_Request *r)
         && duration * 1000.0 >= pc->slow_request_time_ms)
         scoreboard_count_slow(sv->slot);
     /* A body left unread would be taken for the next request on a kept
-     * connection (FCGI_KEEP_CONN): close the connection instead. */
-    if (r->keepConnection && !input_drained(r))
+     * connection (FCGI_KEEP_CONN): close the connection instead. So does
+     * a worker that leaves after this request. */
+    if (r->keepConnection && (stop_asked || !input_drained(r)))
         r->keepConnection = 0;
     /* The client has its answer before we write logs. */
     FCGX_Finish_r(r);
@@ -349,6 +399,8 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
                   pc->name, (int)getpid());
         _exit(1);
     }
+    if (catch_term(pc) == -1)
+        _exit(1);
     /* With preload the master loaded it already: then this is a no-op. */
     if (pc->mode == MODE_MODULE && module_load(pc) == -1)
         _exit(1);
@@ -359,8 +411,10 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
     bool recycled = false;
     /* FCGX_Accept_r fails once libfcgi's SIGUSR1 handler has asked for
      * shutdown: the master's stop signal ends the loop between requests. */
-    while (!recycled && FCGX_Accept_r(&req) >= 0) {
+    while (!recycled && !stop_asked && FCGX_Accept_r(&req) >= 0) {
+        serving = 1;
         serve_one(&sv, &req);
+        serving = 0;
         recycled = recycle_due(&sv);
     }
     scoreboard_set_state(sv.slot, recycled ? SB_RECYCLING : SB_STOPPING);

@@ -38,30 +38,27 @@ close_from_3(int keep_a, int keep_b)
     return close_range(from, ~0U, 0);
 }
 
-/* Fds 1 and 2 go to out_fd, the master's pipe, or without one to the log
- * file when there is one. In both cases the worker's own messages keep
- * going to the log (a close-on-exec descriptor), with their level. */
+/* Fds 1 and 2 go to out_fd, the master's pipe, and so do the worker's
+ * own messages, with their level: the master logs them. Without a pipe
+ * (it could not be made) the worker keeps the master's stdio and writes
+ * its messages there. Either way it holds no descriptor of the master's
+ * log file, which it could truncate and which logrotate replaces. */
 static int
 place_stdio(int out_fd)
 {
-    if (out_fd != -1) {
-        if (log_detach_stdio() == -1 || dup2(out_fd, 1) == -1
-            || dup2(out_fd, 2) == -1)
-            return -1;
+    if (out_fd == -1) {
+        log_open("stderr", log_current_level);
         return 0;
     }
-    int lfd = log_fd();
-    if (lfd != -1) {
-        if (dup2(lfd, 1) == -1 || dup2(lfd, 2) == -1)
-            return -1;
-        log_open("stderr", log_current_level);
-    }
+    if (dup2(out_fd, 1) == -1 || dup2(out_fd, 2) == -1)
+        return -1;
+    log_relay();
     return 0;
 }
 
-/* fds 0-2 were open in the master (main.c ensures it), so listen_fd,
- * out_fd and the log's descriptor are 3 or above, except an inherited
- * listening socket already on fd 0. */
+/* fds 0-2 were open in the master (main.c ensures it), so listen_fd and
+ * out_fd are 3 or above, except an inherited listening socket already on
+ * fd 0. */
 static int
 place_fds(const struct pool_conf *pc, int listen_fd, int out_fd, int wake_fd)
 {
@@ -74,9 +71,9 @@ place_fds(const struct pool_conf *pc, int listen_fd, int out_fd, int wake_fd)
     if (place_stdio(out_fd) == -1)
         goto fail;
     /* Descriptors the master inherited without CLOEXEC must not reach the
-     * application either; the log's and the wake eventfd are CLOEXEC and
-     * go at exec (a CGI script's too). */
-    if (close_from_3(log_fd(), pc->mode != MODE_EXEC ? wake_fd : -1) == -1)
+     * application either; the wake eventfd is CLOEXEC and goes at exec (a
+     * CGI script's too). */
+    if (close_from_3(pc->mode != MODE_EXEC ? wake_fd : -1, -1) == -1)
         goto fail;
     return 0;
 fail:
