@@ -23,6 +23,11 @@
 /* At exit, at most this much more is read from each pipe: a worker's
  * child still writing must not keep the master from exiting. */
 #define DRAIN_MAX (1024 * 1024)
+/* A worker over its output_rate_limit is read no more often than this:
+ * what it writes is dropped, and reading it line by line as it comes
+ * would keep the master busy all the same. It blocks only when it fills
+ * PIPE_SIZE in that time (over 25 MB/s). */
+#define FLOOD_PAUSE_MS 10
 
 /* A whole piece with markers, tag and log prefix must fit one log line. */
 _Static_assert(LOG_LINE_MAX >= OUTPUT_LINE_MAX + 512,
@@ -36,15 +41,17 @@ struct output {
     char *pool;                 /* a copy: a reload may free the conf */
     pid_t pid;                  /* the worker forked with this pipe */
     int write_fd;               /* the master's copy, until the fork */
+    uint64_t resume_at;         /* not watched until then; 0: watched */
     struct output_budget budget;
     struct output_lines lines;
 };
 
 /* Every open reader, for output_drain_all. */
 static struct output *outputs;
-/* How many of them have dropped lines not yet reported: while none has,
- * output_next_deadline need not look. */
+/* How many of them have dropped lines not yet reported, or are paused:
+ * while none is, output_next_deadline need not look. */
 static size_t nreports_due;
+static size_t npaused;
 /* The master is single-threaded: one read buffer serves every pipe. */
 static char read_buf[READ_MAX];
 
@@ -271,8 +278,8 @@ report_drops(struct output *o, uint64_t now)
              (int)o->pid, o->budget.limit, lines, bytes);
 }
 
-/* Take n bytes read from o's pipe. */
-static void
+/* Take n bytes read from o's pipe. Returns whether o is dropping. */
+static bool
 take(struct output *o, const char *data, size_t n)
 {
     uint64_t now = sys_now_ms();
@@ -282,6 +289,26 @@ take(struct output *o, const char *data, size_t n)
     output_take(&o->lines, &o->budget, data, n, now, log_line, o);
     if (!was_due && o->budget.dropped_bytes > 0)
         nreports_due++;
+    return o->budget.dropping;
+}
+
+/* o floods: stop watching it for FLOOD_PAUSE_MS. */
+static void
+pause_reading(struct output *o)
+{
+    loop_unwatch(o->m, &o->watch);
+    o->resume_at = sys_now_ms() + FLOOD_PAUSE_MS;
+    npaused++;
+}
+
+static void
+resume_reading(struct output *o)
+{
+    o->resume_at = 0;
+    npaused--;
+    if (loop_watch(o->m, &o->watch, EPOLLIN) == -1)
+        log_error("pool %s: worker %d: its output is no longer read",
+                  o->pool, (int)o->pid);
 }
 
 /* Close o's descriptors, unlink and free it. The caller has taken the
@@ -290,6 +317,8 @@ static void
 output_free(struct output *o)
 {
     report_drops(o, UINT64_MAX);
+    if (o->resume_at != 0)
+        npaused--;
     if (close(o->watch.fd) == -1)
         log_warn_errno("pool %s: worker %d: cannot close its output pipe",
                        o->pool, (int)o->pid);
@@ -313,7 +342,8 @@ on_readable(struct manager *m, struct watch *w, uint32_t events)
 
     (void)events;
     if (n > 0) {
-        take(o, read_buf, (size_t)n);
+        if (take(o, read_buf, (size_t)n))
+            pause_reading(o);
         return;
     }
     if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -456,17 +486,23 @@ output_next_deadline(void)
 {
     uint64_t next = NEVER;
 
-    for (struct output *o = outputs; nreports_due > 0 && o != NULL;
-         o = o->next)
+    for (struct output *o = outputs;
+         (nreports_due > 0 || npaused > 0) && o != NULL; o = o->next) {
         if (o->budget.dropped_bytes > 0 && o->budget.window_end_at < next)
             next = o->budget.window_end_at;
+        if (o->resume_at != 0 && o->resume_at < next)
+            next = o->resume_at;
+    }
     return next;
 }
 
 void
 output_run_due(uint64_t now)
 {
-    for (struct output *o = outputs; nreports_due > 0 && o != NULL;
-         o = o->next)
+    for (struct output *o = outputs;
+         (nreports_due > 0 || npaused > 0) && o != NULL; o = o->next) {
         report_drops(o, now);
+        if (o->resume_at != 0 && now >= o->resume_at)
+            resume_reading(o);
+    }
 }
