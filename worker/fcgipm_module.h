@@ -17,7 +17,9 @@ int fcgipm_handle(FCGX_Request *req);
  * worker exits and is respawned with backoff. */
 int fcgipm_init(int argc, char **argv);
 
-/* Optional. Called when a worker exits normally. */
+/* Optional. Called when a worker exits normally: a graceful stop
+ * (QUIT, HUP, TTOU) or recycling; not on a fast stop (TERM, INT) or the
+ * master's death, when an idle worker exits at once. */
 void fcgipm_exit(void);
 
 #endif
