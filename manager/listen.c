@@ -11,6 +11,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "sockperm.h"
 
 /* Decide what to do with an existing path: 0 free (or stale and removed),
  * -1 in use or not ours to remove (logged). */
@@ -51,21 +52,14 @@ clear_stale_unix(const struct listener *l)
     return 0;
 }
 
+/* Mode and owner go through a descriptor of the very file our socket is
+ * bound to: its directory may be writable by a pool user, who could
+ * have put a symlink to any file in its place since. */
 static int
 apply_unix_perms(struct listener *l, const struct pool_conf *pc)
 {
-    if (chmod(l->addr.path, pc->socket_mode) == -1) {
-        log_error_errno("listen %s: cannot chmod %04o", l->name,
-                        (unsigned)pc->socket_mode);
-        return -1;
-    }
-    if ((pc->socket_uid != (uid_t)-1 || pc->socket_gid != (gid_t)-1)
-        && chown(l->addr.path, pc->socket_uid, pc->socket_gid) == -1) {
-        log_error_errno("listen %s: cannot chown to %d:%d", l->name,
-                        (int)pc->socket_uid, (int)pc->socket_gid);
-        return -1;
-    }
-    return 0;
+    return sockperm_apply(l->fd, l->addr.path, pc->socket_mode,
+                          pc->socket_uid, pc->socket_gid, "listen", l->name);
 }
 
 static int
@@ -232,9 +226,7 @@ listen_unlink(struct listener *l)
 {
     if (!l->owns_path || l->addr.family != AF_UNIX)
         return;
-    if (unlink(l->addr.path) == -1 && errno != ENOENT)
-        log_warn_errno("listen %s: cannot remove %s", l->name, l->addr.path);
-    else
+    if (sockperm_unlink(l->fd, l->addr.path, "listen", l->name) == 0)
         log_info("listen %s: socket file removed: no new connections",
                  l->name);
     l->owns_path = false;
@@ -294,12 +286,14 @@ fail:
 void
 listen_close(struct listener *l)
 {
+    /* The file goes first: only the open socket can tell which file is
+     * ours. */
+    if (l->owns_path && l->fd != -1)
+        sockperm_unlink(l->fd, l->addr.path, "listen", l->name);
+    l->owns_path = false;
     if (l->fd != -1 && close(l->fd) == -1)
         log_warn_errno("listen %s: close", l->name);
     l->fd = -1;
-    if (l->owns_path && unlink(l->addr.path) == -1 && errno != ENOENT)
-        log_warn_errno("listen %s: cannot remove %s", l->name, l->addr.path);
-    l->owns_path = false;
     free(l->name);
     l->name = NULL;
 }

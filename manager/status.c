@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sockperm.h"
 #include "loop.h"
 #include "status.h"
 #include "status_report.h"
@@ -57,8 +58,6 @@ struct status_socket {
     struct fcgi_addr addr;
     struct status_perm perm;
     char *path;                 /* a socket file of ours, or NULL */
-    dev_t dev;                  /* ... while it is still this file */
-    ino_t ino;
     char *tmp_path;             /* upgrade: bound here, renamed onto
                                    addr.path once this master runs */
 };
@@ -303,19 +302,16 @@ on_listener(struct manager *m, struct watch *w, uint32_t events)
 static void
 socket_close(struct manager *m, struct status_socket *s)
 {
-    struct stat sb;
-
     if (s->watched)
         loop_unwatch(m, &s->w);
+    /* Files go before the socket: only the open socket can tell which
+     * file is ours. */
+    if (s->path != NULL)
+        sockperm_unlink(s->w.fd, s->path, "status", s->name);
+    if (s->tmp_path != NULL)
+        sockperm_unlink(s->w.fd, s->tmp_path, "status", s->name);
     if (s->w.fd != -1)
         close(s->w.fd);
-    /* Remove the file only while it is the one we made: after an
-     * upgrade the new master's socket sits at that path. */
-    if (s->path != NULL && stat(s->path, &sb) == 0 && sb.st_dev == s->dev
-        && sb.st_ino == s->ino && unlink(s->path) == -1)
-        log_warn_errno("status %s: cannot remove %s", s->name, s->path);
-    if (s->tmp_path != NULL && unlink(s->tmp_path) == -1 && errno != ENOENT)
-        log_warn_errno("status %s: cannot remove %s", s->name, s->tmp_path);
     free(s->name);
     free(s->path);
     free(s->tmp_path);
@@ -354,16 +350,13 @@ unix_in_use(const char *name, const struct fcgi_addr *a)
     return 0;
 }
 
-/* Give the socket file at path its mode and owner. 0, or -1 with errno. */
+/* Give our socket file at path its mode and owner, through a descriptor
+ * of that very file (never a symlink planted since). 0 or -1 (logged). */
 static int
-set_perm(const char *path, const struct status_perm *perm)
+set_perm(const struct status_socket *s, const char *path)
 {
-    if (chmod(path, perm->mode) == -1)
-        return -1;
-    if ((perm->uid != (uid_t)-1 || perm->gid != (gid_t)-1)
-        && chown(path, perm->uid, perm->gid) == -1)
-        return -1;
-    return 0;
+    return sockperm_apply(s->w.fd, path, s->perm.mode, s->perm.uid,
+                          s->perm.gid, "status", s->name);
 }
 
 /* Bind s->w.fd to the Unix path in s->addr, or beside it (tmp_path) when
@@ -373,7 +366,6 @@ bind_unix(struct status_socket *s, bool takeover)
 {
     struct fcgi_addr at = s->addr;
     struct sockaddr_un *sun = (struct sockaddr_un *)&at.sa;
-    struct stat sb;
     int busy = unix_in_use(s->name, &s->addr);
 
     if (busy == -1)
@@ -409,22 +401,15 @@ bind_unix(struct status_socket *s, bool takeover)
     }
     char **owned = busy ? &s->tmp_path : &s->path;
     *owned = strdup(sun->sun_path);
-    if (*owned == NULL || set_perm(sun->sun_path, &s->perm) == -1
-        || stat(sun->sun_path, &sb) == -1) {
+    if (*owned == NULL) {
         log_error_errno("status %s: cannot set up %s", s->name,
                         sun->sun_path);
-        /* Ours, and not yet known by inode to socket_close: remove it
-         * here. */
-        if (unlink(sun->sun_path) == -1)
-            log_warn_errno("status %s: cannot remove %s", s->name,
-                           sun->sun_path);
-        free(*owned);
-        *owned = NULL;
+        /* Ours, and not known to socket_close: remove it here. */
+        sockperm_unlink(s->w.fd, sun->sun_path, "status", s->name);
         return -1;
     }
-    s->dev = sb.st_dev;
-    s->ino = sb.st_ino;
-    return 0;
+    /* On failure socket_close removes the file, while it is ours. */
+    return set_perm(s, sun->sun_path);
 }
 
 /* TCP, or an abstract Unix name: no file to check, own or remove (and no
@@ -613,11 +598,10 @@ follow_conf(struct manager *m, uint64_t now)
     if (s->name != NULL && strcmp(want, s->name) == 0) {
         struct status_perm perm = conf_perm(m);
         if (s->path != NULL && !perm_equal(&s->perm, &perm)) {
+            /* Noted even when it fails (logged): not retried on every
+             * turn of the loop, but at the next change. */
             s->perm = perm;
-            if (set_perm(s->path, &s->perm) == -1)
-                log_warn_errno("status %s: cannot set mode %04o, owner "
-                               "%d:%d", s->name, (unsigned)perm.mode,
-                               (int)perm.uid, (int)perm.gid);
+            set_perm(s, s->path);
         }
         return;
     }
@@ -650,6 +634,14 @@ status_run_due(struct manager *m, uint64_t now)
         if (st.sock.name != NULL)
             log_info("status %s: handed over to the new master",
                      st.sock.name);
+        /* The new master's socket may sit at our path already: not ours
+         * to remove, and no surprise. */
+        struct status_socket *s = &st.sock;
+        if (s->path != NULL
+            && sockperm_check(s->w.fd, s->path) == SOCKPERM_REPLACED) {
+            free(s->path);
+            s->path = NULL;
+        }
         socket_close(m, &st.sock);
         st.retry_at = st.resume_at = NEVER;
     }
