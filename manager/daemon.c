@@ -1,9 +1,11 @@
 /* Daemonizing with a readiness pipe: errors before readiness still reach
  * the terminal that started us. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +37,51 @@ wait_for_daemon(int fd)
             break;
     }
     _exit(1);
+}
+
+/* Close fd if it is one the caller left us rather than one of ours. */
+static void
+close_if_foreign(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+
+    if (fd <= 2 || flags == -1 || (flags & FD_CLOEXEC))
+        return;
+    if (close(fd) == -1)
+        log_warn_errno("daemon: cannot close inherited fd %d", fd);
+}
+
+/*
+ * Close the descriptors above 2 that our caller left open (a shell's
+ * 3>&1, a pipe from a supervisor): a daemon holding them for ever keeps
+ * its caller's pipe from ending. They are exactly those without
+ * close-on-exec: every descriptor fcgipm opens is O_CLOEXEC, those it
+ * takes over (LISTEN_FDS, fd 0) are marked so when taken, before this
+ * runs, and exec clears the flag from everything it passes on.
+ */
+static void
+close_foreign_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (d == NULL) {
+        /* No /proc: try every number up to the limit. */
+        struct rlimit rl;
+        rlim_t max = 1 << 20;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max)
+            max = rl.rlim_cur;
+        for (rlim_t fd = 3; fd < max; fd++)
+            close_if_foreign((int)fd);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (end != e->d_name && *end == '\0' && fd != dirfd(d))
+            close_if_foreign((int)fd);
+    }
+    closedir(d);
 }
 
 int
@@ -72,6 +119,7 @@ daemon_start(void)
     if (pid > 0)
         _exit(0);
     ready_fd = fds[1];
+    close_foreign_fds();
     return 0;
 }
 

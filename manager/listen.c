@@ -235,14 +235,17 @@ listen_unlink(struct listener *l)
 int
 listen_refresh(struct listener *l, const struct pool_conf *pc)
 {
+    /* The file first: one that is no longer ours fails the refresh
+     * before anything changed. */
+    if (l->owns_path && l->addr.family == AF_UNIX
+        && apply_unix_perms(l, pc) == -1)
+        return -1;
     /* listen() on a listening socket only updates its backlog. */
     if (listen(l->fd, pc->backlog) == -1) {
         log_error_errno("listen %s: cannot set backlog %d", l->name,
                         pc->backlog);
         return -1;
     }
-    if (l->owns_path && l->addr.family == AF_UNIX)
-        return apply_unix_perms(l, pc);
     return 0;
 }
 

@@ -31,7 +31,9 @@ void listen_close(struct listener *l);
 void listen_unlink(struct listener *l);
 
 /* Re-apply pc's backlog, and its mode and owner to a socket file we own
- * (after a reload or an upgrade). 0 or -1 (logged). */
+ * (after a reload or an upgrade), through a descriptor of that file. 0,
+ * or -1 (logged); errno ESTALE, nothing changed, when the path no longer
+ * names our socket (a symlink or another file was put there). */
 int listen_refresh(struct listener *l, const struct pool_conf *pc);
 
 /*

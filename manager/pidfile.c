@@ -1,26 +1,33 @@
-/* Pid file handling for the master. */
+/* Pid file handling for the master, which runs as root in a directory
+ * others may write: no symlink is followed, no name is predictable. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "pidfile.h"
 #include "sys.h"
 
-/* The pid recorded in path, 0 if none or unreadable. */
+/* The pid recorded in path, 0 if none or unreadable. A symlink there is
+ * not ours (we write a plain file), so it is not read through; nor is a
+ * fifo opened, which could hold us. */
 static pid_t
 read_pid(const char *path)
 {
     char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
     if (fd == -1)
         return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
         return 0;
@@ -61,19 +68,25 @@ pidfile_write(const char *path, pid_t pid, pid_t may_replace)
         errno = EEXIST;
         return -1;
     }
-    if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)pid)
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX.tmp", path)
         >= (int)sizeof(tmp)) {
         log_error("pid file %s: path too long", path);
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A fresh name nobody can guess, created with O_EXCL: a symlink or a
+     * file planted there is never opened. (rename() below replaces a
+     * symlink at path itself, it does not follow it.) */
+    int fd = mkostemps(tmp, 4, O_CLOEXEC);
     if (fd == -1) {
-        log_error_errno("pid file %s: cannot create %s", path, tmp);
+        log_error_errno("pid file %s: cannot create a temporary file", path);
         return -1;
     }
     int len = snprintf(line, sizeof(line), "%d\n", (int)pid);
-    int rc = write_all(fd, line, (size_t)len);
+    /* mkostemps() gives 0600; a pid file is for everyone to read. */
+    int rc = fchmod(fd, 0644);
+    if (rc == 0)
+        rc = write_all(fd, line, (size_t)len);
     if (close(fd) == -1)
         rc = -1;
     if (rc == -1) {

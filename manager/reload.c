@@ -101,6 +101,13 @@ plan_undo(struct manager *m, struct plan *pl)
     pl->nls = 0;
 }
 
+static void
+undo_all(struct manager *m, struct plan *plans, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        plan_undo(m, &plans[i]);
+}
+
 /* A pool with no listen runs on the socket it adopted (fd 0, systemd):
  * it keeps that across reloads. */
 static int
@@ -175,6 +182,10 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
          * even after a partial change. */
         pl->was[pl->nls] = was;
         if (listen_refresh(l, pc) == -1) {
+            /* A socket file no longer ours was left as it was: nothing
+             * to put back (and no second refusal to log). */
+            if (errno == ESTALE)
+                pl->was[pl->nls] = NULL;
             pl->nls++;
             return -1;
         }
@@ -290,18 +301,29 @@ commit(struct manager *m, struct conf *nc, struct plan *plans,
     return 0;
 }
 
-/* A pid file moved by the reload: write the new one, remove the old. */
-static void
-reload_pid_file(struct manager *m, const char *old)
+/* Whether the reload moves the pid file from was to now (either NULL). */
+static bool
+pid_file_moves(const char *was, const char *now)
 {
-    const char *now_path = m->conf.pid_file;
+    if (was == NULL || now == NULL)
+        return was != now;
+    return strcmp(was, now) != 0;
+}
 
-    if (old != NULL && now_path != NULL && strcmp(old, now_path) == 0)
-        return;
-    if (now_path != NULL && pidfile_write(now_path, getpid(), 0) == -1)
-        log_error("reload: pid file %s not written", now_path);
-    if (old != NULL)
-        pidfile_remove(old, getpid());
+/* A pid file the reload moves is written before the commit, so that one
+ * that cannot be written fails the reload and the old one stays. 0 or
+ * -1 (logged). */
+static int
+plan_pid_file(const char *was, const char *now)
+{
+    if (now == NULL || !pid_file_moves(was, now))
+        return 0;
+    if (pidfile_write(now, getpid(), 0) == -1) {
+        log_error("reload: pid file %s cannot be written; keeping the "
+                  "running configuration", now);
+        return -1;
+    }
+    return 0;
 }
 
 static void
@@ -335,21 +357,30 @@ reload_run(struct manager *m, uint64_t now)
         conf_free(&nc);
         return;
     }
+    bool moved = pid_file_moves(m->conf.pid_file, nc.pid_file);
+    if (plan_pid_file(m->conf.pid_file, nc.pid_file) == -1) {
+        undo_all(m, plans, nc.npools);
+        free(plans);
+        conf_free(&nc);
+        return;
+    }
     /* Keep the old globals for comparison: commit() may free them. */
     struct conf was = { .log = strdup(m->conf.log),
                         .log_level = m->conf.log_level,
                         .daemon = m->conf.daemon };
     char *old_pid_file = m->conf.pid_file ? strdup(m->conf.pid_file) : NULL;
     if (commit(m, &nc, plans, now) == -1) {
-        for (size_t i = 0; i < nc.npools; i++)
-            plan_undo(m, &plans[i]);
+        undo_all(m, plans, nc.npools);
+        if (moved && nc.pid_file != NULL)
+            pidfile_remove(nc.pid_file, getpid());
         conf_free(&nc);
     } else {
         for (size_t i = 0; i < nc.npools; i++)
             free(plans[i].was);
         if (was.log != NULL)
             apply_globals(m, &was);
-        reload_pid_file(m, old_pid_file);
+        if (moved && old_pid_file != NULL)
+            pidfile_remove(old_pid_file, getpid());
         log_info("reload: done, %zu pool%s", nc.npools,
                  nc.npools == 1 ? "" : "s");
     }

@@ -210,10 +210,12 @@ sockperm_apply(int sock, const char *path, mode_t mode, uid_t uid,
     case SOCKPERM_GONE:
         log_error("%s %s: socket file %s is gone: mode and owner not set",
                   kind, name, path);
+        errno = ESTALE;
         return -1;
     case SOCKPERM_REPLACED:
         log_error("%s %s: %s was replaced: it is not our socket any more; "
                   "mode and owner not set", kind, name, path);
+        errno = ESTALE;
         return -1;
     default:
         log_error_errno("%s %s: cannot check that %s is our socket", kind,

@@ -24,8 +24,9 @@ enum sockperm_state sockperm_check(int sock, const char *path);
  * Give the file of the listening Unix socket sock, bound at path, the
  * mode and the owner uid:gid ((uid_t)-1, (gid_t)-1: unchanged), through
  * a descriptor of that very file. Refuses when path names another file.
- * Returns 0, or -1 logged as "KIND NAME: ..." (a replaced file is named
- * and said to be replaced).
+ * Returns 0, or -1 logged as "KIND NAME: ..."; errno ESTALE when path no
+ * longer names the socket's file (logged as replaced or gone), and then
+ * nothing was changed.
  */
 int sockperm_apply(int sock, const char *path, mode_t mode, uid_t uid,
                    gid_t gid, const char *kind, const char *name);
