@@ -7,9 +7,9 @@
 /*
  * Detach: fork, setsid, fork again, and close the descriptors above 2
  * the caller left open (those not close-on-exec). Returns 0 in the
- * daemon, which must call daemon_report_ready() once it serves. The original process waits
- * for that and exits 0, or 1 if the daemon exits first. Returns -1
- * (logged) if it cannot fork.
+ * daemon, which must call daemon_report_ready() once it serves. The
+ * original process waits for that and exits 0, or 1 if the daemon exits
+ * first. Returns -1 (logged) if it cannot fork.
  */
 int daemon_start(void);
 
