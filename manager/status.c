@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "sockperm.h"
 #include "loop.h"
+#include "sockperm.h"
 #include "status.h"
 #include "status_report.h"
 #include "sys.h"
