@@ -30,7 +30,7 @@ claim_scoreboard(struct pool *p, struct slot *s, uint64_t now)
             log_error_errno("pool %s: cannot map the scoreboard; workers "
                             "run without one", pc->name);
     }
-    struct sb_slot *sb = scoreboard_slot(p->scoreboard, s->index);
+    struct sb_slot *sb = scoreboard_map_slot(p->scoreboard, s->index);
     scoreboard_claim(sb, now);
     return sb;
 }
@@ -47,8 +47,8 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
         .listen_fd = p->nlisteners > 0 ? p->listeners[0].fd : -1,
         .out_fd = out_fd,
         .master = getpid(),
-        .scoreboard = claim_scoreboard(p, s, now) != NULL ? p->scoreboard
-                                                          : NULL,
+        .scoreboard = claim_scoreboard(p, s, now) != NULL
+                          ? p->scoreboard->shm : NULL,
         .slot = s->index,
     };
     /* After the initializer, whose order of evaluation is unspecified:
@@ -64,8 +64,13 @@ child_spawn(struct pool *p, struct slot *s, uint64_t now)
             output_abort(out);
         return -1;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        /* Other pools' scoreboards are shared with their workers, who
+         * may run as other users: keep only this pool's, so that a
+         * worker can neither read nor forge theirs. */
+        scoreboard_keep_only(p->scoreboard);
         worker_main(pc, &ws);
+    }
     if (out != NULL)
         output_attach(out, pid);
     /* Also set the group from this side: whichever runs first wins the

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "orphan.h"
 #include "output.h"
 #include "pool.h"
 #include "reload.h"
@@ -107,9 +108,13 @@ loop_init(struct manager *m)
     }
     m->sig_watch.fd = m->sigfd;
     m->sig_watch.fn = on_signalfd;
+    /* Here, after daemonizing and before the first worker. */
+    orphan_init();
     return loop_watch(m, &m->sig_watch, EPOLLIN);
 }
 
+/* Each death may leave orphans, reparented to us as it happened: look
+ * for them at once, while its worker is still known by its pid. */
 static void
 reap(struct manager *m, uint64_t now)
 {
@@ -129,12 +134,14 @@ reap(struct manager *m, uint64_t now)
         size_t i;
         for (i = 0; i < m->npools && s == NULL; i++)
             s = pool_find_pid(m->pools[i], pid);
-        if (s != NULL)
-            pool_child_died(m->pools[i - 1], s, st, now);
-        else if (upgrade_reaped(m, pid, st) == 0) {
-            char how[96];
-            log_warn("reaped unknown child %d: %s", (int)pid,
-                     child_status_str(st, how, sizeof(how)));
+        if (s != NULL) {
+            struct pool *p = m->pools[i - 1];
+            pool_child_died(p, s, st, now);
+            orphan_sweep(m, p->conf->name, pid);
+        } else if (upgrade_reaped(m, pid, st) != 0) {
+            orphan_sweep(m, NULL, pid);
+        } else {
+            orphan_reaped(m, pid, st);
         }
     }
 }
@@ -188,9 +195,7 @@ reopen_logs(struct manager *m)
     else
         log_info("log file reopened");
     for (size_t i = 0; i < m->npools; i++)
-        if (m->pools[i]->scoreboard != NULL)
-            __atomic_add_fetch(&m->pools[i]->scoreboard->log_generation, 1,
-                               __ATOMIC_RELEASE);
+        scoreboard_next_log_generation(m->pools[i]->scoreboard);
 }
 
 static void
@@ -264,7 +269,8 @@ run_due(struct manager *m, uint64_t now)
     upgrade_run_due(m, now);
     status_run_due(m, now);
     output_run_due(now);
-    if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m))
+    if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m)
+        && !orphan_pending(m))
         m->state = RUN_DONE;
 }
 

@@ -96,7 +96,7 @@ struct pool {
     bool crash_loop;            /* logged once until a worker lives */
     bool retired;               /* gone from the config: drains, then is
                                    freed; its conf is in old_confs */
-    struct scoreboard *scoreboard;  /* cgi and module pools; else NULL */
+    struct sb_map *scoreboard;  /* cgi and module pools; else NULL */
     double started_wall;        /* when the pool started (status) */
     unsigned long long gone_requests; /* requests served by workers that
                                    have exited (cgi and module modes) */
@@ -149,6 +149,18 @@ struct upgrade {
     bool handed_over;           /* the new master is serving: we drain */
 };
 
+/* A process left by a dead worker, reparented to the master (a child
+ * subreaper) and killed, not yet reaped. */
+struct orphan {
+    pid_t pid;
+    pid_t from;                 /* the worker (or process) that left it */
+    char pool[32];              /* from's pool, truncated; "" if none */
+};
+
+/* Orphans tracked until reaped; more are killed all the same, and reaped
+ * with a plainer log line. */
+#define ORPHANS_MAX 64
+
 struct manager {
     struct conf conf;
     const struct conf_cli *cli;  /* what to load again on HUP */
@@ -162,6 +174,9 @@ struct manager {
     int resize;                 /* TTIN minus TTOU not yet applied */
     enum run_state state;
     struct upgrade upgrade;
+    struct orphan orphans[ORPHANS_MAX];  /* killed, not yet reaped */
+    size_t norphans;
+    bool orphans_unlisted;      /* reading our children failed: logged */
 };
 
 #endif

@@ -382,7 +382,7 @@ looks_idle(struct pool *p, const struct slot *s)
 
     if (!sees_idle(p))
         return s->pm_idle_since != NEVER;
-    scoreboard_read(scoreboard_slot(p->scoreboard, s->index), &snap);
+    scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index), &snap);
     return snap.state == SB_IDLE;
 }
 
@@ -605,12 +605,15 @@ counts_as_crash(struct pool *p, int st, uint64_t lived, uint64_t now)
 /* What the worker's scoreboard slot says about its end, for cgi and
  * module workers: recycled on purpose, killed by its request timeout, or
  * died while serving a request (named in the log). Returns true when the
- * end is normal and needs no backoff. Logs it. */
+ * end is normal and needs no backoff. Logs it. The slot is what the
+ * worker wrote: its counters and strings are only shown, and what it
+ * left running is found by the master itself (orphan.c), not named by
+ * the slot. */
 static bool
 explain_death(struct pool *p, struct slot *s, int st, const char *how,
               double lived_s, uint64_t now)
 {
-    struct sb_slot *sbs = scoreboard_slot(p->scoreboard, s->index);
+    struct sb_slot *sbs = scoreboard_map_slot(p->scoreboard, s->index);
     struct sb_snapshot snap;
     const char *name = p->conf->name;
 
@@ -620,10 +623,6 @@ explain_death(struct pool *p, struct slot *s, int st, const char *how,
         return false;
     p->gone_requests += snap.requests;
     p->gone_slow += snap.slow_requests;
-    /* A CGI script of a worker that died mid-request: its own group. */
-    if (snap.child_pgid > 0 && sys_kill(-snap.child_pgid, SIGKILL) == 0)
-        log_warn("pool %s: killed process group %d left by worker %d",
-                 p->conf->name, (int)snap.child_pgid, (int)s->pid);
     if (snap.state == SB_RECYCLING) {
         log_info("pool %s: worker %d (slot %u) recycled after %llu "
                  "requests and %.1fs", name, (int)s->pid, s->index,
@@ -632,7 +631,10 @@ explain_death(struct pool *p, struct slot *s, int st, const char *how,
     }
     if (snap.state != SB_BUSY)
         return false;
-    double busy_s = (double)(now - snap.req_started_ms) / 1000.0;
+    double busy_s = now > snap.req_started_ms
+                        ? (double)(now - snap.req_started_ms) / 1000.0 : 0;
+    scoreboard_printable(snap.method);
+    scoreboard_printable(snap.uri);
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {
         log_warn("pool %s: worker %d (slot %u) killed: request_timeout "
                  "(%ums) serving %s %s for %.1fs", name, (int)s->pid,
@@ -1070,7 +1072,8 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
 
     if (out->sees_idle) {
         struct sb_snapshot snap;
-        scoreboard_read(scoreboard_slot(p->scoreboard, s->index), &snap);
+        scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index),
+                        &snap);
         idle = snap.state == SB_IDLE;
         starting = snap.state == SB_STARTING || snap.state == SB_EMPTY;
         activity = snap.requests;

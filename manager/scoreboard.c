@@ -2,6 +2,7 @@
  * (each slot's worker, or the master while no worker owns it); stores
  * and loads are atomic, and the strings are versioned by seq. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -17,24 +18,60 @@ map_size(size_t nslots)
     return sizeof(struct scoreboard) + nslots * sizeof(struct sb_slot);
 }
 
-struct scoreboard *
+/* Every live map, for scoreboard_keep_only: a worker must lose them all,
+ * whichever pool they belong to now. */
+static struct sb_map *all_maps;
+
+struct sb_map *
 scoreboard_create(size_t nslots)
 {
-    struct scoreboard *sb = mmap(NULL, map_size(nslots),
-                                 PROT_READ | PROT_WRITE,
-                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct sb_map *map = malloc(sizeof(*map));
+    int saved;
 
-    if (sb == MAP_FAILED)
+    if (map == NULL)
         return NULL;
-    sb->nslots = nslots;        /* the mapping starts zeroed */
-    return sb;
+    map->nslots = nslots;
+    map->shm = mmap(NULL, map_size(nslots), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (map->shm == MAP_FAILED) {
+        saved = errno;
+        free(map);
+        errno = saved;
+        return NULL;
+    }
+    map->shm->nslots = nslots;  /* the mapping starts zeroed */
+    map->next = all_maps;
+    all_maps = map;
+    return map;
 }
 
 void
-scoreboard_destroy(struct scoreboard *sb)
+scoreboard_destroy(struct sb_map *map)
 {
-    if (sb != NULL)
-        munmap(sb, map_size(sb->nslots));
+    if (map == NULL)
+        return;
+    for (struct sb_map **at = &all_maps; *at != NULL; at = &(*at)->next)
+        if (*at == map) {
+            *at = map->next;
+            break;
+        }
+    /* munmap fails only on a bad range, and this one is what mmap gave. */
+    munmap(map->shm, map_size(map->nslots));
+    free(map);
+}
+
+void
+scoreboard_keep_only(const struct sb_map *own)
+{
+    for (const struct sb_map *map = all_maps; map != NULL; map = map->next)
+        if (map != own)
+            munmap(map->shm, map_size(map->nslots));
+}
+
+struct sb_slot *
+scoreboard_map_slot(const struct sb_map *map, size_t i)
+{
+    return map != NULL && i < map->nslots ? &map->shm->slots[i] : NULL;
 }
 
 struct sb_slot *
@@ -154,10 +191,18 @@ scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
     }
     out->state = (enum sb_state)LOAD(&s->state);
     out->pid = LOAD(&s->pid);
-    out->child_pgid = LOAD(&s->child_pgid);
     out->started_ms = LOAD(&s->started_ms);
     out->requests = LOAD(&s->requests);
     out->slow_requests = LOAD(&s->slow_requests);
+}
+
+char *
+scoreboard_printable(char *s)
+{
+    for (unsigned char *c = (unsigned char *)s; *c != '\0'; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return s;
 }
 
 const char *
@@ -177,21 +222,28 @@ scoreboard_state_name(enum sb_state state)
  * stores SB_BUSY, then takes the wake. One of the two sees the other's
  * store, so a worker going busy is never missed by both. */
 void
-scoreboard_set_wake(struct scoreboard *sb, bool armed)
+scoreboard_set_wake(struct sb_map *map, bool armed)
 {
-    if (sb == NULL)
+    if (map == NULL)
         return;
-    STORE(&sb->wake_armed, armed ? 1u : 0u);
+    STORE(&map->shm->wake_armed, armed ? 1u : 0u);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 bool
-scoreboard_any_busy(struct scoreboard *sb, size_t nslots)
+scoreboard_any_busy(const struct sb_map *map, size_t nslots)
 {
-    for (size_t i = 0; sb != NULL && i < nslots && i < sb->nslots; i++)
-        if (LOAD(&sb->slots[i].state) == SB_BUSY)
+    for (size_t i = 0; map != NULL && i < nslots && i < map->nslots; i++)
+        if (LOAD(&map->shm->slots[i].state) == SB_BUSY)
             return true;
     return false;
+}
+
+void
+scoreboard_next_log_generation(struct sb_map *map)
+{
+    if (map != NULL)
+        __atomic_add_fetch(&map->shm->log_generation, 1, __ATOMIC_RELEASE);
 }
 
 bool

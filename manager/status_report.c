@@ -154,7 +154,7 @@ count_workers(const struct pool *p, struct counts *c,
             continue;
         c->total++;
         if (visible)
-            sbs = scoreboard_slot(p->scoreboard, s->index);
+            sbs = scoreboard_map_slot(p->scoreboard, s->index);
         if (sbs != NULL) {
             scoreboard_read(sbs, &snap);
             c->idle += snap.state == SB_IDLE;

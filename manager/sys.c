@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -68,6 +69,58 @@ sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
     }
     buf[n] = '\0';
     return n;
+}
+
+ssize_t
+sys_proc_read_all(pid_t pid, const char *name, char **out)
+{
+    char path[64];
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    int saved;
+
+    if (buf == NULL)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        goto fail_free;
+    for (;;) {
+        if (cap - len < 2) {
+            char *more = realloc(buf, cap * 2);
+            if (more == NULL)
+                goto fail_close;
+            buf = more;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            goto fail_close;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *out = buf;
+    return (ssize_t)len;
+fail_close:
+    saved = errno;
+    close(fd);
+    errno = saved;
+fail_free:
+    saved = errno;
+    free(buf);
+    errno = saved;
+    return -1;
+}
+
+int
+sys_set_child_subreaper(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
 }
 
 int

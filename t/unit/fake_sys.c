@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sys.h"
@@ -65,6 +66,28 @@ sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
     }
     snprintf(buf, len, "%s", text);
     return (ssize_t)strlen(buf);
+}
+
+ssize_t
+sys_proc_read_all(pid_t pid, const char *name, char **out)
+{
+    const char *text;
+
+    check_expected(pid);
+    check_expected(name);
+    text = mock_ptr_type(const char *);
+    if (text == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    *out = strdup(text);
+    return *out != NULL ? (ssize_t)strlen(text) : -1;
+}
+
+int
+sys_set_child_subreaper(void)
+{
+    return mock_type(int);
 }
 
 int

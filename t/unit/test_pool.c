@@ -645,7 +645,7 @@ static void
 set_sb(struct pool *p, unsigned from, unsigned to, enum sb_state st)
 {
     for (unsigned i = from; i <= to; i++)
-        scoreboard_set_state(scoreboard_slot(p->scoreboard, i), st);
+        scoreboard_set_state(scoreboard_map_slot(p->scoreboard, i), st);
 }
 
 static void
@@ -756,7 +756,7 @@ assert_all_on_scoreboard(struct pool *p, unsigned running,
             continue;
         r += s->state == SLOT_RUNNING;
         st += s->state == SLOT_STOPPING;
-        assert_non_null(scoreboard_slot(p->scoreboard, s->index));
+        assert_non_null(scoreboard_map_slot(p->scoreboard, s->index));
     }
     assert_int_equal(r, running);
     assert_int_equal(st, stopping);
@@ -764,8 +764,9 @@ assert_all_on_scoreboard(struct pool *p, unsigned running,
 
 /* A reload from 2 to 20 workers (max_workers 2 to 20) puts 22 side by
  * side in the scoreboard mapped for the first 2, the one the new workers
- * inherit; the master knows the newest one's end from it: recycled, and
- * the process group of the CGI script it left. */
+ * inherit; the master knows the newest one's end from it: recycled. The
+ * process group a worker names there is not signalled (no sys_kill is
+ * expected): orphans are found by the master itself. */
 static void
 test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
 {
@@ -777,7 +778,7 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     big.max_workers = 20;
     will_return_count(sys_fork, 100, 2);
     pool_reconcile(p, 5000);
-    struct scoreboard *sb = p->scoreboard;
+    struct sb_map *sb = p->scoreboard;
     assert_non_null(sb);
     for (unsigned i = 0; i < 20; i++)
         will_return(sys_fork, 200 + i);
@@ -786,15 +787,52 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     assert_all_on_scoreboard(p, 20, 2);
     struct slot *last = &p->slots[21];
     assert_int_equal(last->pid, 219);
-    struct sb_slot *sbs = scoreboard_slot(sb, last->index);
+    struct sb_slot *sbs = scoreboard_map_slot(sb, last->index);
     scoreboard_set_child(sbs, 4242);
     scoreboard_set_state(sbs, SB_RECYCLING);
-    expect_signal(-4242, SIGKILL);
     pool_child_died(p, last, W_EXITCODE(0, 0), 6500);
     assert_int_equal(last->state, SLOT_WAITING);
     assert_int_equal(last->respawn_at, 6500);
     assert_int_equal(last->fail_streak, 0);
     pm_pool_free(p);
+}
+
+/* A worker scribbles on its scoreboard: a group of 1 (kill(-1) would
+ * kill every process), the master's own group, states out of range,
+ * unterminated strings, times in the future, and a slot count that would
+ * make munmap take the master's stack. The master signals nothing
+ * (no sys_kill is expected), indexes and unmaps by its own size, and
+ * its log lines stay one line each. */
+static void
+test_scribbled_scoreboard_is_harmless(void **state)
+{
+    struct pool *p = pm_pool(&mod2);
+
+    (void)state;
+    will_return_count(sys_fork, 100, 2);
+    pool_reconcile(p, 5000);
+    struct sb_map *map = p->scoreboard;
+    assert_non_null(map);
+    uint32_t states[] = { SB_BUSY, 0xdeadbeefu, SB_RECYCLING + 1 };
+    for (size_t i = 0; i < map->nslots && i < 3; i++) {
+        struct sb_slot *sbs = &map->shm->slots[i];
+        sbs->child_pgid = i == 0 ? 1 : (int32_t)getpgrp();
+        sbs->state = states[i];
+        sbs->req_started_ms = UINT64_MAX;
+        sbs->requests = UINT64_MAX;
+        memset(sbs->method, '\n', sizeof(sbs->method));
+        memset(sbs->uri, 'A', sizeof(sbs->uri));
+        sbs->seq = 1;           /* "being rewritten", for ever */
+    }
+    map->shm->nslots = SIZE_MAX / sizeof(struct sb_slot);
+    assert_null(scoreboard_map_slot(map, POOL_SLOTS_MAX));
+    assert_non_null(scoreboard_map_slot(map, POOL_SLOTS_MAX - 1));
+    pool_run_due(p, 5100);
+    pool_child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 6000);
+    pool_child_died(p, &p->slots[1], W_EXITCODE(0, SIGSEGV), 6000);
+    assert_int_equal(p->slots[0].state, SLOT_WAITING);
+    assert_int_equal(p->slots[1].state, SLOT_WAITING);
+    pm_pool_free(p);            /* munmap by the master's own size */
 }
 
 /* Reloads of the largest pool in quick succession: its slots stop at
@@ -906,6 +944,7 @@ main(void)
         cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
         cmocka_unit_test(
             test_reload_that_grows_keeps_every_worker_on_the_scoreboard),
+        cmocka_unit_test(test_scribbled_scoreboard_is_harmless),
         cmocka_unit_test(test_slots_never_outgrow_the_scoreboard),
         cmocka_unit_test(test_conf_caps_max_workers_within_the_slots),
     };

@@ -1,12 +1,15 @@
 /* Unit tests for manager/scoreboard.c: what a worker writes is what the
- * master reads; bounds; truncation. */
+ * master reads; bounds; truncation; what a worker scribbles there sizes
+ * nothing the master does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "scoreboard.h"
@@ -14,14 +17,17 @@
 static void
 test_request_cycle(void **state)
 {
-    struct scoreboard *sb = scoreboard_create(4);
+    struct sb_map *sb = scoreboard_create(4);
     struct sb_snapshot snap;
 
     (void)state;
     assert_non_null(sb);
-    struct sb_slot *s = scoreboard_slot(sb, 3);
+    struct sb_slot *s = scoreboard_map_slot(sb, 3);
     assert_non_null(s);
-    assert_null(scoreboard_slot(sb, 4));
+    assert_ptr_equal(scoreboard_slot(sb->shm, 3), s);
+    assert_null(scoreboard_map_slot(sb, 4));
+    assert_null(scoreboard_slot(sb->shm, 4));
+    assert_null(scoreboard_map_slot(NULL, 0));
     assert_null(scoreboard_slot(NULL, 0));
     scoreboard_claim(s, 1000);
     scoreboard_read(s, &snap);
@@ -52,7 +58,8 @@ test_request_cycle(void **state)
 static void
 test_long_fields_are_truncated(void **state)
 {
-    struct scoreboard *sb = scoreboard_create(1);
+    struct sb_map *map = scoreboard_create(1);
+    struct scoreboard *sb = map->shm;
     struct sb_snapshot snap;
     char uri[SB_URI_MAX * 2];
 
@@ -64,7 +71,83 @@ test_long_fields_are_truncated(void **state)
     scoreboard_read(&sb->slots[0], &snap);
     assert_int_equal(strlen(snap.uri), SB_URI_MAX - 1);
     assert_int_equal(strlen(snap.method), SB_METHOD_MAX - 1);
-    scoreboard_destroy(sb);
+    scoreboard_destroy(map);
+}
+
+/* Whether [p, p + len) is mapped: msync fails with ENOMEM where not. */
+static bool
+mapped(const void *p, size_t len)
+{
+    return msync((void *)p, len, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+
+/* A worker rewrites the slot count in the mapping: the master indexes and
+ * unmaps by the size it keeps (munmap with the scribbled one would take
+ * the mappings above, the master's stack among them). */
+static void
+test_master_keeps_its_own_size(void **state)
+{
+    struct sb_map *map = scoreboard_create(4);
+
+    (void)state;
+    assert_non_null(map);
+    map->shm->nslots = SIZE_MAX / sizeof(struct sb_slot);
+    assert_null(scoreboard_map_slot(map, 4));
+    assert_null(scoreboard_map_slot(map, 1u << 30));
+    map->shm->nslots = 0;
+    assert_non_null(scoreboard_map_slot(map, 3));
+    map->shm->slots[3].state = SB_BUSY;
+    assert_true(scoreboard_any_busy(map, 1000));
+    assert_false(scoreboard_any_busy(map, 3));
+    map->shm->nslots = (size_t)1 << 40;
+    scoreboard_destroy(map);
+}
+
+/* What a worker writes is read, bounded and terminated, and shown as
+ * unknown where it is not a state. */
+static void
+test_scribbled_slot_reads_harmlessly(void **state)
+{
+    struct sb_map *map = scoreboard_create(1);
+    struct sb_slot *s = scoreboard_map_slot(map, 0);
+    struct sb_snapshot snap;
+
+    (void)state;
+    memset(s->method, 'M', sizeof(s->method));
+    memset(s->uri, '\n', sizeof(s->uri));
+    s->state = 0xdeadbeefu;
+    scoreboard_read(s, &snap);
+    assert_int_equal(strlen(snap.method), SB_METHOD_MAX - 1);
+    assert_int_equal(strlen(snap.uri), SB_URI_MAX - 1);
+    assert_string_equal(scoreboard_state_name(snap.state), "?");
+    assert_null(strchr(scoreboard_printable(snap.uri), '\n'));
+    assert_int_equal(strspn(snap.uri, "?"), SB_URI_MAX - 1);
+    char line[] = "GET /a\r\nfake: line\x7f\x1b[2J\xc3\xa9";
+    assert_string_equal(scoreboard_printable(line),
+                        "GET /a??fake: line??[2J\xc3\xa9");
+    scoreboard_destroy(map);
+}
+
+/* A worker just forked keeps its own pool's mapping and loses the rest;
+ * with none of its own (exec), it loses them all. */
+static void
+test_keep_only_own_mapping(void **state)
+{
+    struct sb_map *a = scoreboard_create(4), *b = scoreboard_create(4);
+    struct sb_map *c = scoreboard_create(4);
+    size_t len = sizeof(struct scoreboard) + 4 * sizeof(struct sb_slot);
+
+    (void)state;
+    assert_true(mapped(a->shm, len) && mapped(b->shm, len)
+                && mapped(c->shm, len));
+    scoreboard_destroy(c);      /* gone from the list: not unmapped twice */
+    scoreboard_keep_only(b);
+    assert_false(mapped(a->shm, len));
+    assert_true(mapped(b->shm, len));
+    scoreboard_keep_only(NULL);
+    assert_false(mapped(b->shm, len));
+    scoreboard_destroy(a);      /* munmap of what is gone: harmless */
+    scoreboard_destroy(b);
 }
 
 static void
@@ -91,6 +174,9 @@ main(void)
         cmocka_unit_test(test_request_cycle),
         cmocka_unit_test(test_long_fields_are_truncated),
         cmocka_unit_test(test_null_slot_is_harmless),
+        cmocka_unit_test(test_master_keeps_its_own_size),
+        cmocka_unit_test(test_scribbled_slot_reads_harmlessly),
+        cmocka_unit_test(test_keep_only_own_mapping),
     };
     return cmocka_run_group_tests_name("scoreboard", tests, NULL, NULL);
 }

@@ -151,7 +151,8 @@ setup(void **state)
                              .crash_loop = true,
                              .started_wall = NOW_WALL - 100 };
     /* module: one busy, two idle, one waiting to respawn. */
-    struct scoreboard *sb = scoreboard_create(4);
+    struct sb_map *map = scoreboard_create(4);
+    struct scoreboard *sb = map->shm;
     for (unsigned i = 0; i < 3; i++) {
         f->mod_slots[i].state = SLOT_RUNNING;
         f->mod_slots[i].pid = 201 + (pid_t)i;
@@ -166,7 +167,7 @@ setup(void **state)
     f->mod = (struct pool){ .m = &f->m, .conf = &f->mod_conf,
                             .listeners = &f->mod_l, .nlisteners = 1,
                             .slots = f->mod_slots, .nslots = 4,
-                            .target = 3, .spawns = 3, .scoreboard = sb,
+                            .target = 3, .spawns = 3, .scoreboard = map,
                             .started_wall = NOW_WALL - 50,
                             .gone_requests = 1000, .gone_slow = 4 };
     f->pools[0] = &f->exec;
@@ -247,7 +248,7 @@ test_collect(void **state)
     close(f->clients[1]);
     f->clients[0] = f->clients[1] = -1;
     accept(f->mod_l.fd, NULL, NULL);
-    scoreboard_end_request(&f->mod.scoreboard->slots[1]);
+    scoreboard_end_request(&f->mod.scoreboard->shm->slots[1]);
     assert_int_equal(status_collect(&f->m, false, NOW_MS, NOW_WALL, &r), 0);
     assert_int_equal(r.pools[1].active, 0);
     assert_int_equal(r.pools[1].max_active, 1);

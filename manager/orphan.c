@@ -1,0 +1,265 @@
+/* Orphans: the master is a child subreaper, so what a dead worker left
+ * running is reparented to it; after each death it kills every child it
+ * does not know, by what it knows itself, never by what a worker wrote. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "orphan.h"
+#include "sys.h"
+
+void
+orphan_init(void)
+{
+    /* Without it, what a worker's script started with setsid goes to
+     * init when the worker dies, out of our reach. */
+    if (sys_set_child_subreaper() == -1)
+        log_warn_errno("cannot become a child subreaper: processes left "
+                       "by dead workers will outlive them");
+}
+
+ssize_t
+orphan_parse_children(const char *text, pid_t *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = text;
+
+    while (*p != '\0') {
+        if (*p == ' ' || *p == '\n') {
+            p++;
+            continue;
+        }
+        if (*p < '0' || *p > '9' || n == max)
+            return -1;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        /* Each pid ends with a space: one cut short is not a pid. */
+        if (errno != 0 || v > INT_MAX || (*end != ' ' && *end != '\n'))
+            return -1;
+        out[n++] = (pid_t)v;
+        p = end;
+    }
+    return (ssize_t)n;
+}
+
+int
+orphan_parse_pgid(const char *stat, pid_t *pgid)
+{
+    const char *p = strrchr(stat, ')');
+    char state;
+    int ppid, pgrp;
+
+    if (p == NULL || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+        return -1;
+    *pgid = (pid_t)pgrp;
+    return 0;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+size_t
+orphan_pick(pid_t *children, size_t n, const pid_t *known, size_t nknown,
+            pid_t self)
+{
+    size_t kill = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        pid_t pid = children[i];
+        /* A pid <= 1 would make kill() reach a group or every process:
+         * never one, whatever the text said. */
+        if (pid <= 1 || pid == self
+            || (nknown > 0
+                && bsearch(&pid, known, nknown, sizeof(*known), pid_cmp)
+                       != NULL))
+            continue;
+        children[kill++] = pid;
+    }
+    return kill;
+}
+
+bool
+orphan_group_killable(pid_t pid, pid_t pgid, pid_t self_pgid)
+{
+    return pgid == pid && pgid > 1 && pgid != self_pgid;
+}
+
+/* The children we know, sorted: live and stopping workers, the new
+ * master of an upgrade, and orphans killed already (until reaped, a
+ * sweep sees them again). NULL (logged) when out of memory. */
+static pid_t *
+known_children(const struct manager *m, size_t *n)
+{
+    size_t cap = 1 + m->norphans;
+
+    for (size_t i = 0; i < m->npools; i++)
+        cap += m->pools[i]->nslots;
+    pid_t *known = malloc(cap * sizeof(*known));
+    if (known == NULL) {
+        log_error_errno("cannot list workers to find orphans");
+        return NULL;
+    }
+    *n = 0;
+    for (size_t i = 0; i < m->npools; i++) {
+        const struct pool *p = m->pools[i];
+        for (size_t j = 0; j < p->nslots; j++) {
+            const struct slot *s = &p->slots[j];
+            if ((s->state == SLOT_RUNNING || s->state == SLOT_STOPPING)
+                && s->pid > 0)
+                known[(*n)++] = s->pid;
+        }
+    }
+    if (m->upgrade.pid > 0)
+        known[(*n)++] = m->upgrade.pid;
+    for (size_t i = 0; i < m->norphans; i++)
+        known[(*n)++] = m->orphans[i].pid;
+    qsort(known, *n, sizeof(*known), pid_cmp);
+    return known;
+}
+
+/* Our children, from /proc (CONFIG_PROC_CHILDREN); the master has one
+ * thread, and reparented orphans go to it. NULL when there are none or
+ * they cannot be read (logged once until it works again). */
+static pid_t *
+list_children(struct manager *m, size_t *n)
+{
+    char name[64], *text;
+    pid_t self = getpid();
+
+    snprintf(name, sizeof(name), "task/%d/children", (int)self);
+    ssize_t len = sys_proc_read_all(self, name, &text);
+    if (len == -1) {
+        if (!m->orphans_unlisted)
+            log_warn_errno("cannot read /proc/%d/%s: processes left by "
+                           "dead workers are not killed", (int)self, name);
+        m->orphans_unlisted = true;
+        return NULL;
+    }
+    m->orphans_unlisted = false;
+    size_t max = (size_t)len / 2 + 1;   /* "1 " is the shortest entry */
+    pid_t *pids = malloc(max * sizeof(*pids));
+    ssize_t got = pids != NULL ? orphan_parse_children(text, pids, max)
+                               : -1;
+    if (got <= 0) {
+        if (got == -1)
+            log_error("cannot parse /proc/%d/%s: %.60s", (int)self, name,
+                      pids == NULL ? "out of memory" : text);
+        free(text);
+        free(pids);
+        return NULL;
+    }
+    free(text);
+    *n = (size_t)got;
+    return pids;
+}
+
+/* Keep pid until it is reaped, for its log line and for the exit. */
+static void
+remember(struct manager *m, pid_t pid, const char *pool, pid_t from)
+{
+    if (m->norphans == ORPHANS_MAX)
+        return;
+    struct orphan *o = &m->orphans[m->norphans++];
+    o->pid = pid;
+    o->from = from;
+    snprintf(o->pool, sizeof(o->pool), "%s", pool != NULL ? pool : "");
+}
+
+/* SIGKILL orphan pid, and the group it leads. It is our child, not yet
+ * reaped, so its pid cannot name another process, and a group named by
+ * its pid is one it made. Returns whether it was killed. */
+static bool
+kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from)
+{
+    char stat[1024];
+    pid_t pgid = 0;
+
+    if (sys_proc_read(pid, "stat", stat, sizeof(stat)) == -1
+        || orphan_parse_pgid(stat, &pgid) == -1)
+        pgid = 0;               /* then the process alone */
+    if (sys_kill(pid, SIGKILL) == -1) {
+        log_warn_errno("cannot kill orphan %d", (int)pid);
+        return false;
+    }
+    bool group = orphan_group_killable(pid, pgid, getpgrp());
+    if (group && sys_kill(-pgid, SIGKILL) == -1 && errno != ESRCH)
+        log_warn_errno("cannot kill the process group of orphan %d",
+                       (int)pid);
+    log_debug("killed orphan %d%s", (int)pid,
+              group ? " and its process group" : "");
+    remember(m, pid, pool, from);
+    return true;
+}
+
+void
+orphan_sweep(struct manager *m, const char *pool, pid_t from)
+{
+    size_t n, nknown, nkill;
+    pid_t *children = list_children(m, &n);
+    unsigned killed = 0;
+
+    if (children == NULL)
+        return;
+    pid_t *known = known_children(m, &nknown);
+    if (known == NULL) {
+        free(children);
+        return;
+    }
+    nkill = orphan_pick(children, n, known, nknown, getpid());
+    for (size_t i = 0; i < nkill; i++)
+        killed += kill_orphan(m, children[i], pool, from);
+    free(known);
+    free(children);
+    if (killed == 0)
+        return;
+    if (pool != NULL)
+        log_info("pool %s: killed %u process%s left by worker %d", pool,
+                 killed, killed == 1 ? "" : "es", (int)from);
+    else
+        log_info("killed %u process%s left by process %d", killed,
+                 killed == 1 ? "" : "es", (int)from);
+}
+
+void
+orphan_reaped(struct manager *m, pid_t pid, int st)
+{
+    char how[96];
+    size_t i;
+
+    child_status_str(st, how, sizeof(how));
+    for (i = 0; i < m->norphans && m->orphans[i].pid != pid; i++)
+        ;
+    if (i == m->norphans) {
+        /* Left by a worker that still runs, or beyond ORPHANS_MAX. */
+        log_debug("reaped orphan %d: %s", (int)pid, how);
+        orphan_sweep(m, NULL, pid);
+        return;
+    }
+    struct orphan o = m->orphans[i];
+    m->orphans[i] = m->orphans[--m->norphans];
+    if (o.pool[0] != '\0')
+        log_debug("reaped orphan %d left by pool %s (worker %d): %s",
+                  (int)pid, o.pool, (int)o.from, how);
+    else
+        log_debug("reaped orphan %d left by process %d: %s", (int)pid,
+                  (int)o.from, how);
+    orphan_sweep(m, o.pool[0] != '\0' ? o.pool : NULL, o.from);
+}
+
+bool
+orphan_pending(const struct manager *m)
+{
+    return m->norphans > 0;
+}

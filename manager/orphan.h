@@ -1,0 +1,48 @@
+/* The master as a child subreaper: what a dead worker leaves running (a
+ * CGI script, php-cgi's children, anything that called setsid) becomes
+ * the master's child, and is killed. */
+#ifndef FCGIPM_ORPHAN_H
+#define FCGIPM_ORPHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "manager.h"
+
+/* Become a child subreaper, after daemonizing (fork does not pass it
+ * on). A failure is logged: orphans then go to init, as before. */
+void orphan_init(void);
+
+/* After reaping a worker (pool its pool's name) or another child of ours
+ * (pool NULL), from: kill every child of the master that is neither a
+ * live worker nor the new master of an upgrade, and the process group
+ * each one leads; one log line says how many, and who left them. */
+void orphan_sweep(struct manager *m, const char *pool, pid_t from);
+/* pid was reaped and is none of ours: an orphan. Logs it at debug level,
+ * with the pool that left it when it was killed by a sweep, then sweeps
+ * for what it left in turn. */
+void orphan_reaped(struct manager *m, pid_t pid, int st);
+/* Whether orphans killed by a sweep are still to be reaped: the master
+ * waits for them before it exits. */
+bool orphan_pending(const struct manager *m);
+
+/* The pids in a /proc/PID/task/TID/children text ("12 345 ": each one
+ * followed by a space) into out, which has room for max. Returns how
+ * many, or -1 (nothing to act on) when the text holds anything else or
+ * more than max. Pure. */
+ssize_t orphan_parse_children(const char *text, pid_t *out, size_t max);
+/* The process group in a /proc/PID/stat text ("pid (comm) state ppid
+ * pgrp ..."; comm may hold spaces and parentheses, so the last ')' ends
+ * it). 0, or -1 when malformed. Pure. */
+int orphan_parse_pgid(const char *stat, pid_t *pgid);
+/* Which of the n children (any order) to kill: those > 1, not self, not
+ * among the nknown pids of known (sorted ascending). Moves them to the
+ * front of children, in their order, and returns how many. Pure. */
+size_t orphan_pick(pid_t *children, size_t n, const pid_t *known,
+                   size_t nknown, pid_t self);
+/* Whether to kill the process group pgid of orphan pid too: only one it
+ * leads, never a group <= 1 nor the master's own (self_pgid). Pure. */
+bool orphan_group_killable(pid_t pid, pid_t pgid, pid_t self_pgid);
+
+#endif
