@@ -203,25 +203,34 @@ kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from)
     return true;
 }
 
-void
-orphan_sweep(struct manager *m, const char *pool, pid_t from)
+/* Kill the children we do not know; returns how many. */
+static unsigned
+sweep(struct manager *m, const char *pool, pid_t from)
 {
     size_t n, nknown, nkill;
     pid_t *children = list_children(m, &n);
     unsigned killed = 0;
 
     if (children == NULL)
-        return;
+        return 0;
     pid_t *known = known_children(m, &nknown);
     if (known == NULL) {
         free(children);
-        return;
+        return 0;
     }
     nkill = orphan_pick(children, n, known, nknown, getpid());
     for (size_t i = 0; i < nkill; i++)
         killed += kill_orphan(m, children[i], pool, from);
     free(known);
     free(children);
+    return killed;
+}
+
+void
+orphan_sweep(struct manager *m, const char *pool, pid_t from)
+{
+    unsigned killed = sweep(m, pool, from);
+
     if (killed == 0)
         return;
     if (pool != NULL)
@@ -249,13 +258,20 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
     }
     struct orphan o = m->orphans[i];
     m->orphans[i] = m->orphans[--m->norphans];
-    if (o.pool[0] != '\0')
+    const char *pool = o.pool[0] != '\0' ? o.pool : NULL;
+    if (pool != NULL)
         log_debug("reaped orphan %d left by pool %s (worker %d): %s",
-                  (int)pid, o.pool, (int)o.from, how);
+                  (int)pid, pool, (int)o.from, how);
     else
         log_debug("reaped orphan %d left by process %d: %s", (int)pid,
                   (int)o.from, how);
-    orphan_sweep(m, o.pool[0] != '\0' ? o.pool : NULL, o.from);
+    /* What it left in turn was left by the same worker, whose line has
+     * been logged: the rest at debug level. */
+    unsigned killed = sweep(m, pool, o.from);
+    if (killed > 0)
+        log_debug("killed %u more process%s left by %s %d", killed,
+                  killed == 1 ? "" : "es", pool != NULL ? "worker" : "process",
+                  (int)o.from);
 }
 
 bool
