@@ -60,7 +60,11 @@ STARTED_PIDS+=("$sentinel")
 conf yes
 start_fcgipm -c "$TMP/fcgipm.conf"
 wait_workers 3
-wait_until 10 answers "unix:$SOCK" / || fail "scribble pool does not answer"
+st() { "$FCGI_REQUEST" "unix:$SSOCK" "$1"; }
+# Every worker up before one scribbles: one still starting would mark its
+# slot idle afterwards.
+all_idle() { [ "$(st '/status?full' | grep -c '^state: *idle$')" = 3 ]; }
+wait_until 10 all_idle || fail "workers not idle: $(st '/status?full')"
 victim=$(pgrep -P "$FCGIPM_PID" -u daemon)
 [ -n "$victim" ] || fail "no victim worker"
 
@@ -81,10 +85,13 @@ ok "each worker maps only its own pool's scoreboard ($body)"
 client=$!
 STARTED_PIDS+=("$client")
 wait_log "scribbled own=1 foreign=[0-9]+ slots=[0-9]+, hanging"
-st() { "$FCGI_REQUEST" "unix:$SSOCK" "$1"; }
-st "/status?full" >"$TMP/full" || fail "status with a scribbled scoreboard"
-grep -q '^state: *?$' "$TMP/full" \
-    || fail "no worker shown in an unknown state: $(grep state "$TMP/full")"
+# One worker claims an unknown state, the other (idle) to be busy.
+scribbled() {
+    st "/status?full" >"$TMP/full" && grep -q '^state: *?$' "$TMP/full" \
+        && grep -q '^state: *busy$' "$TMP/full"
+}
+wait_until 10 scribbled \
+    || fail "status shows no scribbled states: $(grep state "$TMP/full")"
 st "/status?full&json" >/dev/null || fail "json status failed"
 old=$(pgrep -P "$FCGIPM_PID" -u nobody | sort -n)
 [ "$(echo "$old" | wc -l)" = 2 ] || fail "scribble workers: $old"

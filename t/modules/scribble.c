@@ -6,7 +6,9 @@
  * set so that a munmap sized by it takes the master's stack. It answers
  * "own=N foreign=N slots=N": mappings holding its own slot, mappings of
  * other pools, slots scribbled. With ?hang it reports on stderr instead,
- * leaves its own state out of range and sleeps (60 s at most). */
+ * leaves its own state out of range, and scribbles again every 10 ms for
+ * 60 s at most (another worker may end a request late, and mark itself
+ * idle after the first pass). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,30 +96,42 @@ scribble(const struct region *r, int hang, uintptr_t stack_end)
     return n;
 }
 
+/* Scribble on every scoreboard mapped; the counts in *own, *foreign. */
+static size_t
+scribble_all(int hang, int *own, int *foreign)
+{
+    struct region r[16];
+    uintptr_t stack_end = 0;
+    size_t n = shared_regions(r, 16, &stack_end), slots = 0;
+
+    *own = *foreign = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (holds_me(&r[i]))
+            (*own)++;
+        else
+            (*foreign)++;
+        slots += scribble(&r[i], hang, stack_end);
+    }
+    return slots;
+}
+
 int
 fcgipm_handle(FCGX_Request *req)
 {
     const char *qs = FCGX_GetParam("QUERY_STRING", req->envp);
     int hang = qs != NULL && strstr(qs, "hang") != NULL;
-    struct region r[16];
-    uintptr_t stack_end = 0;
-    size_t n = shared_regions(r, 16, &stack_end), slots = 0;
-    int own = 0, foreign = 0;
+    int own, foreign;
+    size_t slots = scribble_all(hang, &own, &foreign);
 
-    for (size_t i = 0; i < n; i++) {
-        if (holds_me(&r[i]))
-            own++;
-        else
-            foreign++;
-        slots += scribble(&r[i], hang, stack_end);
-    }
     if (hang) {
         fprintf(stderr, "scribbled own=%d foreign=%d slots=%zu, hanging\n",
                 own, foreign, slots);
         fflush(stderr);
-        struct timespec ts = { 60, 0 };
-        while (nanosleep(&ts, &ts) == -1)
-            ;
+        for (int i = 0; i < 6000; i++) {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+            scribble_all(hang, &own, &foreign);
+        }
     }
     FCGX_FPrintF(req->out, "Content-Type: text/plain\r\n\r\n"
                  "own=%d foreign=%d slots=%lu\n", own, foreign,
