@@ -1,23 +1,25 @@
 /* The CGI gateway (mode = cgi): each request runs one CGI/1.1 script
  * (RFC 3875) in its own process group, with the request body streamed
- * to its stdin and its stdout streamed back, under request_timeout. */
+ * to its stdin and its stdout streamed back, under request_timeout,
+ * which holds while the web server blocks us too. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgi.h"
+#include "cgi_proc.h"
 #include "handler.h"
 #include "log.h"
 #include "output.h"
@@ -35,6 +37,10 @@
 #define CGI_REAP_POLL_MS 50
 /* Nothing was sent, the client left: nginx's number for it. */
 #define CGI_CLIENT_GONE 499
+/* Past request_timeout, the request timer fires again this often until
+ * the connection is shut: a signal that came between two system calls
+ * interrupted nothing, the next one does. */
+#define CGI_TIMER_REPEAT_MS 100
 
 /* The longest a request's strings get in a log line, escaped. */
 #define CGI_LOG_NAME_MAX 1024
@@ -72,6 +78,7 @@ struct cgi_run {
     bool reaped;
     bool unflushed;             /* libfcgi holds response bytes unsent */
     bool client_gone;
+    bool client_done;           /* connection shut: nothing more for it */
     bool timed_out;
     bool stopped;               /* SIGTERM sent to the group */
     bool group_killed;          /* SIGKILL sent after the grace */
@@ -114,17 +121,101 @@ cgi_send_error(FCGX_Request *req, int status)
 static void
 cgi_ignore_sigpipe(void)
 {
-    static bool done;
     struct sigaction sa;
 
-    if (done)
-        return;
-    done = true;
     if (sigaction(SIGPIPE, NULL, &sa) == -1 || sa.sa_handler != SIG_DFL)
         return;
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, NULL) == -1)
         log_warn_errno("worker %d: cannot ignore SIGPIPE", (int)getpid());
+}
+
+/* What the worker sets up at its first request. As a child subreaper it
+ * inherits what a script's descendants leave outside its process group
+ * (setsid, daemons), and kills it after the request (cgi_sweep). */
+static void
+cgi_setup(void)
+{
+    static bool done;
+
+    if (done)
+        return;
+    done = true;
+    cgi_ignore_sigpipe();
+    if (cgi_proc_adopt_orphans() == -1)
+        log_warn_errno("worker %d: cannot become a child subreaper: what "
+                       "a script moves out of its process group outlives "
+                       "its request", (int)getpid());
+}
+
+/*
+ * The request timer. libfcgi blocks in read or write on the web server
+ * (a body that stalls half-way, a response nobody reads) where poll
+ * cannot help: it reads whole records. A signal whose handler is
+ * installed without SA_RESTART ends such a call with EINTR, which
+ * libfcgi takes for an error on the stream: the call returns, and the
+ * deadline holds. Not SIGALRM, module mode's.
+ */
+static enum {
+    CGI_TIMER_UNSET,
+    CGI_TIMER_READY,
+    CGI_TIMER_NONE,             /* could not be made: logged once */
+} cgi_timer_state;
+static timer_t cgi_timer;
+
+static void
+cgi_timer_fired(int sig)
+{
+    (void)sig;                  /* interrupting is all it does */
+}
+
+static bool
+cgi_timer_ready(void)
+{
+    struct sigaction sa = { .sa_handler = cgi_timer_fired };
+    struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL,
+                           .sigev_signo = SIGRTMIN };
+
+    if (cgi_timer_state != CGI_TIMER_UNSET)
+        return cgi_timer_state == CGI_TIMER_READY;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGRTMIN, &sa, NULL) == -1
+        || timer_create(CLOCK_MONOTONIC, &ev, &cgi_timer) == -1) {
+        log_warn_errno("worker %d: no request timer: request_timeout "
+                       "cannot end a request blocked on the web server",
+                       (int)getpid());
+        cgi_timer_state = CGI_TIMER_NONE;
+        return false;
+    }
+    cgi_timer_state = CGI_TIMER_READY;
+    return true;
+}
+
+static struct timespec
+cgi_ms_timespec(uint64_t ms)
+{
+    return (struct timespec){ .tv_sec = (time_t)(ms / 1000),
+                              .tv_nsec = (long)(ms % 1000) * 1000000 };
+}
+
+/* on: fire in ms (at least 1), then every CGI_TIMER_REPEAT_MS; off:
+ * stop. */
+static void
+cgi_timer_set(uint64_t ms, bool on)
+{
+    struct itimerspec its = { 0 };
+
+    if (!on && cgi_timer_state != CGI_TIMER_READY)
+        return;
+    if (on && !cgi_timer_ready())
+        return;
+    if (on) {
+        its.it_value = cgi_ms_timespec(ms > 0 ? ms : 1);
+        its.it_interval = cgi_ms_timespec(CGI_TIMER_REPEAT_MS);
+    }
+    if (timer_settime(cgi_timer, 0, &its, NULL) == -1)
+        log_warn_errno("worker %d: cannot %s the request timer",
+                       (int)getpid(), on ? "arm" : "stop");
 }
 
 /* kill(2) to the script's whole group. The group outlives its leader
@@ -141,18 +232,19 @@ cgi_signal(struct cgi_run *r, int sig)
 }
 
 static void
-cgi_client_went_away(struct cgi_run *r);
+cgi_client_failed(struct cgi_run *r);
 
-/* cgi_write_fn to the client; a failure means the client went away. */
+/* cgi_write_fn to the client; a failure means the client went away, or
+ * did not read in time. */
 static int
 cgi_put(void *ctx, const char *data, size_t n)
 {
     struct cgi_run *r = ctx;
 
-    if (r->client_gone)
+    if (r->client_gone || r->client_done)
         return -1;
     if (n > 0 && FCGX_PutStr(data, (int)n, r->req->out) != (int)n) {
-        cgi_client_went_away(r);
+        cgi_client_failed(r);
         return -1;
     }
     r->unflushed = true;
@@ -215,6 +307,58 @@ cgi_client_went_away(struct cgi_run *r)
     CGI_LOG(log_info, r, "client went away after %.1fs: stopping pid %d",
             (double)(cgi_now_ms() - r->start_ms) / 1000.0, (int)r->pid);
     cgi_stop(r, cgi_now_ms());
+}
+
+/* Shut the web server's connection: libfcgi's last writes, and its
+ * lingering read at close, fail at once instead of blocking; and the
+ * connection is not kept for another request. */
+static void
+cgi_shut_client(struct cgi_run *r)
+{
+    r->client_done = true;
+    r->unflushed = false;
+    r->req->keepConnection = 0;
+    if (shutdown(r->req->ipcFd, SHUT_RDWR) == -1 && errno != ENOTCONN)
+        CGI_LOG(log_warn_errno, r, "%s", "cannot shut the connection");
+}
+
+/* The deadline passed: the script's group is stopped, the client gets a
+ * 504 if nothing was handed to libfcgi yet, else a response cut short
+ * (never one that looks complete), and the connection is shut. */
+static void
+cgi_timed_out(struct cgi_run *r, uint64_t now, const char *while_doing)
+{
+    if (r->timed_out)
+        return;
+    r->timed_out = true;
+    cgi_stop(r, now);
+    if (r->status == 0 && !r->client_gone && !r->client_done) {
+        /* Interrupted if the web server does not read: the timer goes
+         * on firing until it is stopped below. */
+        r->status = cgi_send_error(r->req, 504);
+        FCGX_FClose(r->req->err);
+        FCGX_FClose(r->req->out);
+    }
+    if (!r->client_done)
+        cgi_shut_client(r);
+    cgi_timer_set(0, false);
+    CGI_LOG(log_warn, r, "pid %d timed out after %.1fs%s (request_timeout "
+            "%ums): stopping its process group", (int)r->pid,
+            (double)(now - r->start_ms) / 1000.0, while_doing,
+            r->pc->request_timeout_ms);
+}
+
+/* A read or write on the web server's connection failed: the request
+ * timer ended it, or the client went away. */
+static void
+cgi_client_failed(struct cgi_run *r)
+{
+    uint64_t now = cgi_now_ms();
+
+    if (r->timeout_at != 0 && now >= r->timeout_at)
+        cgi_timed_out(r, now, " waiting for the web server");
+    else
+        cgi_client_went_away(r);
 }
 
 /* Output came after the script exited: what holds the pipe is still
@@ -347,7 +491,7 @@ cgi_read_body(struct cgi_run *r)
     if (got > 0)
         return;
     if (FCGX_GetError(in) != 0) {
-        cgi_client_went_away(r);
+        cgi_client_failed(r);
         return;
     }
     CGI_LOG(log_info, r, "request body ended after %llu of %llu bytes",
@@ -407,8 +551,11 @@ cgi_reap(struct cgi_run *r, int flags, uint64_t now)
     cgi_close(&r->pidfd);
 }
 
+static void
+cgi_sweep(struct cgi_run *r);
+
 /* The script exited, its output is open and silent: first kill what it
- * left in its group, then give up on what escaped the group (setsid). */
+ * left in its group, then what escaped the group (setsid), and close. */
 static void
 cgi_grace_over(struct cgi_run *r, uint64_t now)
 {
@@ -422,7 +569,10 @@ cgi_grace_over(struct cgi_run *r, uint64_t now)
         return;
     }
     CGI_LOG(log_warn, r, "pid %d exited and a process outside its group "
-            "holds its output: closing it", (int)r->pid);
+            "holds its output: killing what it left, closing it",
+            (int)r->pid);
+    /* The script is reaped: every child of this worker is a leftover. */
+    cgi_sweep(r);
     cgi_close(&r->out_fd);
     cgi_close_stderr(r);
 }
@@ -434,14 +584,8 @@ cgi_check_time(struct cgi_run *r, uint64_t now)
 {
     if (r->pidfd == -1 && !r->reaped)
         cgi_reap(r, WNOHANG, now);
-    if (r->timeout_at != 0 && now >= r->timeout_at && !r->stopped) {
-        CGI_LOG(log_warn, r, "pid %d timed out after %.1fs "
-                "(request_timeout %ums): stopping its process group",
-                (int)r->pid, (double)(now - r->start_ms) / 1000.0,
-                r->pc->request_timeout_ms);
-        r->timed_out = true;
-        cgi_stop(r, now);
-    }
+    if (r->timeout_at != 0 && now >= r->timeout_at && !r->stopped)
+        cgi_timed_out(r, now, "");
     if (r->kill_at != 0 && now >= r->kill_at && !r->reaped) {
         CGI_LOG(log_warn, r, "pid %d outlived SIGTERM by %ums: SIGKILL to "
                 "its process group", (int)r->pid, cgi_kill_ms(r->pc));
@@ -489,7 +633,7 @@ cgi_wait(struct cgi_run *r, struct pollfd *pfd, nfds_t n)
             return rc;
         r->unflushed = false;
         if (FCGX_FFlush(r->req->out) == -1)
-            cgi_client_went_away(r);
+            cgi_client_failed(r);
         return 0;
     }
     return poll(pfd, n, cgi_poll_timeout(r, cgi_now_ms()));
@@ -577,76 +721,23 @@ fail:
     return -1;
 }
 
-/* stdio onto the pipes, nothing else open, cwd the script's directory.
- * 0 or an errno value, as posix_spawn's functions return. */
-static int
-cgi_spawn_actions(posix_spawn_file_actions_t *fa, const int child[3],
-                  const char *dir)
-{
-    int rc = posix_spawn_file_actions_init(fa);
-
-    for (int fd = 0; fd < 3 && rc == 0; fd++)
-        rc = posix_spawn_file_actions_adddup2(fa, child[fd], fd);
-    /* libfcgi's connection to the web server is not close-on-exec, nor
-     * is anything else a web server or the master may have left. */
-    if (rc == 0)
-        rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
-    if (rc == 0)
-        rc = posix_spawn_file_actions_addchdir_np(fa, dir);
-    if (rc != 0)
-        posix_spawn_file_actions_destroy(fa);
-    return rc;
-}
-
-/* Default dispositions, an empty mask, a process group of its own (so
- * that its children can be killed with it, and the worker cannot). */
-static int
-cgi_spawn_attrs(posix_spawnattr_t *at)
-{
-    sigset_t none, all;
-    int rc = posix_spawnattr_init(at);
-
-    sigemptyset(&none);
-    sigfillset(&all);
-    if (rc == 0)
-        rc = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK
-                                      | POSIX_SPAWN_SETSIGDEF
-                                      | POSIX_SPAWN_SETPGROUP);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigmask(at, &none);
-    if (rc == 0)
-        rc = posix_spawnattr_setsigdefault(at, &all);
-    if (rc == 0)
-        rc = posix_spawnattr_setpgroup(at, 0);
-    if (rc != 0)
-        posix_spawnattr_destroy(at);
-    return rc;
-}
-
-/* Start the script; 0, or an errno value (logged). */
+/* Start the checked script; 0, or an errno value (logged). */
 static int
 cgi_spawn(struct cgi_run *r, const struct cgi_path *p, char **envp)
 {
     char *argv[] = { (char *)p->real, NULL };
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    int child[3];
-    int rc = cgi_pipes(r, child) == -1 ? errno : 0;
+    struct cgi_exec x = { .fd = p->fd, .dir_fd = p->dir_fd, .argv = argv,
+                          .envp = envp,
+                          .no_new_privs = r->pc->cgi_no_new_privs };
+    int rc = cgi_pipes(r, x.stdio) == -1 ? errno : 0;
 
     if (rc != 0) {
         CGI_LOG(log_error_errno, r, "%s", "cannot make its stdio pipes");
         return rc;
     }
-    rc = cgi_spawn_actions(&fa, child, p->dir);
-    if (rc == 0 && (rc = cgi_spawn_attrs(&at)) != 0)
-        posix_spawn_file_actions_destroy(&fa);
-    if (rc == 0) {
-        rc = posix_spawn(&r->pid, p->real, &fa, &at, argv, envp);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&at);
-    }
+    rc = cgi_proc_spawn(&x, &r->pid);
     for (int i = 0; i < 3; i++)
-        cgi_close(&child[i]);
+        cgi_close(&x.stdio[i]);
     if (rc != 0) {
         CGI_LOG(log_error, r, "cannot run it: %s", strerror(rc));
         cgi_close(&r->in_fd);
@@ -659,6 +750,30 @@ cgi_spawn(struct cgi_run *r, const struct cgi_path *p, char **envp)
         CGI_LOG(log_debug, r, "pidfd_open %d: %s: polling for its exit",
                 (int)r->pid, strerror(errno));
     return 0;
+}
+
+/* Kill and reap what the script left outside its group: this worker is
+ * their subreaper, and between requests has no other children. */
+static void
+cgi_sweep(struct cgi_run *r)
+{
+    static bool blind_told;
+    struct cgi_sweep s;
+
+    cgi_proc_sweep(&s, cgi_kill_ms(r->pc));
+    if (s.reaped > 0)
+        CGI_LOG(log_info, r, "reaped %zu processes it left behind (SIGKILL "
+                "to those alive)", s.reaped);
+    if (s.left > 0)
+        CGI_LOG(log_warn, r, "%zu processes it left behind still run %ums "
+                "after SIGKILL", s.left, cgi_kill_ms(r->pc));
+    if (s.blind && !blind_told) {
+        blind_told = true;
+        log_warn("pool %s: worker %d: cannot list its children in /proc "
+                 "(is /proc mounted in the chroot?): processes a script "
+                 "moves out of its process group outlive the request",
+                 r->pc->name, (int)getpid());
+    }
 }
 
 /* "exited with status 3", "killed by signal 9 (Killed)" into buf. */
@@ -683,9 +798,7 @@ cgi_finish(struct cgi_run *r)
     /* Whatever it started and left in its group goes with it. */
     cgi_signal(r, SIGKILL);
     cgi_exit_str(r->wstatus, how, sizeof(how));
-    if (r->status == 0 && r->timed_out)
-        r->status = cgi_send_error(r->req, 504);
-    if (r->status == 0 && !r->client_gone) {
+    if (r->status == 0 && !r->client_gone && !r->client_done) {
         CGI_LOG(log_warn, r, "pid %d %s before the end of its headers "
                 "(%zu bytes): 502", (int)r->pid, how, r->b->hdr.len);
         r->status = cgi_send_error(r->req, 502);
@@ -739,6 +852,7 @@ cgi_run(struct cgi_run *r, const struct cgi_path *p)
     cgi_loop(r);
     int status = cgi_finish(r);
     serve_note_child(0);
+    cgi_sweep(r);
     free(r->b);
     return status;
 }
@@ -759,35 +873,89 @@ cgi_refuse(FCGX_Request *req, const struct pool_conf *pc,
     return cgi_send_error(req, status);
 }
 
-int
-cgi_handle(FCGX_Request *req, const struct pool_conf *pc)
+/* The end of the response (libfcgi's last buffer and the end records)
+ * is written here, while the request timer runs: a web server that
+ * stops reading holds the worker no longer than request_timeout. */
+static void
+cgi_end_response(struct cgi_run *r)
 {
-    struct cgi_path path;
-    struct cgi_run r = { .req = req, .pc = pc, .pidfd = -1, .in_fd = -1,
-                         .out_fd = -1, .err_fd = -1,
-                         .start_ms = cgi_now_ms() };
-    const char *len = FCGX_GetParam("CONTENT_LENGTH", req->envp);
-    char shown[32];
+    if (r->client_gone || r->client_done)
+        return;
+    FCGX_FClose(r->req->err);
+    if (FCGX_FClose(r->req->out) == 0)
+        return;
+    if (r->timeout_at != 0 && cgi_now_ms() >= r->timeout_at)
+        CGI_LOG(log_warn, r, "the web server did not take the response "
+                "within request_timeout (%ums): connection shut",
+                r->pc->request_timeout_ms);
+    else
+        CGI_LOG(log_info, r, "client went away after %.1fs, before the "
+                "end of the response",
+                (double)(cgi_now_ms() - r->start_ms) / 1000.0);
+    cgi_shut_client(r);
+}
 
-    cgi_ignore_sigpipe();
+/* Check the request and run its script; returns the status sent. */
+static int
+cgi_answer(struct cgi_run *r)
+{
+    FCGX_Request *req = r->req;
+    const struct pool_conf *pc = r->pc;
+    const char *len = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+    struct cgi_path path;
+    char shown[32];
+    int status;
+
     enum cgi_path_result res = cgi_path_resolve(
         &path, pc->cgi_root, FCGX_GetParam("SCRIPT_FILENAME", req->envp),
         FCGX_GetParam("SCRIPT_NAME", req->envp), "/proc/self/exe");
-    if (res != CGI_PATH_OK)
+    if (res != CGI_PATH_OK) {
+        cgi_printable(r->script, sizeof(r->script), path.requested);
         return cgi_refuse(req, pc, &path, res);
-    cgi_printable(r.script, sizeof(r.script), path.real);
-    if (cgi_content_length(len, &r.body_len) == -1) {
-        CGI_LOG(log_warn, &r, "invalid CONTENT_LENGTH \"%s\": 400",
+    }
+    cgi_printable(r->script, sizeof(r->script), path.real);
+    if (cgi_content_length(len, &r->body_len) == -1) {
+        CGI_LOG(log_warn, r, "invalid CONTENT_LENGTH \"%s\": 400",
                 cgi_printable(shown, sizeof(shown), len));
-        return cgi_send_error(req, 400);
+        status = cgi_send_error(req, 400);
+    } else if (pc->max_body > 0 && r->body_len > pc->max_body) {
+        CGI_LOG(log_warn, r, "body of %llu bytes over max_body (%llu): 413",
+                r->body_len, pc->max_body);
+        status = cgi_send_error(req, 413);
+    } else {
+        r->body_left = r->body_len;
+        status = cgi_run(r, &path);
     }
-    if (pc->max_body > 0 && r.body_len > pc->max_body) {
-        CGI_LOG(log_warn, &r, "body of %llu bytes over max_body (%llu): 413",
-                r.body_len, pc->max_body);
-        return cgi_send_error(req, 413);
-    }
-    r.body_left = r.body_len;
-    if (pc->request_timeout_ms > 0)
+    cgi_path_close(&path);
+    return status;
+}
+
+int
+cgi_handle(FCGX_Request *req, const struct pool_conf *pc)
+{
+    struct cgi_run r = { .req = req, .pc = pc, .pidfd = -1, .in_fd = -1,
+                         .out_fd = -1, .err_fd = -1,
+                         .start_ms = cgi_now_ms() };
+
+    cgi_setup();
+    if (pc->request_timeout_ms > 0) {
         r.timeout_at = r.start_ms + pc->request_timeout_ms;
-    return cgi_run(&r, &path);
+        cgi_timer_set(pc->request_timeout_ms, true);
+    }
+    int status = cgi_answer(&r);
+    cgi_end_response(&r);
+    /* Not a signal more once the request is over: libfcgi would take it
+     * for an error while it reads the next one. */
+    if (pc->request_timeout_ms > 0)
+        cgi_timer_set(0, false);
+    return status;
+}
+
+/* Before the first request, in the master as it starts: what fcgipm's
+ * binary is, for a worker in a chroot without /proc, where it can no
+ * longer look (worker.c changes root before the first request). */
+__attribute__((constructor)) static void
+cgi_note_self(void)
+{
+    cgi_path_note_self("/proc/self/exe");
 }

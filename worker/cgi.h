@@ -20,7 +20,6 @@ enum cgi_path_result {
     CGI_PATH_ERROR,             /* 500: cgi_root itself is unusable */
 };
 
-/* A script named by a request, as checked by cgi_path_resolve. */
 /*
  * Apache's mod_proxy_fcgi (unless "ProxyFCGIBackendType GENERIC") sends
  * SCRIPT_FILENAME as "proxy:fcgi://HOST[:PORT]/PATH[?QUERY]", as php-fpm
@@ -29,26 +28,45 @@ enum cgi_path_result {
  */
 const char *cgi_path_apache_form(const char *filename);
 
+/* A script named by a request, as checked by cgi_path_resolve. */
 struct cgi_path {
     char requested[PATH_MAX];   /* the path the request named, for logs */
-    char real[PATH_MAX];        /* its realpath: what runs */
-    char dir[PATH_MAX];         /* the directory of real: its cwd */
+    char real[PATH_MAX];        /* its realpath: SCRIPT_FILENAME, logs */
+    char dir[PATH_MAX];         /* the directory of real */
+    int fd;                     /* the checked file (O_PATH): what runs */
+    int dir_fd;                 /* its directory (O_PATH): the cwd */
     const char *why;            /* why it was refused, for logs */
 };
 
 /*
  * Find the script a request names: filename (SCRIPT_FILENAME) when not
  * NULL or empty, else root + name (SCRIPT_NAME). It must resolve
- * (realpath) inside root on a component boundary, be a regular file the
- * caller may execute, and not be the file self_exe names (the running
- * fcgipm: "/proc/self/exe"). Fills p; on refusal p->why says why. A
- * missing file is CGI_PATH_NOT_FOUND only when the requested path lies
- * inside root as written, so that a 404 never tells what exists outside.
+ * (realpath) inside root on a component boundary; the file is then
+ * opened beneath root (openat2 RESOLVE_BENEATH, so that a symbolic link
+ * swapped in meanwhile cannot lead out) and checked through that
+ * descriptor: a regular file the caller may execute, and neither the
+ * file self_exe names (the running fcgipm: "/proc/self/exe") nor one
+ * cgi_path_note_self recorded. A missing file is CGI_PATH_NOT_FOUND
+ * only when the requested path lies inside root as written, so that a
+ * 404 never tells what exists outside. Fills p; on CGI_PATH_OK, p->fd
+ * and p->dir_fd are open (close-on-exec; cgi_path_close closes them),
+ * else they are -1 and p->why says why it was refused.
  */
 enum cgi_path_result cgi_path_resolve(struct cgi_path *p, const char *root,
                                       const char *filename,
                                       const char *name,
                                       const char *self_exe);
+
+/* Close what cgi_path_resolve opened in p; p may be closed already. */
+void cgi_path_close(struct cgi_path *p);
+
+/*
+ * Record the file the link self_exe names (and the file at the path it
+ * reads, see cgi_path_resolve) as fcgipm, for when self_exe cannot be
+ * read later: a chroot without /proc. NULL forgets what was recorded.
+ * Returns how many files are recorded (0 to 2).
+ */
+size_t cgi_path_note_self(const char *self_exe);
 
 /* Whether path (absolute, resolved) is root or below it; root has no
  * trailing slash but may be "/". */
@@ -59,23 +77,35 @@ struct cgi_env {
     char **envp;                /* NULL-terminated; the strings are the
                                    params', the pool's, static, or owned */
     char *script_filename;      /* owned "SCRIPT_FILENAME=..." or NULL */
-    size_t dropped;             /* params left out (invalid, HTTP_PROXY) */
+    size_t dropped;             /* params left out (invalid name, or
+                                   one a script may not get) */
 };
 
 /*
  * Build a script's environment from the request's params ("NAME=VALUE",
  * NULL-terminated) and the pool's env (same form, may be NULL), never
- * from this process's environ. A name must match [A-Za-z_][A-Za-z0-9_]*;
- * HTTP_PROXY (any case) from the request is dropped (httpoxy). The
- * pool's entries override the params; PATH is the pool's or
- * CGI_DEFAULT_PATH, never the request's; GATEWAY_INTERFACE,
- * SERVER_SOFTWARE and SCRIPT_FILENAME (script) are added when the params
- * lack them (a SCRIPT_FILENAME of Apache's form counts as none). A name
- * given twice keeps its first value, as FCGX_GetParam does. Returns 0, or -1 with errno (ENOMEM); free with cgi_env_free.
+ * from this process's environ. A name must match [A-Za-z_][A-Za-z0-9_]*,
+ * and a param must pass cgi_env_param_is_passed (so no LD_PRELOAD,
+ * BASH_ENV or HTTP_PROXY from a request). The pool's entries override
+ * the params; PATH is the pool's or CGI_DEFAULT_PATH, never the
+ * request's; GATEWAY_INTERFACE, SERVER_SOFTWARE and SCRIPT_FILENAME
+ * (script) are added when the params lack them (a SCRIPT_FILENAME of
+ * Apache's form counts as none). A name given twice keeps its first
+ * value, as FCGX_GetParam does. Returns 0, or -1 with errno (ENOMEM);
+ * free with cgi_env_free.
  */
 int cgi_env_build(struct cgi_env *e, char *const *params,
                   char *const *pool_env, const char *script);
 void cgi_env_free(struct cgi_env *e);
+
+/*
+ * Whether a request's param named by the first len bytes of s reaches
+ * the script: a CGI/1.1 meta-variable (RFC 3875 4.1) or one web servers
+ * add (DOCUMENT_ROOT, REQUEST_URI, SCRIPT_FILENAME, HTTPS, REMOTE_PORT,
+ * ...), or HTTP_*, CONTEXT_*, REDIRECT_*, SSL_CLIENT_*, SSL_SERVER_*;
+ * never HTTP_PROXY in any case (httpoxy).
+ */
+bool cgi_env_param_is_passed(const char *s, size_t len);
 
 /* Whether the first len bytes of s are a valid environment name. */
 bool cgi_env_name_is_valid(const char *s, size_t len);

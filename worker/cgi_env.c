@@ -50,7 +50,67 @@ cgi_env_name_is_valid(const char *s, size_t len)
     return true;
 }
 
-/* Add "NAME=VALUE" with a valid name; false (not added) otherwise. */
+/* The request's params a script gets by name: RFC 3875's meta-variables
+ * and what nginx, lighttpd and Apache add; sorted, for bsearch. */
+static const char *const cgi_env_names[] = {
+    "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "DOCUMENT_ROOT",
+    "DOCUMENT_URI", "FCGI_ROLE", "GATEWAY_INTERFACE", "HTTPS",
+    "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR",
+    "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_PORT", "REMOTE_USER",
+    "REQUEST_METHOD", "REQUEST_SCHEME", "REQUEST_URI", "SCRIPT_FILENAME",
+    "SCRIPT_NAME", "SCRIPT_URI", "SCRIPT_URL", "SERVER_ADDR",
+    "SERVER_ADMIN", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+    "SERVER_SIGNATURE", "SERVER_SOFTWARE", "SSL_CIPHER", "SSL_PROTOCOL",
+    "SSL_SESSION_ID", "SSL_TLS_SNI", "UNIQUE_ID",
+};
+
+/* And by prefix: request headers, Apache's context and redirect
+ * variables, TLS client and server certificates. Not "SSL_" as a
+ * whole: TLS libraries read SSL_CERT_FILE and SSL_CERT_DIR. */
+static const char *const cgi_env_prefixes[] = {
+    "HTTP_", "CONTEXT_", "REDIRECT_", "SSL_CLIENT_", "SSL_SERVER_",
+};
+
+struct cgi_env_key {
+    const char *s;
+    size_t len;
+};
+
+static int
+cgi_env_name_cmp(const void *pk, const void *pname)
+{
+    const struct cgi_env_key *k = pk;
+    const char *name = *(const char *const *)pname;
+    int c = strncmp(k->s, name, k->len);
+
+    return c != 0 ? c : name[k->len] == '\0' ? 0 : -1;
+}
+
+bool
+cgi_env_param_is_passed(const char *s, size_t len)
+{
+    struct cgi_env_key k = { .s = s, .len = len };
+
+    /* httpoxy: a client's "Proxy:" header arrives as HTTP_PROXY, which
+     * many HTTP libraries take as their proxy. */
+    if (len == 10 && strncasecmp(s, "HTTP_PROXY", 10) == 0)
+        return false;
+    if (bsearch(&k, cgi_env_names, sizeof(cgi_env_names)
+                / sizeof(*cgi_env_names), sizeof(*cgi_env_names),
+                cgi_env_name_cmp) != NULL)
+        return true;
+    for (size_t i = 0; i < sizeof(cgi_env_prefixes)
+                           / sizeof(*cgi_env_prefixes); i++) {
+        size_t n = strlen(cgi_env_prefixes[i]);
+        if (len > n && strncmp(s, cgi_env_prefixes[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Add "NAME=VALUE" with a valid name, and from a request only a name
+ * the script may get; false (not added) otherwise. The pool's env is
+ * the administrator's and may set any name. */
 static bool
 cgi_env_add(struct cgi_env_list *l, const char *s, enum cgi_env_rank rank)
 {
@@ -58,11 +118,10 @@ cgi_env_add(struct cgi_env_list *l, const char *s, enum cgi_env_rank rank)
 
     if (eq == NULL || !cgi_env_name_is_valid(s, (size_t)(eq - s)))
         return false;
-    /* httpoxy: a client's "Proxy:" header arrives as HTTP_PROXY, which
-     * many HTTP libraries take as their proxy. The pool's env is the
-     * administrator's and may set it. */
-    if (rank == CGI_ENV_PARAM && eq - s == 10
-        && strncasecmp(s, "HTTP_PROXY", 10) == 0)
+    /* A param whose name holds '=' reads as a shorter name: that name
+     * must pass too, so no such param sets what others cannot. */
+    if (rank == CGI_ENV_PARAM && !cgi_env_param_is_passed(s,
+                                                          (size_t)(eq - s)))
         return false;
     l->v[l->n] = (struct cgi_env_item){ .s = s, .name_len = (size_t)(eq - s),
                                         .rank = rank, .seq = l->n };

@@ -1,14 +1,18 @@
 /* Which file a CGI request may run: the script resolves inside cgi_root,
- * is a regular executable file, and is not fcgipm itself. */
+ * is opened beneath it, and is a regular executable file that is not
+ * fcgipm itself; what runs is that open file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgi.h"
@@ -113,58 +117,201 @@ same_file(const struct stat *a, const struct stat *b)
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Is st the file at the path the link self_exe names? Besides the running
- * image, this catches the fcgipm a package upgrade installed at the same
- * path (the link then ends in " (deleted)"), and the binary when a tool
- * (valgrind) runs it: stat() of /proc/self/exe finds the tool, readlink()
- * the program. */
-static bool
-is_file_at_link(const struct stat *st, const char *self_exe)
+/* The fcgipm files cgi_path_note_self recorded. */
+static struct stat self_noted[2];
+static size_t self_noted_n;
+
+/* stat() of the file at the path the link self_exe reads. Besides the
+ * running image, this finds the fcgipm a package upgrade installed at
+ * the same path (the link then ends in " (deleted)"), and the binary
+ * when a tool (valgrind) runs it: stat() of /proc/self/exe finds the
+ * tool, readlink() the program. */
+static int
+stat_link_target(const char *self_exe, struct stat *st)
 {
     static const char deleted[] = " (deleted)";
     const size_t dl = sizeof(deleted) - 1;
     char path[PATH_MAX];
-    struct stat at;
 
     ssize_t n = readlink(self_exe, path, sizeof(path) - 1);
     if (n <= 0)
-        return false;
+        return -1;
     path[n] = '\0';
     if ((size_t)n > dl && strcmp(path + n - dl, deleted) == 0)
         path[n - dl] = '\0';
-    return stat(path, &at) == 0 && same_file(st, &at);
+    return stat(path, st);
 }
 
-/* The resolved file itself: regular, executable, not fcgipm. */
+size_t
+cgi_path_note_self(const char *self_exe)
+{
+    self_noted_n = 0;
+    if (self_exe == NULL)
+        return 0;
+    if (stat(self_exe, &self_noted[self_noted_n]) == 0)
+        self_noted_n++;
+    if (stat_link_target(self_exe, &self_noted[self_noted_n]) == 0)
+        self_noted_n++;
+    return self_noted_n;
+}
+
+/* Whether st is fcgipm: the files self_exe leads to now, or those
+ * recorded. -1 when neither can tell (fail closed: without the check a
+ * request could run the manager with an environment of its choosing). */
+static int
+is_fcgipm(const struct stat *st, const char *self_exe)
+{
+    struct stat self;
+    bool known = self_noted_n > 0;
+
+    for (size_t i = 0; i < self_noted_n; i++)
+        if (same_file(st, &self_noted[i]))
+            return 1;
+    if (stat(self_exe, &self) == 0) {
+        known = true;
+        if (same_file(st, &self))
+            return 1;
+    }
+    if (stat_link_target(self_exe, &self) == 0 && same_file(st, &self))
+        return 1;
+    return known ? 0 : -1;
+}
+
+/* X_OK for this process's effective ids from the mode bits, where
+ * faccessat cannot take a descriptor: root needs one x bit. */
+static bool
+mode_allows_exec(const struct stat *st)
+{
+    uid_t euid = geteuid();
+
+    if (euid == 0)
+        return (st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
+    if (st->st_uid == euid)
+        return (st->st_mode & S_IXUSR) != 0;
+    if (group_member(st->st_gid))
+        return (st->st_mode & S_IXGRP) != 0;
+    return (st->st_mode & S_IXOTH) != 0;
+}
+
+/* The opened file itself: regular, executable, not fcgipm. */
 static enum cgi_path_result
 cgi_path_check_file(struct cgi_path *p, const char *self_exe)
 {
-    struct stat st, self;
+    struct stat st;
 
-    if (stat(p->real, &st) == -1) {
-        p->why = "vanished";
-        return CGI_PATH_NOT_FOUND;
+    if (fstat(p->fd, &st) == -1) {
+        p->why = "cannot stat it";
+        return CGI_PATH_FORBIDDEN;
     }
     if (!S_ISREG(st.st_mode)) {
         p->why = S_ISDIR(st.st_mode) ? "is a directory"
                                      : "not a regular file";
         return CGI_PATH_FORBIDDEN;
     }
-    if (faccessat(AT_FDCWD, p->real, X_OK, AT_EACCESS) == -1) {
+    /* Also says no for a noexec mount. Kernels before 5.8 have no
+     * faccessat2 to take AT_EMPTY_PATH: then the mode bits. */
+    if (faccessat(p->fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) == -1
+        && ((errno != EINVAL && errno != ENOSYS) || !mode_allows_exec(&st))) {
         p->why = "not executable";
         return CGI_PATH_FORBIDDEN;
     }
-    /* Fail closed: without the check a request could run the manager
-     * with an environment of its choosing. */
-    if (stat(self_exe, &self) == -1) {
+    switch (is_fcgipm(&st, self_exe)) {
+    case 1:
+        p->why = "is fcgipm itself";
+        return CGI_PATH_FORBIDDEN;
+    case -1:
         p->why = "cannot stat /proc/self/exe to tell fcgipm apart";
         return CGI_PATH_FORBIDDEN;
     }
-    if (same_file(&st, &self) || is_file_at_link(&st, self_exe)) {
-        p->why = "is fcgipm itself";
+    return CGI_PATH_OK;
+}
+
+/* openat2(at, path, O_PATH | extra, RESOLVE_BENEATH): never leaves at,
+ * follows no /proc magic link. The kernel answers EAGAIN when a rename
+ * races the walk: try again, a few times. */
+static int
+open_beneath(int at, const char *path, int extra)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(O_PATH | O_CLOEXEC | extra),
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = -1;
+
+    for (int i = 0; i < 4; i++) {
+        fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
+        if (fd != -1 || errno != EAGAIN)
+            break;
+    }
+    return (int)fd;
+}
+
+/* Why open_beneath failed, from errno. */
+static enum cgi_path_result
+cgi_path_open_failed(struct cgi_path *p)
+{
+    switch (errno) {
+    case ENOENT:
+    case ENOTDIR:
+        p->why = "vanished";
+        return CGI_PATH_NOT_FOUND;
+    case EXDEV:
+        p->why = "outside cgi_root (changed while it was checked)";
+        return CGI_PATH_FORBIDDEN;
+    case ELOOP:
+        p->why = "too many symbolic links";
+        return CGI_PATH_FORBIDDEN;
+    case EACCES:
+        p->why = "permission denied on the way";
+        return CGI_PATH_FORBIDDEN;
+    case ENOSYS:
+        p->why = "no openat2 (Linux 5.6 or later is needed)";
+        return CGI_PATH_ERROR;
+    default:
+        p->why = "cannot be opened";
         return CGI_PATH_FORBIDDEN;
     }
-    return CGI_PATH_OK;
+}
+
+/* Open p->dir and then p->real beneath root_real, which p->real is
+ * inside: what was resolved by path is from now on held by descriptor,
+ * and whatever changes on the way cannot lead out of the root. */
+static enum cgi_path_result
+cgi_path_open(struct cgi_path *p, const char *root_real)
+{
+    const char *dir = p->dir + strlen(root_real);
+    const char *base = strrchr(p->real, '/') + 1;
+    enum cgi_path_result res = CGI_PATH_OK;
+
+    while (*dir == '/')
+        dir++;
+    if (*dir == '\0')
+        dir = ".";
+    int root_fd = open(root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd == -1) {
+        p->why = "cgi_root cannot be opened";
+        return CGI_PATH_ERROR;
+    }
+    p->dir_fd = open_beneath(root_fd, dir, O_DIRECTORY);
+    if (p->dir_fd == -1)
+        res = cgi_path_open_failed(p);
+    else if ((p->fd = open_beneath(p->dir_fd, base, 0)) == -1)
+        res = cgi_path_open_failed(p);
+    close(root_fd);
+    return res;
+}
+
+void
+cgi_path_close(struct cgi_path *p)
+{
+    int saved = errno;
+
+    if (p->fd != -1)
+        close(p->fd);
+    if (p->dir_fd != -1)
+        close(p->dir_fd);
+    p->fd = p->dir_fd = -1;
+    errno = saved;
 }
 
 enum cgi_path_result
@@ -174,6 +321,7 @@ cgi_path_resolve(struct cgi_path *p, const char *root, const char *filename,
     char root_real[PATH_MAX];
 
     p->requested[0] = p->real[0] = p->dir[0] = '\0';
+    p->fd = p->dir_fd = -1;
     p->why = NULL;
     if (root == NULL || realpath(root, root_real) == NULL) {
         p->why = "cgi_root cannot be resolved";
@@ -189,11 +337,17 @@ cgi_path_resolve(struct cgi_path *p, const char *root, const char *filename,
         p->why = "outside cgi_root";
         return CGI_PATH_FORBIDDEN;
     }
-    res = cgi_path_check_file(p, self_exe);
-    if (res != CGI_PATH_OK)
-        return res;
+    if (strcmp(p->real, root_real) == 0) {
+        p->why = "is a directory";
+        return CGI_PATH_FORBIDDEN;
+    }
     strcpy(p->dir, p->real);
     char *slash = strrchr(p->dir, '/');
     slash[slash == p->dir ? 1 : 0] = '\0';
-    return CGI_PATH_OK;
+    res = cgi_path_open(p, root_real);
+    if (res == CGI_PATH_OK)
+        res = cgi_path_check_file(p, self_exe);
+    if (res != CGI_PATH_OK)
+        cgi_path_close(p);
+    return res;
 }

@@ -187,11 +187,16 @@ logged "refused $ROOT/fcgipm-new: is fcgipm itself: 403"
 ok "the binary a package upgrade put at fcgipm's path: 403"
 
 creq "$SOCK" "$ROOT/env.sh" -H "Proxy: http://evil.example:3128" \
-    -p "X_TEST=yes" -p "BAD-NAME=1" -p "PATH=/evil/bin"
+    -H "X-Test: yes" -p "X_TEST=no" -p "BAD-NAME=1" -p "PATH=/evil/bin" \
+    -p "LD_PRELOAD=$TMP/evil.so" -p "BASH_ENV=$TMP/evil.sh" \
+    -p "SSL_CERT_FILE=$TMP/ca.pem" -p "PATH_INFO=/extra"
 expect 200 "env.sh"
 env_has() { grep -qx -- "$1" "$TMP/body"; }
-env_has "X_TEST=yes" || fail "a param is missing from the environment: $(cat "$TMP/body")"
-grep -q "^HTTP_PROXY=" "$TMP/body" && fail "HTTP_PROXY reached the script"
+env_has "HTTP_X_TEST=yes" || fail "a header is missing from the environment: $(cat "$TMP/body")"
+env_has "PATH_INFO=/extra" || fail "PATH_INFO is missing from the environment"
+for name in HTTP_PROXY X_TEST LD_PRELOAD BASH_ENV SSL_CERT_FILE; do
+    grep -q "^$name=" "$TMP/body" && fail "$name reached the script"
+done
 grep -q "FCGIPM_TEST_SECRET" "$TMP/body" && fail "the worker's environment reached the script"
 grep -q "^BAD-NAME=" "$TMP/body" && fail "an invalid name reached the script"
 env_has "PATH=/usr/local/bin:/usr/bin:/bin" || fail "PATH: $(grep ^PATH= "$TMP/body")"
@@ -201,11 +206,11 @@ env_has "SCRIPT_FILENAME=$ROOT/env.sh" \
 # Every name is a param fcgi-request sent, or one the gateway adds.
 allowed="GATEWAY_INTERFACE SERVER_SOFTWARE SERVER_PROTOCOL SERVER_NAME
 SERVER_PORT REMOTE_ADDR REQUEST_METHOD REQUEST_URI SCRIPT_NAME
-SCRIPT_FILENAME QUERY_STRING X_TEST PATH FCGI_ROLE"
+SCRIPT_FILENAME QUERY_STRING HTTP_X_TEST PATH_INFO PATH FCGI_ROLE"
 extra=$(cut -d= -f1 "$TMP/body" | grep -vxF -f <(echo "$allowed" | tr ' ' '\n'))
 [ -z "$extra" ] || fail "variables that are not request params: $extra"
-ok "environment: request params only (no HTTP_PROXY, no invalid name," \
-   "nothing from the worker), fixed PATH"
+ok "environment: CGI params and headers only (no HTTP_PROXY, LD_PRELOAD," \
+   "BASH_ENV, other names, invalid names, nothing from the worker), fixed PATH"
 
 rm -f "$TMP/body-ran"
 head -c 2048 /dev/urandom >"$TMP/2k"

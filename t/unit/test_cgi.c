@@ -82,11 +82,42 @@ tree_teardown(void **state)
     return nftw(test_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* What cgi_path_resolve left open: on CGI_PATH_OK, p->fd is the file
+ * p->real names and p->dir_fd its directory; else nothing. Closes them. */
+static enum cgi_path_result
+checked(enum cgi_path_result res, struct cgi_path *p)
+{
+    struct stat fd_st, path_st;
+
+    if (res != CGI_PATH_OK) {
+        assert_int_equal(p->fd, -1);
+        assert_int_equal(p->dir_fd, -1);
+        return res;
+    }
+    assert_int_equal(fstat(p->fd, &fd_st), 0);
+    assert_int_equal(stat(p->real, &path_st), 0);
+    assert_true(fd_st.st_ino == path_st.st_ino);
+    assert_int_equal(fstat(p->dir_fd, &fd_st), 0);
+    assert_int_equal(stat(p->dir, &path_st), 0);
+    assert_true(fd_st.st_ino == path_st.st_ino);
+    cgi_path_close(p);
+    assert_int_equal(p->fd, -1);
+    cgi_path_close(p);
+    return res;
+}
+
+static enum cgi_path_result
+resolve_self(struct cgi_path *p, const char *r, const char *filename,
+             const char *name, const char *self_exe)
+{
+    return checked(cgi_path_resolve(p, r, filename, name, self_exe), p);
+}
+
 /* Resolve with a self_exe that is nothing in the tree. */
 static enum cgi_path_result
 resolve(struct cgi_path *p, const char *filename, const char *name)
 {
-    return cgi_path_resolve(p, root, filename, name, "/proc/self/exe");
+    return resolve_self(p, root, filename, name, "/proc/self/exe");
 }
 
 static void
@@ -102,7 +133,7 @@ test_path_inside_root(void **state)
                      CGI_PATH_OK);
     assert_string_equal(p.dir, at("cgi-bin/sub"));
     /* A trailing slash on the root changes nothing. */
-    assert_int_equal(cgi_path_resolve(&p, at("cgi-bin/"), at("cgi-bin/ok.sh"),
+    assert_int_equal(resolve_self(&p, at("cgi-bin/"), at("cgi-bin/ok.sh"),
                                       NULL, "/proc/self/exe"), CGI_PATH_OK);
 }
 
@@ -221,7 +252,7 @@ test_path_missing(void **state)
     assert_int_equal(resolve(&p, at("cgi-bin/ok.sh/extra"), NULL),
                      CGI_PATH_NOT_FOUND);
     assert_int_equal(resolve(&p, "cgi-bin/ok.sh", NULL), CGI_PATH_FORBIDDEN);
-    assert_int_equal(cgi_path_resolve(&p, at("none"), at("cgi-bin/ok.sh"),
+    assert_int_equal(resolve_self(&p, at("none"), at("cgi-bin/ok.sh"),
                                       NULL, "/proc/self/exe"),
                      CGI_PATH_ERROR);
 }
@@ -232,12 +263,36 @@ test_path_self(void **state)
     struct cgi_path p;
     (void)state;
 
-    assert_int_equal(cgi_path_resolve(&p, root, at("cgi-bin/link-in.sh"),
+    cgi_path_note_self(NULL);
+    assert_int_equal(resolve_self(&p, root, at("cgi-bin/link-in.sh"),
                                       NULL, at("cgi-bin/ok.sh")),
                      CGI_PATH_FORBIDDEN);
     assert_string_equal(p.why, "is fcgipm itself");
-    assert_int_equal(cgi_path_resolve(&p, root, at("cgi-bin/ok.sh"), NULL,
+    assert_int_equal(resolve_self(&p, root, at("cgi-bin/ok.sh"), NULL,
                                       at("none")), CGI_PATH_FORBIDDEN);
+}
+
+/* Where self_exe cannot be read (a chroot without /proc), the files
+ * recorded before are fcgipm; with neither, nothing runs. */
+static void
+test_path_self_noted(void **state)
+{
+    struct cgi_path p;
+    (void)state;
+
+    /* The link's target is relative: only what stat() finds counts. */
+    assert_int_equal(cgi_path_note_self(at("cgi-bin/link-in.sh")), 1);
+    assert_int_equal(resolve_self(&p, root, at("cgi-bin/ok.sh"), NULL,
+                                  at("none")), CGI_PATH_FORBIDDEN);
+    assert_string_equal(p.why, "is fcgipm itself");
+    assert_int_equal(resolve_self(&p, root, at("cgi-bin/sub/deep.sh"), NULL,
+                                  at("none")), CGI_PATH_OK);
+    assert_int_equal(cgi_path_note_self(NULL), 0);
+    assert_int_equal(resolve_self(&p, root, at("cgi-bin/sub/deep.sh"), NULL,
+                                  at("none")), CGI_PATH_FORBIDDEN);
+    assert_string_equal(p.why,
+                        "cannot stat /proc/self/exe to tell fcgipm apart");
+    assert_int_equal(cgi_path_note_self(at("none")), 0);
 }
 
 static void
@@ -282,14 +337,14 @@ static void
 test_env_params_and_defaults(void **state)
 {
     char *params[] = { "REQUEST_METHOD=GET", "QUERY_STRING=a=b&c=",
-                       "EMPTY=", NULL };
+                       "PATH_INFO=", NULL };
     struct cgi_env e;
     (void)state;
 
     assert_int_equal(cgi_env_build(&e, params, NULL, "/srv/x.sh"), 0);
     assert_string_equal(env_get(e.envp, "REQUEST_METHOD"), "GET");
     assert_string_equal(env_get(e.envp, "QUERY_STRING"), "a=b&c=");
-    assert_string_equal(env_get(e.envp, "EMPTY"), "");
+    assert_string_equal(env_get(e.envp, "PATH_INFO"), "");
     assert_string_equal(env_get(e.envp, "GATEWAY_INTERFACE"), "CGI/1.1");
     assert_string_equal(env_get(e.envp, "PATH"), CGI_DEFAULT_PATH);
     assert_string_equal(env_get(e.envp, "SCRIPT_FILENAME"), "/srv/x.sh");
@@ -334,7 +389,7 @@ test_env_httpoxy(void **state)
 {
     char *params[] = { "HTTP_PROXY=http://evil:3128", "http_proxy=x",
                        "Http_Proxy=y", "HTTP_PROXY_X=kept",
-                       "HTTPS_PROXY=kept", NULL };
+                       "HTTPS_PROXY=no", "HTTP_Proxy=z", NULL };
     char *pool[] = { NULL };
     struct cgi_env e;
     (void)state;
@@ -343,9 +398,10 @@ test_env_httpoxy(void **state)
     assert_null(env_get(e.envp, "HTTP_PROXY"));
     assert_null(env_get(e.envp, "http_proxy"));
     assert_null(env_get(e.envp, "Http_Proxy"));
+    assert_null(env_get(e.envp, "HTTP_Proxy"));
     assert_string_equal(env_get(e.envp, "HTTP_PROXY_X"), "kept");
-    assert_string_equal(env_get(e.envp, "HTTPS_PROXY"), "kept");
-    assert_int_equal(e.dropped, 3);
+    assert_null(env_get(e.envp, "HTTPS_PROXY"));
+    assert_int_equal(e.dropped, 5);
     cgi_env_free(&e);
 }
 
@@ -367,21 +423,96 @@ static void
 test_env_invalid_names(void **state)
 {
     char *params[] = { "1ABC=1", "BAD-NAME=1", "A.B=1", "=x", "NOEQUALS",
-                       "SP ACE=1", "\xc3\xa9T\xc3\xa9=1", "_OK=1",
-                       "lower_9=1", NULL };
+                       "SP ACE=1", "\xc3\xa9T\xc3\xa9=1", "HTTP_OK_9=1",
+                       "HTTP_lower=1", "HTTP-X=1", NULL };
     struct cgi_env e;
     (void)state;
 
     assert_int_equal(cgi_env_build(&e, params, NULL, NULL), 0);
-    assert_int_equal(e.dropped, 7);
-    assert_string_equal(env_get(e.envp, "_OK"), "1");
-    assert_string_equal(env_get(e.envp, "lower_9"), "1");
+    assert_int_equal(e.dropped, 8);
+    assert_string_equal(env_get(e.envp, "HTTP_OK_9"), "1");
+    assert_string_equal(env_get(e.envp, "HTTP_lower"), "1");
     /* PATH, GATEWAY_INTERFACE, SERVER_SOFTWARE and the two above. */
     assert_int_equal(env_count(e.envp), 5);
     cgi_env_free(&e);
     assert_true(cgi_env_name_is_valid("HTTP_X", 6));
     assert_false(cgi_env_name_is_valid("HTTP-X", 6));
     assert_false(cgi_env_name_is_valid("", 0));
+}
+
+/* What a client of the socket must not set for a script: loader, shell
+ * and interpreter variables, TLS trust, locale, anything not CGI. A name
+ * holding '=' reads as its part before the '=', which must pass too. */
+static void
+test_env_dangerous_dropped(void **state)
+{
+    char *params[] = { "LD_PRELOAD=/tmp/x.so", "LD_LIBRARY_PATH=/tmp",
+                       "LD_AUDIT=/tmp/a.so", "BASH_ENV=/tmp/x", "ENV=/tmp/x",
+                       "SHELLOPTS=xtrace", "PS4=$(id)", "IFS=/",
+                       "PERL5OPT=-Mx", "PERL5LIB=/tmp", "PYTHONPATH=/tmp",
+                       "PYTHONSTARTUP=/tmp/x", "NODE_OPTIONS=--require=x",
+                       "RUBYOPT=-rx", "GCONV_PATH=/tmp", "LOCPATH=/tmp",
+                       "LANG=C", "TZ=/tmp/tz", "HOME=/tmp", "TMPDIR=/tmp",
+                       "SSL_CERT_FILE=/tmp/ca", "SSL_CERT_DIR=/tmp",
+                       "OPENSSL_CONF=/tmp/c", "CURL_CA_BUNDLE=/tmp/ca",
+                       "LD_PRELOAD=/tmp/x.so=/v", "PHP_VALUE=auto_prepend",
+                       "REQUEST_METHOD=GET", NULL };
+    char *pool[] = { "LD_LIBRARY_PATH=/opt/app/lib", NULL };
+    struct cgi_env e;
+    (void)state;
+
+    assert_int_equal(cgi_env_build(&e, params, pool, NULL), 0);
+    assert_int_equal(e.dropped, 26);
+    for (size_t i = 0; params[i + 1] != NULL; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s",
+                 (int)strcspn(params[i], "="), params[i]);
+        if (strcmp(name, "LD_LIBRARY_PATH") != 0)
+            assert_null(env_get(e.envp, name));
+    }
+    /* The pool's env is the administrator's: any name. */
+    assert_string_equal(env_get(e.envp, "LD_LIBRARY_PATH"), "/opt/app/lib");
+    assert_string_equal(env_get(e.envp, "REQUEST_METHOD"), "GET");
+    cgi_env_free(&e);
+}
+
+static bool
+passed(const char *name)
+{
+    return cgi_env_param_is_passed(name, strlen(name));
+}
+
+static void
+test_env_passed_names(void **state)
+{
+    static const char *const yes[] = {
+        "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE",
+        "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR",
+        "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_USER", "REQUEST_METHOD",
+        "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+        "SERVER_SOFTWARE", "DOCUMENT_ROOT", "DOCUMENT_URI", "REQUEST_URI",
+        "SCRIPT_FILENAME", "REDIRECT_STATUS", "REDIRECT_URL", "HTTPS",
+        "SERVER_ADDR", "REMOTE_PORT", "REQUEST_SCHEME",
+        "CONTEXT_DOCUMENT_ROOT", "CONTEXT_PREFIX", "FCGI_ROLE", "UNIQUE_ID",
+        "SSL_PROTOCOL", "SSL_CLIENT_S_DN", "SSL_SERVER_M_SERIAL",
+        "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR",
+    };
+    static const char *const no[] = {
+        "HTTP_", "HTTP", "HTTP_PROXY", "http_proxy", "HTTP_proxy", "HTTPSX",
+        "HTTPS_PROXY", "SERVER_NAMEX", "SERVER_NAM", "AUTH", "REDIRECT_",
+        "SSL_CERT_FILE", "SSL_CLIENT_", "PATH", "A", "",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+        if (!passed(yes[i]))
+            fail_msg("%s should pass", yes[i]);
+    for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+        if (passed(no[i]))
+            fail_msg("%s should not pass", no[i]);
+    /* Only the first len bytes count. */
+    assert_true(cgi_env_param_is_passed("HTTPS=on", 5));
+    assert_false(cgi_env_param_is_passed("HTTPS=on", 4));
 }
 
 static void
@@ -408,13 +539,14 @@ test_env_path_rule(void **state)
 static void
 test_env_first_wins(void **state)
 {
-    char *params[] = { "X=1", "Y=a", "X=2", "X=3", NULL };
+    char *params[] = { "HTTP_X=1", "HTTP_Y=a", "HTTP_X=2", "HTTP_X=3",
+                       NULL };
     struct cgi_env e;
     (void)state;
 
     assert_int_equal(cgi_env_build(&e, params, NULL, NULL), 0);
-    assert_string_equal(env_get(e.envp, "X"), "1");     /* once: env_get */
-    assert_string_equal(env_get(e.envp, "Y"), "a");
+    assert_string_equal(env_get(e.envp, "HTTP_X"), "1"); /* once: env_get */
+    assert_string_equal(env_get(e.envp, "HTTP_Y"), "a");
     cgi_env_free(&e);
 }
 
@@ -732,6 +864,7 @@ main(void)
         cmocka_unit_test(test_path_not_a_script),
         cmocka_unit_test(test_path_missing),
         cmocka_unit_test(test_path_self),
+        cmocka_unit_test(test_path_self_noted),
         cmocka_unit_test(test_path_apache_form),
         cmocka_unit_test(test_path_is_inside),
     };
@@ -742,6 +875,8 @@ main(void)
         cmocka_unit_test(test_env_httpoxy),
         cmocka_unit_test(test_env_pool_may_set_proxy),
         cmocka_unit_test(test_env_invalid_names),
+        cmocka_unit_test(test_env_dangerous_dropped),
+        cmocka_unit_test(test_env_passed_names),
         cmocka_unit_test(test_env_path_rule),
         cmocka_unit_test(test_env_first_wins),
         cmocka_unit_test(test_env_not_inherited),

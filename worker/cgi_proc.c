@@ -1,0 +1,228 @@
+/* The CGI gateway's processes: a script runs from the descriptor of the
+ * file that was checked (fork + execveat), and what a script leaves
+ * outside its process group is adopted (subreaper), killed and reaped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgi_proc.h"
+
+/* Children listed per look at /proc; more are found on the next look. */
+#define CGI_SWEEP_BATCH 512
+
+/* Close every descriptor from 3 up but a and b (both 3 or above). */
+static int
+close_from_3_but(int a, int b)
+{
+    int keep[2] = { a < b ? a : b, a < b ? b : a };
+    unsigned from = 3;
+
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < (int)from)
+            continue;
+        if (keep[i] > (int)from
+            && close_range(from, (unsigned)keep[i] - 1, 0) == -1)
+            return -1;
+        from = (unsigned)keep[i] + 1;
+    }
+    return close_range(from, ~0U, 0);
+}
+
+/* The child between fork and exec: system calls only, and on failure
+ * errno to the parent through status_fd (close-on-exec: EOF there means
+ * the exec happened). */
+static noreturn void
+cgi_proc_child(const struct cgi_exec *x, int status_fd)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigset_t none;
+    int err;
+
+    /* sigaction refuses SIGKILL, SIGSTOP and glibc's own signals, which
+     * have nothing to reset. */
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    /* Its own group, so that its children can be killed with it and the
+     * worker cannot; before exec, so that the parent never signals a
+     * group that is not there yet. */
+    if (setpgid(0, 0) == -1 || fchdir(x->dir_fd) == -1)
+        goto fail;
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(x->stdio[fd], fd) == -1)
+            goto fail;
+    /* libfcgi's connection to the web server is not close-on-exec, nor is
+     * anything a web server or the master may have left. The script's
+     * own descriptor stays: for a #! script the kernel hands the
+     * interpreter /dev/fd/N, which must still be open after the exec. */
+    if (fcntl(x->fd, F_SETFD, 0) == -1
+        || close_from_3_but(x->fd, status_fd) == -1)
+        goto fail;
+    if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+        goto fail;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+        goto fail;
+    execveat(x->fd, "", x->argv, x->envp, AT_EMPTY_PATH);
+fail:
+    err = errno;
+    /* If even this fails, the parent sees a script that exited 127. */
+    ssize_t w = write(status_fd, &err, sizeof(err));
+    (void)w;
+    _exit(127);
+}
+
+int
+cgi_proc_spawn(const struct cgi_exec *x, pid_t *pid)
+{
+    int st[2], err;
+    sigset_t all, old;
+    ssize_t n;
+
+    if (pipe2(st, O_CLOEXEC) == -1)
+        return errno;
+    /* No handler of the worker's (libfcgi's, the request timer's) may run
+     * in the child before it has reset them. */
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t child = fork();
+    if (child == 0)
+        cgi_proc_child(x, st[1]);
+    err = child == -1 ? errno : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(st[1]);
+    if (child == -1) {
+        close(st[0]);
+        return err;
+    }
+    do
+        n = read(st[0], &err, sizeof(err));
+    while (n == -1 && errno == EINTR);
+    close(st[0]);
+    if (n != (ssize_t)sizeof(err)) {
+        *pid = child;
+        return 0;
+    }
+    while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+        continue;
+    return err != 0 ? err : EIO;
+}
+
+int
+cgi_proc_adopt_orphans(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+/* Up to max children of this thread, from /proc; how many, or -1. A
+ * number cut at the end of the buffer is left for the next look. */
+static ssize_t
+cgi_proc_children(pid_t *pids, size_t max)
+{
+    char path[64], buf[4096];
+    size_t len = 0, count = 0;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+             (int)gettid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    while (len < sizeof(buf) - 1
+           && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    bool full = len == sizeof(buf) - 1;
+    for (char *s = buf, *end; count < max; s = end) {
+        long v = strtol(s, &end, 10);
+        if (end == s || (full && *end == '\0'))
+            break;
+        pids[count++] = (pid_t)v;
+    }
+    return (ssize_t)count;
+}
+
+/* SIGKILL to a leftover child, and to the group it leads: what it
+ * started is in that group unless it moved again (and then comes here
+ * once its parent is dead). */
+static void
+cgi_proc_kill(pid_t pid, pid_t own_group)
+{
+    if (pid <= 1)
+        return;
+    pid_t group = getpgid(pid);
+    if (group == pid && group != own_group)
+        kill(-group, SIGKILL);
+    kill(pid, SIGKILL);
+}
+
+static uint64_t
+cgi_proc_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+cgi_proc_sweep(struct cgi_sweep *s, unsigned wait_ms)
+{
+    pid_t pids[CGI_SWEEP_BATCH];
+    pid_t own_group = getpgrp();
+    uint64_t end_at = cgi_proc_now_ms() + wait_ms;
+    sigset_t chld, old;
+    ssize_t n = 0;
+
+    *s = (struct cgi_sweep){ 0 };
+    /* Blocked, SIGCHLD stays pending for sigtimedwait: an exit between
+     * waitpid and the wait is not missed. */
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    for (;;) {
+        n = s->blind ? 0 : cgi_proc_children(pids, CGI_SWEEP_BATCH);
+        if (n == -1) {
+            s->blind = true;
+            n = 0;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            cgi_proc_kill(pids[i], own_group);
+        pid_t got;
+        while ((got = waitpid(-1, NULL, WNOHANG)) > 0)
+            s->reaped++;
+        if (got == -1 && errno == EINTR)
+            continue;
+        /* ECHILD: nothing left. 0: some still run, which blind we can
+         * neither find nor wait for. */
+        if (got == -1 || s->blind)
+            break;
+        uint64_t now = cgi_proc_now_ms();
+        if (now >= end_at) {
+            s->left = (size_t)n;
+            break;
+        }
+        struct timespec ts = { .tv_sec = (time_t)((end_at - now) / 1000),
+                               .tv_nsec = (long)((end_at - now) % 1000)
+                                          * 1000000 };
+        sigtimedwait(&chld, NULL, &ts);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
