@@ -1,21 +1,26 @@
-/* Unit tests for the CGI gateway's pure parts: the script's path check
- * (worker/cgi_path.c) on a temp dir tree, its environment
- * (worker/cgi_env.c), and its header block (worker/cgi_headers.c). */
+/* Unit tests for the CGI gateway: the script's path check
+ * (worker/cgi_path.c) on a temp dir tree, how it is started and what it
+ * leaves is swept (worker/cgi_proc.c), its environment (worker/cgi_env.c)
+ * and its header block (worker/cgi_headers.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgi.h"
+#include "cgi_proc.h"
 
 /* The tree: DIR/cgi-bin (the root) with ok.sh, noexec.sh, sub/deep.sh, a
  * fifo, link-in.sh -> ok.sh, link-out.sh -> ../secret.sh; DIR/secret.sh;
@@ -293,6 +298,136 @@ test_path_self_noted(void **state)
     assert_string_equal(p.why,
                         "cannot stat /proc/self/exe to tell fcgipm apart");
     assert_int_equal(cgi_path_note_self(at("none")), 0);
+}
+
+static void
+write_script(const char *rel, const char *text)
+{
+    int fd = open(at(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+
+    assert_true(fd != -1);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(close(fd), 0);
+}
+
+/* Run the script p holds with cgi_proc_spawn: its stdout into out, its
+ * exit status, or -errno when it could not be started. */
+static int
+spawn_checked(const struct cgi_path *p, char *out, size_t size)
+{
+    char *argv[] = { (char *)p->real, NULL };
+    char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+    int in[2], o[2], e[2], status;
+    pid_t pid;
+    size_t len = 0;
+    ssize_t n;
+
+    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(o, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(e, O_CLOEXEC), 0);
+    struct cgi_exec x = { .fd = p->fd, .dir_fd = p->dir_fd,
+                          .stdio = { in[0], o[1], e[1] }, .argv = argv,
+                          .envp = envp, .no_new_privs = true };
+    int rc = cgi_proc_spawn(&x, &pid);
+    close(in[0]);
+    close(in[1]);
+    close(o[1]);
+    close(e[1]);
+    while ((n = read(o[0], out + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    close(o[0]);
+    close(e[0]);
+    if (rc != 0)
+        return -rc;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* What runs is the file that was checked, even if its path is replaced
+ * before the exec; a #! script gets /dev/fd/N for $0, its directory for
+ * cwd, and no new privileges. */
+static void
+test_proc_spawn_runs_the_checked_file(void **state)
+{
+    struct cgi_path p;
+    char out[512], want[PATH_MAX + 64];
+    (void)state;
+
+    write_script("cgi-bin/which.sh", "#!/bin/sh\necho \"first $0 $(pwd)\"\n"
+                 "grep NoNewPrivs /proc/self/status\n");
+    write_script("cgi-bin/.other", "#!/bin/sh\necho second\n");
+    assert_int_equal(cgi_path_resolve(&p, root, at("cgi-bin/which.sh"), NULL,
+                                      "/proc/self/exe"), CGI_PATH_OK);
+    assert_int_equal(rename(at("cgi-bin/.other"), at("cgi-bin/which.sh")), 0);
+    assert_int_equal(spawn_checked(&p, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "first /dev/fd/%d %s\nNoNewPrivs:\t1\n",
+             p.fd, root);
+    assert_string_equal(out, want);
+    cgi_path_close(&p);
+    assert_int_equal(unlink(at("cgi-bin/which.sh")), 0);
+}
+
+/* An exec that fails is an errno, with nothing written and nothing left
+ * to reap. */
+static void
+test_proc_spawn_failure(void **state)
+{
+    struct cgi_path p;
+    char out[64];
+    (void)state;
+
+    write_script("cgi-bin/badinterp.sh", "#!/nonexistent/interpreter\n");
+    assert_int_equal(cgi_path_resolve(&p, root, at("cgi-bin/badinterp.sh"),
+                                      NULL, "/proc/self/exe"), CGI_PATH_OK);
+    assert_int_equal(spawn_checked(&p, out, sizeof(out)), -ENOENT);
+    assert_string_equal(out, "");
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    cgi_path_close(&p);
+    assert_int_equal(unlink(at("cgi-bin/badinterp.sh")), 0);
+}
+
+/* A child that leaves: B in a session of its own with C in its group,
+ * its parent A gone. As a subreaper, this process gets B, and the sweep
+ * kills B's group, then C comes too: all reaped. */
+static void
+test_proc_sweep(void **state)
+{
+    struct cgi_sweep s;
+    int ready[2];
+    char c;
+    (void)state;
+
+    assert_int_equal(cgi_proc_adopt_orphans(), 0);
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    pid_t a = fork();
+    assert_true(a != -1);
+    if (a == 0) {
+        if (fork() == 0) {
+            setsid();
+            if (fork() == 0) {
+                if (write(ready[1], "x", 1) == 1)
+                    pause();
+                _exit(1);
+            }
+            pause();
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    assert_int_equal(waitpid(a, NULL, 0), a);
+    cgi_proc_sweep(&s, 5000);
+    assert_false(s.blind);
+    assert_int_equal(s.left, 0);
+    assert_int_equal(s.reaped, 2);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    /* Nothing to do: at once. */
+    cgi_proc_sweep(&s, 5000);
+    assert_int_equal(s.reaped, 0);
 }
 
 static void
@@ -867,6 +1002,9 @@ main(void)
         cmocka_unit_test(test_path_self_noted),
         cmocka_unit_test(test_path_apache_form),
         cmocka_unit_test(test_path_is_inside),
+        cmocka_unit_test(test_proc_spawn_runs_the_checked_file),
+        cmocka_unit_test(test_proc_spawn_failure),
+        cmocka_unit_test(test_proc_sweep),
     };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_params_and_defaults),
