@@ -42,9 +42,8 @@ struct cgi_path {
  * Find the script a request names: filename (SCRIPT_FILENAME) when not
  * NULL or empty, else root + name (SCRIPT_NAME). It must resolve
  * (realpath) inside root on a component boundary; the file is then
- * opened beneath root (openat2 RESOLVE_BENEATH, so that a symbolic link
- * swapped in meanwhile cannot lead out) and checked through that
- * descriptor: a regular file the caller may execute, and neither the
+ * opened beneath root (cgi_path_open_beneath: a symbolic link swapped
+ * in meanwhile is refused) and checked through that descriptor: a regular file the caller may execute, and neither the
  * file self_exe names (the running fcgipm: "/proc/self/exe") nor one
  * cgi_path_note_self recorded. A missing file is CGI_PATH_NOT_FOUND
  * only when the requested path lies inside root as written, so that a
@@ -56,6 +55,15 @@ enum cgi_path_result cgi_path_resolve(struct cgi_path *p, const char *root,
                                       const char *filename,
                                       const char *name,
                                       const char *self_exe);
+
+/*
+ * Open path (relative; may be "" or ".") beneath the directory dir_fd,
+ * one component at a time, as O_PATH|O_CLOEXEC: a symbolic link on the
+ * way is ELOOP, ".." is EXDEV, a component that is not a directory is
+ * ENOTDIR, and so is the end unless dir is false. Returns the new
+ * descriptor, or -1 with errno.
+ */
+int cgi_path_open_beneath(int dir_fd, const char *path, bool dir);
 
 /* Close what cgi_path_resolve opened in p; p may be closed already. */
 void cgi_path_close(struct cgi_path *p);

@@ -3,16 +3,13 @@
  * fcgipm itself; what runs is that open file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <limits.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgi.h"
@@ -226,27 +223,63 @@ cgi_path_check_file(struct cgi_path *p, const char *self_exe)
     return CGI_PATH_OK;
 }
 
-/* openat2(at, path, O_PATH | extra, RESOLVE_BENEATH): never leaves at,
- * follows no /proc magic link. The kernel answers EAGAIN when a rename
- * races the walk: try again, a few times. */
+/* One step of cgi_path_open_beneath: the component name (not "", "." or
+ * "..") in at, never a symbolic link; its type in *mode. */
 static int
-open_beneath(int at, const char *path, int extra)
+open_step(int at, const char *name, mode_t *mode)
 {
-    struct open_how how = {
-        .flags = (uint64_t)(O_PATH | O_CLOEXEC | extra),
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd = -1;
+    struct stat st;
+    int fd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
-    for (int i = 0; i < 4; i++) {
-        fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
-        if (fd != -1 || errno != EAGAIN)
-            break;
+    if (fd == -1)
+        return -1;
+    int err = fstat(fd, &st) == -1 ? errno : S_ISLNK(st.st_mode) ? ELOOP : 0;
+    if (err != 0) {
+        close(fd);
+        errno = err;
+        return -1;
     }
-    return (int)fd;
+    *mode = st.st_mode;
+    return fd;
 }
 
-/* Why open_beneath failed, from errno. */
+int
+cgi_path_open_beneath(int dir_fd, const char *path, bool dir)
+{
+    char name[NAME_MAX + 1];
+    mode_t mode = S_IFDIR;
+    int fd = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    for (const char *s = path; fd != -1 && *s != '\0';) {
+        size_t n = strcspn(s, "/");
+        if (n > NAME_MAX || (n == 2 && strncmp(s, "..", 2) == 0)) {
+            close(fd);
+            errno = n > NAME_MAX ? ENAMETOOLONG : EXDEV;
+            return -1;
+        }
+        memcpy(name, s, n);
+        name[n] = '\0';
+        s += n + strspn(s + n, "/");
+        if (n == 0 || strcmp(name, ".") == 0)
+            continue;
+        if (!S_ISDIR(mode)) {
+            close(fd);
+            errno = ENOTDIR;
+            return -1;
+        }
+        int next = open_step(fd, name, &mode);
+        close(fd);
+        fd = next;
+    }
+    if (fd != -1 && dir && !S_ISDIR(mode)) {
+        close(fd);
+        errno = ENOTDIR;
+        return -1;
+    }
+    return fd;
+}
+
+/* Why cgi_path_open_beneath failed, from errno. */
 static enum cgi_path_result
 cgi_path_open_failed(struct cgi_path *p)
 {
@@ -255,18 +288,13 @@ cgi_path_open_failed(struct cgi_path *p)
     case ENOTDIR:
         p->why = "vanished";
         return CGI_PATH_NOT_FOUND;
-    case EXDEV:
-        p->why = "outside cgi_root (changed while it was checked)";
-        return CGI_PATH_FORBIDDEN;
     case ELOOP:
-        p->why = "too many symbolic links";
+    case EXDEV:
+        p->why = "a symbolic link appeared on its path while it was checked";
         return CGI_PATH_FORBIDDEN;
     case EACCES:
         p->why = "permission denied on the way";
         return CGI_PATH_FORBIDDEN;
-    case ENOSYS:
-        p->why = "no openat2 (Linux 5.6 or later is needed)";
-        return CGI_PATH_ERROR;
     default:
         p->why = "cannot be opened";
         return CGI_PATH_FORBIDDEN;
@@ -274,8 +302,9 @@ cgi_path_open_failed(struct cgi_path *p)
 }
 
 /* Open p->dir and then p->real beneath root_real, which p->real is
- * inside: what was resolved by path is from now on held by descriptor,
- * and whatever changes on the way cannot lead out of the root. */
+ * inside: what was resolved by path is from now on held by descriptor.
+ * realpath's result has no symbolic link and no "..": one met on the way
+ * was swapped in meanwhile, and could lead out of the root. */
 static enum cgi_path_result
 cgi_path_open(struct cgi_path *p, const char *root_real)
 {
@@ -283,19 +312,15 @@ cgi_path_open(struct cgi_path *p, const char *root_real)
     const char *base = strrchr(p->real, '/') + 1;
     enum cgi_path_result res = CGI_PATH_OK;
 
-    while (*dir == '/')
-        dir++;
-    if (*dir == '\0')
-        dir = ".";
     int root_fd = open(root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd == -1) {
         p->why = "cgi_root cannot be opened";
         return CGI_PATH_ERROR;
     }
-    p->dir_fd = open_beneath(root_fd, dir, O_DIRECTORY);
+    p->dir_fd = cgi_path_open_beneath(root_fd, dir, true);
     if (p->dir_fd == -1)
         res = cgi_path_open_failed(p);
-    else if ((p->fd = open_beneath(p->dir_fd, base, 0)) == -1)
+    else if ((p->fd = cgi_path_open_beneath(p->dir_fd, base, false)) == -1)
         res = cgi_path_open_failed(p);
     close(root_fd);
     return res;

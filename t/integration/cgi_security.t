@@ -180,6 +180,11 @@ ok "a response nobody reads: script killed at request_timeout, logged," \
 
 # --- A symbolic link swapped under cgi_root while it is checked ---------
 
+# valgrind (make valgrind) runs a worker's execveat as an execve of the
+# path its descriptor had: the race would be valgrind's, so it is not run.
+VG=${TEST_UNDER_VALGRIND:-}
+if [ -z "$VG" ]; then
+
 printf '#!/bin/sh\necho x >>"%s"\nprintf "Content-Type: text/plain\\n\\noutside\\n"\n' \
     "$TMP/outside-ran" >"$TMP/outside.sh"
 chmod 755 "$TMP/outside.sh"
@@ -212,6 +217,7 @@ set -- ${summary//[a-z=]/ }
     && fail "outside.sh ran $(wc -l <"$TMP/outside-ran") times: $summary"
 ok "a link flipped in and out of cgi_root under load: $summary," \
    "outside.sh never ran"
+fi
 
 # --- As a pool user: setuid programs, and a chroot ----------------------
 
@@ -257,7 +263,7 @@ wait_until 10 answers_200 "$NNP" "$PRIV/euid.sh" \
 nobody=$(id -u nobody)
 grep -qx "ruid=$nobody euid=$nobody" "$TMP/body" \
     || fail "a setuid program with cgi_no_new_privs: $(cat "$TMP/body")"
-grep -q "^argv0=/dev/fd/[0-9]*$" "$TMP/body" \
+[ -n "$VG" ] || grep -q "^argv0=/dev/fd/[0-9]*$" "$TMP/body" \
     || fail "a #! script's \$0 is not /dev/fd/N: $(cat "$TMP/body")"
 ok "cgi_no_new_privs (default): a setuid-root program runs as nobody;" \
    "a script's \$0 is /dev/fd/N"
@@ -267,17 +273,20 @@ grep -qx "ruid=$nobody euid=0" "$TMP/body" \
     || fail "a setuid program with cgi_no_new_privs = false: $(cat "$TMP/body")"
 ok "cgi_no_new_privs = false: the setuid-root program gets euid 0"
 
-wait_until 10 answers_200 "$JSOCK" /cgi-bin/cgi_c \
-    || fail "a compiled script in a chroot without /proc: $CODE $(cat "$TMP/body")"
-grep -q "^C CGI " "$TMP/body" || fail "cgi_c in the jail: $(cat "$TMP/body")"
-ok "chroot without /proc: a compiled script runs"
+# valgrind's execveat needs /proc to find the path it runs instead, and
+# the log file of each process it follows: scripts do not run in the jail.
+if [ -z "$VG" ]; then
+    wait_until 10 answers_200 "$JSOCK" /cgi-bin/cgi_c \
+        || fail "a compiled script in a chroot without /proc: $CODE $(cat "$TMP/body")"
+    grep -q "^C CGI " "$TMP/body" || fail "cgi_c in the jail: $(cat "$TMP/body")"
+    ok "chroot without /proc: a compiled script runs"
+    wait_log "pool jail: worker [0-9]+: cannot list its children in /proc"
+    ok "chroot without /proc: the log says what leaves a script's group survives"
+fi
 if [ -e "$JAIL/cgi-bin/fcgipm" ]; then
-    get "$JSOCK" /cgi-bin/fcgipm
-    [ "$CODE" = 403 ] || fail "fcgipm in the jail: $CODE $(cat "$TMP/body")"
+    refused() { get "$JSOCK" /cgi-bin/fcgipm && [ "$CODE" = 403 ]; }
+    wait_until 10 refused || fail "fcgipm in the jail: $CODE $(cat "$TMP/body")"
     wait_log "pool jail: worker [0-9]+: refused /cgi-bin/fcgipm: is fcgipm itself: 403"
     ok "chroot without /proc: fcgipm's binary, hard-linked there, is refused"
 fi
-wait_log "pool jail: worker [0-9]+: cannot list its children in /proc"
-ok "chroot without /proc: the log says leftovers outside a script's group survive"
-
 done_testing
