@@ -2,12 +2,13 @@
 # per request, its status and headers pass through (Location without
 # Status is a 302), broken header blocks are a 500 or 502; paths out of
 # the root (.., prefix trick, symlink), non-executables, directories and
-# fcgipm itself are refused and logged; HTTP_PROXY and the worker's own
-# environment never reach a script; max_body refuses without running it;
-# request_timeout kills the script's process group with a 504; stderr
-# lines are logged tagged with pool, worker and script; nothing is left
-# running; 50 MB go through both ways in bounded memory. Through
-# fcgi-request, then through a real nginx.
+# fcgipm itself are refused and logged; HTTP_PROXY, params that are not
+# CGI's (LD_PRELOAD...) and the worker's own environment never reach a
+# script; max_body refuses without running it; request_timeout kills
+# the script's process group with a 504; stderr lines are logged tagged
+# with pool, worker and script; nothing is left running; 50 MB go
+# through both ways in bounded memory. Through fcgi-request, then
+# through a real nginx. (More in cgi_security.t.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 

@@ -222,6 +222,9 @@ fi
 # --- As a pool user: setuid programs, and a chroot ----------------------
 
 [ "$(id -u)" = 0 ] || skip "pool users, setuid programs and chroot need root"
+# Under make valgrind a worker running as nobody cannot create the log
+# file valgrind opens for each process it forks: no script would run.
+[ -n "$VG" ] && done_testing
 chmod 755 "$TMP"
 PRIV=$TMP/priv-bin
 JAIL=$TMP/jail
@@ -263,7 +266,7 @@ wait_until 10 answers_200 "$NNP" "$PRIV/euid.sh" \
 nobody=$(id -u nobody)
 grep -qx "ruid=$nobody euid=$nobody" "$TMP/body" \
     || fail "a setuid program with cgi_no_new_privs: $(cat "$TMP/body")"
-[ -n "$VG" ] || grep -q "^argv0=/dev/fd/[0-9]*$" "$TMP/body" \
+grep -q "^argv0=/dev/fd/[0-9]*$" "$TMP/body" \
     || fail "a #! script's \$0 is not /dev/fd/N: $(cat "$TMP/body")"
 ok "cgi_no_new_privs (default): a setuid-root program runs as nobody;" \
    "a script's \$0 is /dev/fd/N"
@@ -273,19 +276,15 @@ grep -qx "ruid=$nobody euid=0" "$TMP/body" \
     || fail "a setuid program with cgi_no_new_privs = false: $(cat "$TMP/body")"
 ok "cgi_no_new_privs = false: the setuid-root program gets euid 0"
 
-# valgrind's execveat needs /proc to find the path it runs instead, and
-# the log file of each process it follows: scripts do not run in the jail.
-if [ -z "$VG" ]; then
-    wait_until 10 answers_200 "$JSOCK" /cgi-bin/cgi_c \
-        || fail "a compiled script in a chroot without /proc: $CODE $(cat "$TMP/body")"
-    grep -q "^C CGI " "$TMP/body" || fail "cgi_c in the jail: $(cat "$TMP/body")"
-    ok "chroot without /proc: a compiled script runs"
-    wait_log "pool jail: worker [0-9]+: cannot list its children in /proc"
-    ok "chroot without /proc: the log says what leaves a script's group survives"
-fi
+wait_until 10 answers_200 "$JSOCK" /cgi-bin/cgi_c \
+    || fail "a compiled script in a chroot without /proc: $CODE $(cat "$TMP/body")"
+grep -q "^C CGI " "$TMP/body" || fail "cgi_c in the jail: $(cat "$TMP/body")"
+ok "chroot without /proc: a compiled script runs"
+wait_log "pool jail: worker [0-9]+: cannot list its children in /proc"
+ok "chroot without /proc: the log says what leaves a script's group survives"
 if [ -e "$JAIL/cgi-bin/fcgipm" ]; then
-    refused() { get "$JSOCK" /cgi-bin/fcgipm && [ "$CODE" = 403 ]; }
-    wait_until 10 refused || fail "fcgipm in the jail: $CODE $(cat "$TMP/body")"
+    get "$JSOCK" /cgi-bin/fcgipm
+    [ "$CODE" = 403 ] || fail "fcgipm in the jail: $CODE $(cat "$TMP/body")"
     wait_log "pool jail: worker [0-9]+: refused /cgi-bin/fcgipm: is fcgipm itself: 403"
     ok "chroot without /proc: fcgipm's binary, hard-linked there, is refused"
 fi
