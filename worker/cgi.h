@@ -43,8 +43,9 @@ struct cgi_path {
  * NULL or empty, else root + name (SCRIPT_NAME). It must resolve
  * (realpath) inside root on a component boundary; the file is then
  * opened beneath root (cgi_path_open_beneath: a symbolic link swapped
- * in meanwhile is refused) and checked through that descriptor: a regular file the caller may execute, and neither the
- * file self_exe names (the running fcgipm: "/proc/self/exe") nor one
+ * in meanwhile is refused) and checked through that descriptor: a
+ * regular file the caller may execute, and neither the file self_exe
+ * names (the running fcgipm: "/proc/self/exe") nor one
  * cgi_path_note_self recorded. A missing file is CGI_PATH_NOT_FOUND
  * only when the requested path lies inside root as written, so that a
  * 404 never tells what exists outside. Fills p; on CGI_PATH_OK, p->fd
