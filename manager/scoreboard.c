@@ -87,7 +87,6 @@ scoreboard_claim(struct sb_slot *s, uint64_t now_ms)
         return;
     STORE(&s->state, SB_STARTING);
     STORE(&s->pid, 0);
-    STORE(&s->child_pgid, 0);
     STORE(&s->started_ms, now_ms);
     STORE(&s->requests, 0);
     STORE(&s->slow_requests, 0);
@@ -146,13 +145,6 @@ scoreboard_end_request(struct sb_slot *s)
         return;
     STORE(&s->requests, LOAD(&s->requests) + 1);
     STORE(&s->state, SB_IDLE);
-}
-
-void
-scoreboard_set_child(struct sb_slot *s, pid_t pgid)
-{
-    if (s != NULL)
-        STORE(&s->child_pgid, (int32_t)pgid);
 }
 
 void

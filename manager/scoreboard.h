@@ -29,9 +29,6 @@ struct sb_slot {
     uint32_t seq;
     uint32_t state;             /* enum sb_state */
     int32_t pid;
-    int32_t child_pgid;         /* a CGI script's group, or 0; the master
-                                   ignores it (issue 10): its orphans are
-                                   its own (orphan.c) */
     uint64_t started_ms;        /* CLOCK_MONOTONIC, when forked */
     uint64_t requests;          /* served so far */
     uint64_t slow_requests;     /* of which over slow_request_time */
@@ -107,9 +104,6 @@ void scoreboard_set_state(struct sb_slot *s, enum sb_state state);
 void scoreboard_begin_request(struct sb_slot *s, const char *method,
                               const char *uri, uint64_t now_ms);
 void scoreboard_end_request(struct sb_slot *s);
-/* Worker: the process group of a program run for this request, or 0.
- * Nothing reads it any more (issue 10). */
-void scoreboard_set_child(struct sb_slot *s, pid_t pgid);
 /* Worker: the request just ended was slow. */
 void scoreboard_count_slow(struct sb_slot *s);
 

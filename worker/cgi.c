@@ -421,14 +421,12 @@ cgi_run(struct cgi_run *r, const struct cgi_path *p)
         free(r->b);
         return cgi_send_error(r->req, 500);
     }
-    /* If this worker dies mid-request, the master kills the script's
-     * group too: it is not in the worker's group. */
-    serve_note_child(r->pid);
+    /* If this worker dies mid-request, the script is reparented to the
+     * master (a child subreaper), which kills it and its group. */
     if (r->body_left == 0)
         cgi_close(&r->in_fd);
     cgi_io_loop(r);
     int status = cgi_finish(r);
-    serve_note_child(0);
     cgi_sweep(r);
     free(r->b);
     return status;

@@ -17,11 +17,6 @@
  */
 int cgi_handle(FCGX_Request *req, const struct pool_conf *pc);
 
-/* Tell the master (through the scoreboard) the process group of a
- * program the handler runs for the current request, 0 when there is none
- * any more: the master kills that group if this worker dies. */
-void serve_note_child(pid_t pgid);
-
 /*
  * Load pc->module: dlopen the .so (or pick the built-in), resolve
  * fcgipm_handle (required) and fcgipm_init/fcgipm_exit (optional), and

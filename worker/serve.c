@@ -39,8 +39,6 @@ struct serve {
     bool wake_failed;           /* writing it failed: logged */
 };
 
-/* This worker's scoreboard slot, for serve_note_child(). */
-static struct sb_slot *current_slot;
 
 /* SIGTERM: the master's fast stop, or its death (the parent-death
  * signal, worker.c). Set while a request runs (from accept to finish)
@@ -88,12 +86,6 @@ catch_term(const struct pool_conf *pc)
         return -1;
     }
     return 0;
-}
-
-void
-serve_note_child(pid_t pgid)
-{
-    scoreboard_set_child(current_slot, pgid);
 }
 
 static uint64_t
@@ -404,7 +396,6 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
     /* With preload the master loaded it already: then this is a no-op. */
     if (pc->mode == MODE_MODULE && module_load(pc) == -1)
         _exit(1);
-    current_slot = sv.slot;
     log_file_open(&sv.access, pc->access_log, gen);
     log_file_open(&sv.slow, pc->slowlog, gen);
     scoreboard_set_state(sv.slot, SB_IDLE);

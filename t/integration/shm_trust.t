@@ -1,7 +1,6 @@
 # The master trusts nothing a worker writes in shared memory (issue 10):
 # a module running as nobody scribbles on every scoreboard it can reach
-# (t/modules/scribble.c: process group 1 and the master's group to kill,
-# busy states with forged log lines, states out of range, a slot count
+# (t/modules/scribble.c: busy states with forged log lines, states out of range, a slot count
 # that would unmap the master's stack). Each worker maps only its own
 # pool's scoreboard; killing the scribbling workers signals no one else;
 # status and the log stay sane; a reload that removes their pool frees

@@ -1,7 +1,6 @@
 /* A hostile module for tests (shm_trust.t): on each request it scribbles
  * on every scoreboard mapped in its worker, as code run by a pool user
- * could. Its own slot and every other one name process group 1 (kill(-1)
- * would kill every process) or the master's group, claim to be busy with
+ * could. Every other slot claims to be busy with
  * unterminated strings full of forged log lines, and the slot count is
  * set so that a munmap sized by it takes the master's stack. It answers
  * "own=N foreign=N slots=N": mappings holding its own slot, mappings of
@@ -67,18 +66,16 @@ holds_me(const struct region *r)
     return 0;
 }
 
-/* Every slot of r but ours claims a busy worker with a forged request
- * and a group to kill; ours (hang) a state that is none. */
+/* Every slot of r but ours claims a busy worker with a forged request;
+ * ours (hang) a state that is none. */
 static size_t
 scribble(const struct region *r, int hang, uintptr_t stack_end)
 {
     struct scoreboard *sb = (struct scoreboard *)r->start;
-    pid_t master_group = getpgid(getppid());
     size_t n = slots_in(r);
 
     for (size_t i = 0; i < n; i++) {
         struct sb_slot *s = &sb->slots[i];
-        s->child_pgid = i % 2 == 0 || master_group <= 1 ? 1 : master_group;
         if (s->pid == getpid()) {
             if (hang)
                 s->state = 0xdeadbeefu;

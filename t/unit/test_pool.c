@@ -788,7 +788,6 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     struct slot *last = &p->slots[21];
     assert_int_equal(last->pid, 219);
     struct sb_slot *sbs = scoreboard_map_slot(sb, last->index);
-    scoreboard_set_child(sbs, 4242);
     scoreboard_set_state(sbs, SB_RECYCLING);
     pool_child_died(p, last, W_EXITCODE(0, 0), 6500);
     assert_int_equal(last->state, SLOT_WAITING);
@@ -797,7 +796,7 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     pm_pool_free(p);
 }
 
-/* A worker scribbles on its scoreboard: a group of 1 (kill(-1) would
+/* A worker scribbles on its scoreboard: a pid of 1 (kill(-1) would
  * kill every process), the master's own group, states out of range,
  * unterminated strings, times in the future, and a slot count that would
  * make munmap take the master's stack. The master signals nothing
@@ -816,7 +815,7 @@ test_scribbled_scoreboard_is_harmless(void **state)
     uint32_t states[] = { SB_BUSY, 0xdeadbeefu, SB_RECYCLING + 1 };
     for (size_t i = 0; i < map->nslots && i < 3; i++) {
         struct sb_slot *sbs = &map->shm->slots[i];
-        sbs->child_pgid = i == 0 ? 1 : (int32_t)getpgrp();
+        sbs->pid = i == 0 ? 1 : (int32_t)getpgrp();
         sbs->state = states[i];
         sbs->req_started_ms = UINT64_MAX;
         sbs->requests = UINT64_MAX;
