@@ -665,7 +665,14 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
         s->fail_streak = 0;
         return;
     }
-    if (!normal && counts_as_crash(p, st, now - s->started_at, now))
+    /* "Recycled" or "timed out" is the worker's word, read from its
+     * scoreboard: it spares the backoff only within the clean-respawn
+     * budget, or a worker could fork-storm the master by claiming it. */
+    uint64_t lived = now - s->started_at;
+    bool crash = normal ? lived < p->conf->min_uptime_ms
+                              && !clean_respawn_allowed(p, now)
+                        : counts_as_crash(p, st, lived, now);
+    if (crash)
         s->fail_streak++;
     else
         s->fail_streak = 0;

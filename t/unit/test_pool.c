@@ -796,6 +796,35 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     pm_pool_free(p);
 }
 
+/* A worker that claims on its scoreboard to be recycling, and exits at
+ * once, again and again: what it wrote spares it the backoff only as
+ * long as a genuine fast recycler would be spared. */
+static void
+test_claimed_recycling_is_bounded(void **state)
+{
+    struct pool *p = pm_pool(&mod2);
+    uint64_t now = 5000;
+    int i;
+
+    (void)state;
+    will_return_count(sys_fork, 100, 2);
+    pool_reconcile(p, now);
+    struct slot *s = &p->slots[0];
+    for (i = 0; i < 200; i++) {
+        scoreboard_set_state(scoreboard_map_slot(p->scoreboard, s->index),
+                             SB_RECYCLING);
+        now += 1;
+        pool_child_died(p, s, W_EXITCODE(0, 0), now);
+        if (s->fail_streak > 0)
+            break;
+        will_return(sys_fork, 300 + i);
+        pool_run_due(p, now);
+    }
+    assert_true(i < 200);
+    assert_true(s->respawn_at > now);
+    pm_pool_free(p);
+}
+
 /* A worker scribbles on its scoreboard: a pid of 1 (kill(-1) would
  * kill every process), the master's own group, states out of range,
  * unterminated strings, times in the future, and a slot count that would
@@ -944,6 +973,7 @@ main(void)
         cmocka_unit_test(
             test_reload_that_grows_keeps_every_worker_on_the_scoreboard),
         cmocka_unit_test(test_scribbled_scoreboard_is_harmless),
+        cmocka_unit_test(test_claimed_recycling_is_bounded),
         cmocka_unit_test(test_slots_never_outgrow_the_scoreboard),
         cmocka_unit_test(test_conf_caps_max_workers_within_the_slots),
     };
