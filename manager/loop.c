@@ -137,7 +137,8 @@ reap(struct manager *m, uint64_t now)
         if (s != NULL) {
             struct pool *p = m->pools[i - 1];
             pool_child_died(p, s, st, now);
-            orphan_sweep(m, p->conf->name, pid);
+            if (p->conf->mode != MODE_EXEC)
+                orphan_sweep(m, p->conf->name, pid);
         } else if (upgrade_reaped(m, pid, st) != 0) {
             orphan_sweep(m, NULL, pid);
         } else {

@@ -50,15 +50,17 @@ orphan_parse_children(const char *text, pid_t *out, size_t max)
 }
 
 int
-orphan_parse_pgid(const char *stat, pid_t *pgid)
+orphan_parse_stat(const char *stat, pid_t *pgid, pid_t *sid)
 {
     const char *p = strrchr(stat, ')');
     char state;
-    int ppid, pgrp;
+    int ppid, pgrp, session;
 
-    if (p == NULL || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+    if (p == NULL || sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp,
+                            &session) != 4)
         return -1;
     *pgid = (pid_t)pgrp;
+    *sid = (pid_t)session;
     return 0;
 }
 
@@ -94,6 +96,13 @@ bool
 orphan_group_killable(pid_t pid, pid_t pgid, pid_t self_pgid)
 {
     return pgid == pid && pgid > 1 && pgid != self_pgid;
+}
+
+bool
+orphan_left_by(pid_t pid, pid_t pgid, pid_t sid, pid_t from,
+               pid_t master_sid)
+{
+    return pgid == from || (pgid == pid && sid == master_sid);
 }
 
 /* The children we know, sorted: live and stopping workers, the new
@@ -135,15 +144,15 @@ known_children(const struct manager *m, size_t *n)
 static pid_t *
 list_children(struct manager *m, size_t *n)
 {
-    char name[64], *text;
-    pid_t self = getpid();
+    char name[] = "children", *text;
 
-    snprintf(name, sizeof(name), "task/%d/children", (int)self);
-    ssize_t len = sys_proc_read_all(self, name, &text);
+    /* /proc/thread-self, not /proc/PID: in a PID namespace whose /proc
+     * was not mounted anew, PID names another process there. */
+    ssize_t len = sys_proc_read_all(0, name, &text);
     if (len == -1) {
         if (!m->orphans_unlisted)
-            log_warn_errno("cannot read /proc/%d/%s: processes left by "
-                           "dead workers are not killed", (int)self, name);
+            log_warn_errno("cannot read /proc/thread-self/%s: processes "
+                           "left by dead workers are not killed", name);
         m->orphans_unlisted = true;
         return NULL;
     }
@@ -154,7 +163,7 @@ list_children(struct manager *m, size_t *n)
                                : -1;
     if (got <= 0) {
         if (got == -1)
-            log_error("cannot parse /proc/%d/%s: %.60s", (int)self, name,
+            log_error("cannot parse /proc/thread-self/%s: %.60s", name,
                       pids == NULL ? "out of memory" : text);
         free(text);
         free(pids);
@@ -177,18 +186,20 @@ remember(struct manager *m, pid_t pid, const char *pool, pid_t from)
     snprintf(o->pool, sizeof(o->pool), "%s", pool != NULL ? pool : "");
 }
 
-/* SIGKILL orphan pid, and the group it leads. It is our child, not yet
- * reaped, so its pid cannot name another process, and a group named by
- * its pid is one it made. Returns whether it was killed. */
+/* SIGKILL orphan pid, and the group it leads, if worker from left it.
+ * It is our child, not yet reaped, so its pid cannot name another
+ * process, and a group named by its pid is one it made. Returns whether
+ * it was killed. */
 static bool
 kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from)
 {
     char stat[1024];
-    pid_t pgid = 0;
+    pid_t pgid, sid;
 
     if (sys_proc_read(pid, "stat", stat, sizeof(stat)) == -1
-        || orphan_parse_pgid(stat, &pgid) == -1)
-        pgid = 0;               /* then the process alone */
+        || orphan_parse_stat(stat, &pgid, &sid) == -1
+        || !orphan_left_by(pid, pgid, sid, from, getsid(0)))
+        return false;
     if (sys_kill(pid, SIGKILL) == -1) {
         log_warn_errno("cannot kill orphan %d", (int)pid);
         return false;
@@ -251,9 +262,9 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
     for (i = 0; i < m->norphans && m->orphans[i].pid != pid; i++)
         ;
     if (i == m->norphans) {
-        /* Left by a worker that still runs, or beyond ORPHANS_MAX. */
+        /* Left by a worker that still runs (a program's background job),
+         * or beyond ORPHANS_MAX. */
         log_debug("reaped orphan %d: %s", (int)pid, how);
-        orphan_sweep(m, NULL, pid);
         return;
     }
     struct orphan o = m->orphans[i];
@@ -265,13 +276,6 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
     else
         log_debug("reaped orphan %d left by process %d: %s", (int)pid,
                   (int)o.from, how);
-    /* What it left in turn was left by the same worker, whose line has
-     * been logged: the rest at debug level. */
-    unsigned killed = sweep(m, pool, o.from);
-    if (killed > 0)
-        log_debug("killed %u more process%s left by %s %d", killed,
-                  killed == 1 ? "" : "es", pool != NULL ? "worker" : "process",
-                  (int)o.from);
 }
 
 bool

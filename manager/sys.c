@@ -81,7 +81,10 @@ sys_proc_read_all(pid_t pid, const char *name, char **out)
 
     if (buf == NULL)
         return -1;
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    if (pid == 0)
+        snprintf(path, sizeof(path), "/proc/thread-self/%s", name);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         goto fail_free;

@@ -16,9 +16,9 @@ pid_t sys_waitpid(pid_t pid, int *status, int options);
 /* Read /proc/PID/NAME into buf, NUL-terminated. Returns the length or
  * -1 with errno. */
 ssize_t sys_proc_read(pid_t pid, const char *name, char *buf, size_t len);
-/* Read all of /proc/PID/NAME, however long, into a new NUL-terminated
- * buffer *out (the caller frees it). Returns the length or -1 with
- * errno. */
+/* Read all of /proc/PID/NAME (PID 0: /proc/thread-self/NAME), however
+ * long, into a new NUL-terminated buffer *out (the caller frees it).
+ * Returns the length or -1 with errno. */
 ssize_t sys_proc_read_all(pid_t pid, const char *name, char **out);
 /* Make this process a child subreaper (PR_SET_CHILD_SUBREAPER): the
  * orphans among its descendants become its children. 0 or -1 with

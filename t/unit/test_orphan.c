@@ -40,21 +40,34 @@ test_parse_children(void **state)
 }
 
 static void
-test_parse_pgid(void **state)
+test_parse_stat(void **state)
 {
-    pid_t pgid = 0;
+    pid_t pgid = 0, sid = 0;
 
     (void)state;
-    assert_int_equal(orphan_parse_pgid("555 (sh) S 1 555 555 0 -1 4194560 "
-                                       "90 0 0 0", &pgid), 0);
+    assert_int_equal(orphan_parse_stat("555 (sh) S 1 555 556 0 -1 4194560 "
+                                       "90 0 0 0", &pgid, &sid), 0);
     assert_int_equal(pgid, 555);
+    assert_int_equal(sid, 556);
     /* The name is the worker's to choose: spaces, ') 1 1 ', anything. */
-    assert_int_equal(orphan_parse_pgid("777 (a) S 1 1 b) R 1 42 42 0",
-                                       &pgid), 0);
+    assert_int_equal(orphan_parse_stat("777 (a) S 1 1 b) R 1 42 43 0",
+                                       &pgid, &sid), 0);
     assert_int_equal(pgid, 42);
-    assert_int_equal(orphan_parse_pgid("777 (x", &pgid), -1);
-    assert_int_equal(orphan_parse_pgid("777 (x) S 1", &pgid), -1);
-    assert_int_equal(orphan_parse_pgid("", &pgid), -1);
+    assert_int_equal(sid, 43);
+    assert_int_equal(orphan_parse_stat("777 (x", &pgid, &sid), -1);
+    assert_int_equal(orphan_parse_stat("777 (x) S 1 2", &pgid, &sid), -1);
+    assert_int_equal(orphan_parse_stat("", &pgid, &sid), -1);
+}
+
+/* Dead worker 100, the master's session 10. */
+static void
+test_left_by(void **state)
+{
+    (void)state;
+    assert_true(orphan_left_by(555, 100, 10, 100, 10));  /* its group */
+    assert_true(orphan_left_by(555, 555, 10, 100, 10));  /* a CGI script */
+    assert_false(orphan_left_by(555, 555, 555, 100, 10)); /* setsid */
+    assert_false(orphan_left_by(555, 200, 10, 100, 10)); /* worker 200's */
 }
 
 static void
@@ -118,11 +131,8 @@ fixture(void)
 static void
 children_are(const char *text)
 {
-    static char name[64];
-
-    snprintf(name, sizeof(name), "task/%d/children", (int)getpid());
-    expect_value(sys_proc_read_all, pid, getpid());
-    expect_string(sys_proc_read_all, name, name);
+    expect_value(sys_proc_read_all, pid, 0);
+    expect_string(sys_proc_read_all, name, "children");
     will_return(sys_proc_read_all, text);
 }
 
@@ -142,48 +152,56 @@ expect_kill(pid_t pid)
     will_return(sys_kill, 0);
 }
 
-/* Workers, the new master, pid 1 and ourselves are never killed; an
- * orphan leading its group is killed with its group, one in another
- * group alone. Each is kept until reaped, and its reaping sweeps for
- * what it left in turn. */
+/* stat_of PID PGID SID: a /proc/PID/stat text. */
+static const char *
+stat_of(pid_t pid, pid_t pgid, pid_t sid)
+{
+    static char text[4][128];
+    static int next;
+    char *t = text[next++ % 4];
+
+    snprintf(t, sizeof(text[0]), "%d (x) S 1 %d %d 0 -1", (int)pid,
+             (int)pgid, (int)sid);
+    return t;
+}
+
+/* Dead worker 102 of pool www: workers, the new master, pid 1 and
+ * ourselves are never killed; what 102 left is: in its group (alone),
+ * leading a group in our session (with its group). A process in a
+ * session of its own, or in live worker 100's group, is not. Each killed
+ * one is kept until reaped; reaping an orphan sweeps nothing. */
 static void
-test_sweep_kills_unknown_children(void **state)
+test_sweep_kills_what_the_worker_left(void **state)
 {
     struct fixture *f = fixture();
+    pid_t sid = getsid(0);
     char text[128];
 
     (void)state;
-    snprintf(text, sizeof(text), "100 101 300 555 1 %d 777 ", (int)getpid());
+    snprintf(text, sizeof(text), "100 101 300 555 1 %d 777 888 999 ",
+             (int)getpid());
     children_are(text);
-    stat_is(555, "555 (sh) S 100 555 555 0");
+    stat_is(555, stat_of(555, 555, sid));
     expect_kill(555);
     expect_kill(-555);
-    stat_is(777, "777 (x) S 1 777 y) S 100 101 101 0");
+    stat_is(777, "777 (x) S 1 777 y) S 1 102 1 0");
     expect_kill(777);
+    stat_is(888, stat_of(888, 888, 888));
+    stat_is(999, stat_of(999, 100, sid));
     orphan_sweep(&f->m, "www", 102);
     assert_int_equal(f->m.norphans, 2);
     assert_true(orphan_pending(&f->m));
-
-    /* 555 is reaped; its own child 888 is ours now. */
-    children_are("100 101 300 777 888 ");
-    stat_is(888, "888 (sleep) S 1 555 555 0");
-    expect_kill(888);
-    orphan_reaped(&f->m, 555, W_EXITCODE(0, SIGKILL));
-    assert_int_equal(f->m.norphans, 2);
-    assert_int_equal(f->m.orphans[0].pid, 777);
-    assert_int_equal(f->m.orphans[1].pid, 888);
     assert_string_equal(f->m.orphans[1].pool, "www");
     assert_int_equal(f->m.orphans[1].from, 102);
 
-    children_are("100 101 300 777 ");
-    orphan_reaped(&f->m, 888, W_EXITCODE(0, SIGKILL));
-    children_are("100 101 300 ");
+    orphan_reaped(&f->m, 555, W_EXITCODE(0, SIGKILL));
+    orphan_reaped(&f->m, 888, W_EXITCODE(0, 0));
+    assert_int_equal(f->m.norphans, 1);
     orphan_reaped(&f->m, 777, W_EXITCODE(0, SIGKILL));
     assert_false(orphan_pending(&f->m));
 }
 
-/* What cannot be read or parsed kills nothing; an unknown pid reaped
- * sweeps too; a stat that cannot be read kills the process alone. */
+/* What cannot be read or parsed kills nothing. */
 static void
 test_sweep_without_a_list_kills_nothing(void **state)
 {
@@ -196,14 +214,10 @@ test_sweep_without_a_list_kills_nothing(void **state)
     children_are("100 555 oops ");
     orphan_sweep(&f->m, "www", 100);
     assert_false(f->m.orphans_unlisted);
-    children_are("");
-    orphan_reaped(&f->m, 4000, W_EXITCODE(0, 0));
     children_are("100 556 ");
     stat_is(556, NULL);
-    expect_kill(556);
     orphan_sweep(&f->m, NULL, 4000);
-    assert_int_equal(f->m.norphans, 1);
-    assert_string_equal(f->m.orphans[0].pool, "");
+    assert_int_equal(f->m.norphans, 0);
 }
 
 int
@@ -211,10 +225,11 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_children),
-        cmocka_unit_test(test_parse_pgid),
+        cmocka_unit_test(test_parse_stat),
+        cmocka_unit_test(test_left_by),
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_group_killable),
-        cmocka_unit_test(test_sweep_kills_unknown_children),
+        cmocka_unit_test(test_sweep_kills_what_the_worker_left),
         cmocka_unit_test(test_sweep_without_a_list_kills_nothing),
     };
     return cmocka_run_group_tests_name("orphan", tests, NULL, NULL);
