@@ -42,6 +42,8 @@ struct output {
     pid_t pid;                  /* the worker forked with this pipe */
     int write_fd;               /* the master's copy, until the fork */
     uint64_t resume_at;         /* not watched until then; 0: watched */
+    bool own_levels;            /* cgi, module: the worker is fcgipm's own
+                                   code, whose "<N>" lines keep their level */
     struct output_budget budget;
     struct output_lines lines;
 };
@@ -257,6 +259,10 @@ log_line(void *ctx, const char *text, size_t len, unsigned part)
                                            &level);
         text += skip;
         len -= skip;
+        /* An exec program could print "<3>" too: its lines, and our own
+         * before its exec, stay warnings. */
+        if (!o->own_levels)
+            level = LOG_LEVEL_WARN;
     }
     LOG_AT(level, 0, "pool %s: worker %d: %s%.*s%s", o->pool, (int)o->pid,
            part & OUTPUT_PART_CONTINUED ? OUTPUT_MARK_CONTINUED : "",
@@ -406,6 +412,7 @@ output_open(struct manager *m, const struct pool_conf *pc)
     }
     o->m = m;
     o->budget.limit = pc->output_rate_limit;
+    o->own_levels = pc->mode != MODE_EXEC;
     o->watch.fd = -1;
     o->write_fd = -1;
     if (open_pipe(o) == -1) {

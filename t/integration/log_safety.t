@@ -119,13 +119,14 @@ ok "access_log through a planted symlink: refused, target untouched"
 kill -TERM "$FCGIPM_PID"
 wait_gone "$FCGIPM_PID" 10 || fail "the master did not stop"
 
-# 5. A worker printing in a loop is held to output_rate_limit.
+# 5. A worker printing in a loop is held to output_rate_limit; an exec
+# program's "<N>" does not make its line an error.
 LOG=$TMP/flood.log
 cat >"$TMP/flood.conf" <<CONF
 log = "$LOG"
 status_listen = "unix:$SSOCK"
 listen = "unix:$SOCK"
-command = {"/bin/sh", "-c", "while :; do echo flooding the log with a line; done"}
+command = {"/bin/sh", "-c", "echo '<2>forged critical'; while :; do echo flooding the log with a line; done"}
 output_rate_limit = "64k"
 CONF
 t0=${EPOCHREALTIME/./}
@@ -134,6 +135,9 @@ FCGIPM_PID=$!
 STARTED_PIDS+=("$FCGIPM_PID")
 wait_log "output over output_rate_limit \(65536 bytes a second\): [0-9]+ lines \([0-9]+ bytes\) dropped"
 wait_until 5 answers "unix:$SSOCK" /ping || fail "the flooded master does not answer"
+log_has "warn fcgipm\[$FCGIPM_PID\]: pool default: worker [0-9]+: forged critical" \
+    || fail "an exec program's <2> line was not logged as a warning"
+ok "an exec program cannot choose its lines' level"
 reports_at_least() { [ "$(log_count 'lines \(.*bytes\) dropped')" -ge "$1" ]; }
 wait_until 10 reports_at_least 3 || fail "drops not reported each second"
 kill -STOP "$FCGIPM_PID"
