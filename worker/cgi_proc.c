@@ -59,11 +59,8 @@ cgi_proc_child(const struct cgi_exec *x, int status_fd)
         if (dup2(x->stdio[fd], fd) == -1)
             goto fail;
     /* libfcgi's connection to the web server is not close-on-exec, nor is
-     * anything a web server or the master may have left. The script's
-     * own descriptor stays: for a #! script the kernel hands the
-     * interpreter /dev/fd/N, which must still be open after the exec. */
-    if (fcntl(x->fd, F_SETFD, 0) == -1
-        || close_from_3_but(x->fd, status_fd) == -1)
+     * anything a web server or the master may have left. */
+    if (close_from_3_but(x->fd, status_fd) == -1)
         goto fail;
     if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
         goto fail;
@@ -71,6 +68,11 @@ cgi_proc_child(const struct cgi_exec *x, int status_fd)
     if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
         goto fail;
     execveat(x->fd, "", x->argv, x->envp, AT_EMPTY_PATH);
+    /* ENOENT: a #! script, whose interpreter the kernel hands /dev/fd/N,
+     * which a close-on-exec descriptor would not be after the exec (the
+     * exec has not begun). Only then does the program inherit it. */
+    if (errno == ENOENT && fcntl(x->fd, F_SETFD, 0) != -1)
+        execveat(x->fd, "", x->argv, x->envp, AT_EMPTY_PATH);
 fail:
     err = errno;
     /* If even this fails, the parent sees a script that exited 127. */

@@ -250,9 +250,9 @@ cp "$TEST_APPS/cgi_c" "$ROOT/cgi_c"
 head -c 100000 /dev/urandom >"$TMP/cbody"
 creq "$SOCK" "$ROOT/cgi_c" -X POST -d "@$TMP/cbody" -p "QUERY_STRING=a=1"
 expect 200 "the C CGI program"
-grep -qx "C CGI POST query=a=1 body=100000" "$TMP/body" \
+grep -qx "C CGI POST query=a=1 body=100000 fds=0" "$TMP/body" \
     || fail "C CGI answered: $(cat "$TMP/body")"
-ok "a compiled (C) CGI program runs and reads its 100000-byte body"
+ok "a compiled (C) CGI program runs, reads its 100000-byte body, and inherits no descriptor"
 
 # A worker killed mid-request: its script, reparented to the master (a
 # child subreaper), is killed with the group it leads.
