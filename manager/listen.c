@@ -88,7 +88,7 @@ bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
         return -1;
     }
     l->owns_path = true;
-    return apply_unix_perms(l, pc);
+    return 0;
 }
 
 static int
@@ -280,6 +280,10 @@ listen_open(struct listener *l, const char *name, const struct pool_conf *pc)
         log_error_errno("listen %s: cannot listen", name);
         goto fail;
     }
+    /* Once listening: the file has its mode from bind (the umask), and a
+     * client that sees it must not be refused while the owner is set. */
+    if (l->owns_path && apply_unix_perms(l, pc) == -1)
+        goto fail;
     return 0;
 fail:
     listen_close(l);
