@@ -4,22 +4,19 @@
  * or unlink with a symlink or another file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "sockperm.h"
+#include "unixdiag.h"
 
 /* The file a Unix socket is bound to, as NETLINK_SOCK_DIAG reports it:
  * the kernel's own device number (major << 20 | minor, not st_dev's
@@ -30,103 +27,22 @@ struct bound_file {
     uint32_t ino;
 };
 
-/* Fill *bf from the answer h to our request for the socket inode ino.
- * 0, or -1 with errno. */
-static int
-parse_vfs(const struct nlmsghdr *h, ino_t ino, struct bound_file *bf)
-{
-    const struct unix_diag_msg *msg = NLMSG_DATA(h);
-
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)) || msg->udiag_ino != ino) {
-        errno = EPROTO;
-        return -1;
-    }
-    int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
-    struct rtattr *a = (struct rtattr *)(msg + 1);
-    for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-        struct unix_diag_vfs vfs;
-        if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(vfs))
-            continue;
-        memcpy(&vfs, RTA_DATA(a), sizeof(vfs));
-        *bf = (struct bound_file){ .has_file = true,
-                                   .dev = vfs.udiag_vfs_dev,
-                                   .ino = vfs.udiag_vfs_ino };
-        return 0;
-    }
-    /* No UNIX_DIAG_VFS: the socket has no file at all. */
-    *bf = (struct bound_file){ .has_file = false };
-    return 0;
-}
-
-/* Read the one answer to our request from nl. 0 or -1 with errno. */
-static int
-receive_vfs(int nl, ino_t ino, struct bound_file *bf)
-{
-    /* Aligned for struct nlmsghdr; one message with two small attributes
-     * at most. */
-    union {
-        struct nlmsghdr h;
-        char buf[8192];
-    } u;
-    ssize_t n = recv(nl, u.buf, sizeof(u.buf), MSG_DONTWAIT);
-
-    if (n == -1)
-        return -1;
-    int len = (int)n;
-    for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_type == NLMSG_ERROR) {
-            const struct nlmsgerr *e = NLMSG_DATA(h);
-            errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0
-                        ? -e->error : EPROTO;
-            return -1;
-        }
-        if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
-            return parse_vfs(h, ino, bf);
-    }
-    errno = EPROTO;
-    return -1;
-}
-
-/* Ask the kernel which file sock is bound to. Never blocks: the kernel
- * answers a sock_diag request before sendto() returns. 0 or -1 with
- * errno. */
+/* Ask the kernel which file sock is bound to. 0 or -1 with errno. */
 static int
 bound_file_of(int sock, struct bound_file *bf)
 {
-    struct stat st;
-    struct {
-        struct nlmsghdr h;
-        struct unix_diag_req req;
-    } rq;
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    int saved;
+    struct unix_diag_vfs vfs;
+    unsigned char state;
+    int rc = unixdiag_query(sock, UDIAG_SHOW_VFS, UNIX_DIAG_VFS, &vfs,
+                            sizeof(vfs), &state);
 
-    if (fstat(sock, &st) == -1)
+    if (rc == -1)
         return -1;
-    memset(&rq, 0, sizeof(rq));
-    rq.h.nlmsg_len = sizeof(rq);
-    rq.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    rq.h.nlmsg_flags = NLM_F_REQUEST;
-    rq.req.sdiag_family = AF_UNIX;
-    rq.req.udiag_states = ~0u;
-    rq.req.udiag_ino = (unsigned)st.st_ino;
-    rq.req.udiag_show = UDIAG_SHOW_VFS;
-    rq.req.udiag_cookie[0] = rq.req.udiag_cookie[1] = ~0u;
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl == -1)
-        return -1;
-    if (sendto(nl, &rq, sizeof(rq), MSG_DONTWAIT,
-               (struct sockaddr *)&kernel, sizeof(kernel)) == -1)
-        goto fail;
-    if (receive_vfs(nl, st.st_ino, bf) == -1)
-        goto fail;
-    close(nl);
+    /* No UNIX_DIAG_VFS: the socket has no file at all. */
+    *bf = (struct bound_file){ .has_file = rc == 1,
+                               .dev = rc == 1 ? vfs.udiag_vfs_dev : 0,
+                               .ino = rc == 1 ? vfs.udiag_vfs_ino : 0 };
     return 0;
-fail:
-    saved = errno;
-    close(nl);
-    errno = saved;
-    return -1;
 }
 
 /*

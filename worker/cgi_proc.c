@@ -14,27 +14,10 @@
 #include <unistd.h>
 
 #include "cgi_proc.h"
+#include "worker.h"
 
 /* Children listed per look at /proc; more are found on the next look. */
 #define CGI_SWEEP_BATCH 512
-
-/* Close every descriptor from 3 up but a and b (both 3 or above). */
-static int
-close_from_3_but(int a, int b)
-{
-    int keep[2] = { a < b ? a : b, a < b ? b : a };
-    unsigned from = 3;
-
-    for (int i = 0; i < 2; i++) {
-        if (keep[i] < (int)from)
-            continue;
-        if (keep[i] > (int)from
-            && close_range(from, (unsigned)keep[i] - 1, 0) == -1)
-            return -1;
-        from = (unsigned)keep[i] + 1;
-    }
-    return close_range(from, ~0U, 0);
-}
 
 /* The child between fork and exec: system calls only, and on failure
  * errno to the parent through status_fd (close-on-exec: EOF there means
@@ -60,7 +43,7 @@ cgi_proc_child(const struct cgi_exec *x, int status_fd)
             goto fail;
     /* libfcgi's connection to the web server is not close-on-exec, nor is
      * anything a web server or the master may have left. */
-    if (close_from_3_but(x->fd, status_fd) == -1)
+    if (worker_close_from_3(x->fd, status_fd) == -1)
         goto fail;
     if (x->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
         goto fail;

@@ -18,10 +18,8 @@
 
 extern char **environ;
 
-/* Close every descriptor from 3 up but keep_a and keep_b (either may be
- * -1, or below 3). */
-static int
-close_from_3(int keep_a, int keep_b)
+int
+worker_close_from_3(int keep_a, int keep_b)
 {
     int keep[2] = { keep_a < keep_b ? keep_a : keep_b,
                     keep_a < keep_b ? keep_b : keep_a };
@@ -73,7 +71,7 @@ place_fds(const struct pool_conf *pc, int listen_fd, int out_fd, int wake_fd)
     /* Descriptors the master inherited without CLOEXEC must not reach the
      * application either; the wake eventfd is CLOEXEC and goes at exec (a
      * CGI script's too). */
-    if (close_from_3(pc->mode != MODE_EXEC ? wake_fd : -1, -1) == -1)
+    if (worker_close_from_3(pc->mode != MODE_EXEC ? wake_fd : -1, -1) == -1)
         goto fail;
     return 0;
 fail:

@@ -31,4 +31,9 @@ struct worker_start {
 noreturn void worker_main(const struct pool_conf *pc,
                           const struct worker_start *ws);
 
+/* Close every descriptor from 3 up but keep_a and keep_b (either may be
+ * -1, or below 3), with close_range(2): async-signal-safe, for a child
+ * between fork and exec. 0, or -1 with errno. */
+int worker_close_from_3(int keep_a, int keep_b);
+
 #endif
