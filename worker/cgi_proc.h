@@ -19,13 +19,14 @@ struct cgi_exec {
 };
 
 /*
- * fork, and in the child: default dispositions and an empty signal mask,
+ * vfork, and in the child: default dispositions and an empty signal mask,
  * a process group of its own, cwd dir_fd, stdio on the pipes, no other
  * descriptor but fd (left open across exec: the interpreter of a #!
  * script opens /dev/fd/N), then execveat(fd, "", AT_EMPTY_PATH). Waits
  * until the child has executed the file or failed to. Returns 0 with
- * *pid, or an errno value: the fork's, or the child's (which then
- * exited 127, was reaped, and wrote nothing to the pipes).
+ * *pid, or an errno value: vfork's, or the child's (which then exited
+ * 127, was reaped, and wrote nothing to the pipes). Under valgrind,
+ * which runs vfork as a fork, a failed exec is only an exit status 127.
  */
 int cgi_proc_spawn(const struct cgi_exec *x, pid_t *pid);
 

@@ -7,11 +7,16 @@
 ROOT=$TMP/cgi-bin
 SOCK=$TMP/app.sock
 mkdir -p "$ROOT"
-# Runs until the test creates the release file.
+# Runs until the test creates the release file (60 s at most: a failed
+# test leaves no script behind).
 cat >"$ROOT/hold.sh" <<SH
 #!/bin/sh
 : >"$TMP/started"
-while [ ! -e "$TMP/release" ]; do sleep 0.02; done
+i=0
+while [ ! -e "$TMP/release" ] && [ \$i -lt 3000 ]; do
+    sleep 0.02
+    i=\$((i + 1))
+done
 printf 'Content-Type: text/plain\n\nreleased\n'
 SH
 printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nhi\\n"\n' >"$ROOT/hi.sh"
