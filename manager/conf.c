@@ -47,6 +47,7 @@ static const struct conf_range conf_ranges[] = {
     { "max_spawn_rate", 0, INT_MAX },
     { "rlimit_files", 1, CONF_MAX_NOFILE },
     { "priority", -20, 19 },
+    { "keepalive_max", 0, 65536 },
 };
 
 /* Durations where 0 is an error: a zero backoff would respawn a crashing
@@ -54,7 +55,7 @@ static const struct conf_range conf_ranges[] = {
  * moment it goes idle. */
 static const char *const conf_nonzero_durations[] = {
     "restart_backoff", "restart_backoff_max", "idle_timeout",
-    "upgrade_timeout",
+    "upgrade_timeout", "read_timeout", "keepalive_timeout",
 };
 
 /* Keys valid at the top level only. */
@@ -588,6 +589,10 @@ conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
     CONF_BOOL("preload", cfg_false),                                        \
     CONF_SIZE("max_body", "0"),                                             \
     CONF_INT("request_timeout", 0, conf_on_duration),                       \
+    CONF_INT("read_timeout", CONF_READ_TIMEOUT_MS, conf_on_duration),       \
+    CONF_INT("keepalive_timeout", CONF_KEEPALIVE_TIMEOUT_MS,                \
+             conf_on_duration),                                             \
+    CONF_INT("keepalive_max", CONF_KEEPALIVE_MAX, conf_on_int),             \
     CONF_INT("max_requests", 0, conf_on_int),                               \
     CONF_INT("max_requests_jitter", 0, conf_on_int),                        \
     CONF_SIZE("max_rss", "0"),                                              \
@@ -893,6 +898,9 @@ conf_copy_served(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
     p->preload = cfg_getbool(sec, "preload");
     p->max_body = conf_get_size(sec, "max_body");
     p->request_timeout_ms = (unsigned)cfg_getint(sec, "request_timeout");
+    p->read_timeout_ms = (unsigned)cfg_getint(sec, "read_timeout");
+    p->keepalive_timeout_ms = (unsigned)cfg_getint(sec, "keepalive_timeout");
+    p->keepalive_max = (unsigned)cfg_getint(sec, "keepalive_max");
     p->max_requests = (unsigned)cfg_getint(sec, "max_requests");
     p->max_requests_jitter = (unsigned)cfg_getint(sec, "max_requests_jitter");
     p->max_rss = conf_get_size(sec, "max_rss");

@@ -73,6 +73,12 @@ struct pool_conf {
                                    each worker after fork */
     unsigned long long max_body;  /* bytes; 0: no limit (413 above it) */
     unsigned request_timeout_ms;  /* 0: none; a longer request is killed */
+    unsigned read_timeout_ms;   /* a connection's request must arrive whole
+                                   within this, or it is closed (>= 1) */
+    unsigned keepalive_timeout_ms; /* a kept connection idle this long is
+                                   closed (>= 1) */
+    unsigned keepalive_max;     /* kept connections a worker holds; 0:
+                                   close each after its request */
     unsigned max_requests;      /* recycle after N requests; 0: never */
     unsigned max_requests_jitter; /* + random 0..N to spread recycling;
                                    0 unless max_requests is set; both are

@@ -16,6 +16,13 @@
 #define CONF_KEY_MAX 64                /* key names the scanner remembers */
 #define CONF_MSG_MAX 512
 #define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
+/* Defaults of the worker loop's keys. A web server sends a request whole,
+ * so 10 s is generous; 75 s outlasts nginx's upstream keepalive_timeout
+ * (60 s), so that nginx, not fcgipm, closes a kept connection; 64 kept
+ * connections per worker cover nginx's "keepalive 32" from two processes. */
+#define CONF_READ_TIMEOUT_MS 10000
+#define CONF_KEEPALIVE_TIMEOUT_MS 75000
+#define CONF_KEEPALIVE_MAX 64
 #define CONF_CORE_UNLIMITED "unlimited"
 
 /* Where a value came from: a line of the file (> 0), the defaults, the CLI */

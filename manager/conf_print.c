@@ -89,6 +89,9 @@ conf_print_served(FILE *f, const struct pool_conf *p, const char *in)
         fprintf(f, "%spreload = %s\n", in, p->preload ? "true" : "false");
     conf_print_size(f, in, "max_body", p->max_body);
     conf_print_duration(f, in, "request_timeout", p->request_timeout_ms);
+    conf_print_duration(f, in, "read_timeout", p->read_timeout_ms);
+    conf_print_duration(f, in, "keepalive_timeout", p->keepalive_timeout_ms);
+    fprintf(f, "%skeepalive_max = %u\n", in, p->keepalive_max);
     fprintf(f, "%smax_requests = %u\n", in, p->max_requests);
     fprintf(f, "%smax_requests_jitter = %u\n", in, p->max_requests_jitter);
     conf_print_size(f, in, "max_rss", p->max_rss);

@@ -204,6 +204,7 @@ scoreboard_state_name(enum sb_state state)
         [SB_EMPTY] = "empty",       [SB_STARTING] = "starting",
         [SB_IDLE] = "idle",         [SB_BUSY] = "busy",
         [SB_STOPPING] = "stopping", [SB_RECYCLING] = "recycling",
+        [SB_READING] = "reading",
     };
 
     return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state]

@@ -20,6 +20,8 @@ enum sb_state {
     SB_BUSY,                    /* serving a request */
     SB_STOPPING,                /* leaving (stop signal, shutdown) */
     SB_RECYCLING,               /* leaving after max_requests or max_rss */
+    SB_READING,                 /* reading a request's head from a slow
+                                   client: taken, but not serving */
 };
 
 /* One worker's slot. The request fields are guarded by seq, odd while
