@@ -193,6 +193,22 @@ push(struct fcgi_record_decoder *d, const uint8_t *p, size_t len, int raw)
     return n;
 }
 
+/* The head scan looks within its bytes only, and its answer is final: a
+ * prefix that holds a whole head (or a bad version) still does so with
+ * any bytes after it. */
+static void
+check_scan_head(const uint8_t *data, size_t size)
+{
+    enum fcgi_head whole = fcgi_record_scan_head(data, size);
+    size_t cuts[] = { size / 2, size / 3, size > 8 ? size - 8 : 0 };
+
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
+        enum fcgi_head part = fcgi_record_scan_head(data, cuts[i]);
+        if (part != FCGI_HEAD_PARTIAL && part != whole)
+            abort();
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -204,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size == 0)
         return 0;
+    check_scan_head(data, size);
     ch.nspec = data[0] % 8;
     if (1 + ch.nspec > size)
         return 0;

@@ -3,6 +3,7 @@
 #include "fcgi_record.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -402,4 +403,33 @@ size_t
 fcgi_record_decoder_buffered(const struct fcgi_record_decoder *d)
 {
     return d->end - d->start;
+}
+
+enum fcgi_head
+fcgi_record_scan_head(const void *buf, size_t len)
+{
+    const uint8_t *b = buf;
+    bool begun = false;
+    uint16_t id = 0;
+
+    for (size_t off = 0; len - off >= FCGI_RECORD_HEADER_LEN;) {
+        const uint8_t *h = b + off;
+        uint16_t rid = (uint16_t)(h[2] << 8 | h[3]);
+        size_t content = (size_t)(h[4] << 8 | h[5]);
+        size_t whole = FCGI_RECORD_HEADER_LEN + content + h[6];
+
+        if (h[0] != FCGI_RECORD_VERSION)
+            return FCGI_HEAD_INVALID;
+        if (len - off < whole)
+            return FCGI_HEAD_PARTIAL;
+        if (h[1] == FCGI_TYPE_BEGIN_REQUEST && !begun && rid != 0) {
+            begun = true;
+            id = rid;
+        } else if (h[1] == FCGI_TYPE_PARAMS && begun && rid == id
+                   && content == 0) {
+            return FCGI_HEAD_COMPLETE;
+        }
+        off += whole;
+    }
+    return FCGI_HEAD_PARTIAL;
 }

@@ -197,4 +197,20 @@ const char *fcgi_record_decoder_error(const struct fcgi_record_decoder *d);
 /* Bytes buffered but not yet returned: not 0 at EOF means a cut record. */
 size_t fcgi_record_decoder_buffered(const struct fcgi_record_decoder *d);
 
+enum fcgi_head {
+    FCGI_HEAD_PARTIAL,      /* no whole head yet: wait for more bytes */
+    FCGI_HEAD_COMPLETE,     /* a BEGIN_REQUEST and its PARAMS stream up to
+                               its empty record */
+    FCGI_HEAD_INVALID,      /* a record of another protocol version */
+};
+
+/*
+ * Whether the first len bytes a connection sent (peeked, not consumed)
+ * hold a whole request head, so that reading it cannot block. Records
+ * before the BEGIN_REQUEST and of other request ids are skipped whole;
+ * everything but the version is left for the reader to judge. Looks at
+ * the bytes only: no state, no allocation.
+ */
+enum fcgi_head fcgi_record_scan_head(const void *buf, size_t len);
+
 #endif

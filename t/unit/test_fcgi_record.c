@@ -696,6 +696,49 @@ test_fuzz(void **state)
     free(d);
 }
 
+/* rec: one record with content c (n bytes) appended at b + *off. */
+static void
+scan_put(uint8_t *b, size_t *off, uint8_t type, uint16_t id, const char *c,
+         size_t n)
+{
+    ssize_t w = fcgi_record_encode(b + *off, 4096 - *off, type, id, c, n);
+
+    assert_true(w > 0);
+    *off += (size_t)w;
+}
+
+static void
+test_scan_head(void **state)
+{
+    uint8_t b[4096], body[FCGI_RECORD_BODY_LEN];
+    size_t len = 0, begin_end;
+
+    (void)state;
+    fcgi_record_encode_begin(body, FCGI_ROLE_RESPONDER, FCGI_FLAG_KEEP_CONN);
+    scan_put(b, &len, FCGI_TYPE_GET_VALUES, 0, "", 0);
+    scan_put(b, &len, FCGI_TYPE_BEGIN_REQUEST, 1, (char *)body, sizeof(body));
+    begin_end = len;
+    scan_put(b, &len, FCGI_TYPE_PARAMS, 1, "\x01\x01" "ab", 4);
+    scan_put(b, &len, FCGI_TYPE_STDIN, 7, "other id", 8);
+    scan_put(b, &len, FCGI_TYPE_PARAMS, 7, "", 0);   /* not this request */
+    scan_put(b, &len, FCGI_TYPE_PARAMS, 1, "", 0);
+    /* Every cut short of the empty PARAMS record waits for more. */
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(fcgi_record_scan_head(b, cut), FCGI_HEAD_PARTIAL);
+    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_COMPLETE);
+    scan_put(b, &len, FCGI_TYPE_STDIN, 1, "body", 4);
+    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_COMPLETE);
+    /* Without a BEGIN_REQUEST, an empty PARAMS ends nothing. */
+    assert_int_equal(fcgi_record_scan_head(b + begin_end, len - begin_end),
+                     FCGI_HEAD_PARTIAL);
+    /* A header of another version is refused at once. */
+    b[begin_end] = 2;
+    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_INVALID);
+    assert_int_equal(fcgi_record_scan_head("\x00", 1), FCGI_HEAD_PARTIAL);
+    assert_int_equal(fcgi_record_scan_head("\x02\x01\x00\x01\x00\x00\x00\x00",
+                                           8), FCGI_HEAD_INVALID);
+}
+
 int
 main(void)
 {
@@ -721,6 +764,7 @@ main(void)
         cmocka_unit_test(test_decoder_good_then_bad),
         cmocka_unit_test(test_decoder_passes_other_types),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_scan_head),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
