@@ -199,11 +199,11 @@ push(struct fcgi_record_decoder *d, const uint8_t *p, size_t len, int raw)
 static void
 check_scan_head(const uint8_t *data, size_t size)
 {
-    enum fcgi_head whole = fcgi_record_scan_head(data, size);
+    enum fcgi_head whole = fcgi_record_scan_head(data, size, NULL);
     size_t cuts[] = { size / 2, size / 3, size > 8 ? size - 8 : 0 };
 
     for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
-        enum fcgi_head part = fcgi_record_scan_head(data, cuts[i]);
+        enum fcgi_head part = fcgi_record_scan_head(data, cuts[i], NULL);
         if (part != FCGI_HEAD_PARTIAL && part != whole)
             abort();
     }

@@ -405,13 +405,34 @@ fcgi_record_decoder_buffered(const struct fcgi_record_decoder *d)
     return d->end - d->start;
 }
 
+/* Whether the records from off on hold request id's empty STDIN. */
+static bool
+scan_input_end(const uint8_t *b, size_t len, size_t off, uint16_t id)
+{
+    while (len - off >= FCGI_RECORD_HEADER_LEN) {
+        const uint8_t *h = b + off;
+        size_t content = (size_t)(h[4] << 8 | h[5]);
+        size_t whole = FCGI_RECORD_HEADER_LEN + content + h[6];
+
+        if (h[0] != FCGI_RECORD_VERSION || len - off < whole)
+            return false;
+        if (h[1] == FCGI_TYPE_STDIN && (uint16_t)(h[2] << 8 | h[3]) == id
+            && content == 0)
+            return true;
+        off += whole;
+    }
+    return false;
+}
+
 enum fcgi_head
-fcgi_record_scan_head(const void *buf, size_t len)
+fcgi_record_scan_head(const void *buf, size_t len, bool *input_ended)
 {
     const uint8_t *b = buf;
     bool begun = false;
     uint16_t id = 0;
 
+    if (input_ended != NULL)
+        *input_ended = false;
     for (size_t off = 0; len - off >= FCGI_RECORD_HEADER_LEN;) {
         const uint8_t *h = b + off;
         uint16_t rid = (uint16_t)(h[2] << 8 | h[3]);
@@ -422,14 +443,16 @@ fcgi_record_scan_head(const void *buf, size_t len)
             return FCGI_HEAD_INVALID;
         if (len - off < whole)
             return FCGI_HEAD_PARTIAL;
+        off += whole;
         if (h[1] == FCGI_TYPE_BEGIN_REQUEST && !begun && rid != 0) {
             begun = true;
             id = rid;
         } else if (h[1] == FCGI_TYPE_PARAMS && begun && rid == id
                    && content == 0) {
+            if (input_ended != NULL)
+                *input_ended = scan_input_end(b, len, off, id);
             return FCGI_HEAD_COMPLETE;
         }
-        off += whole;
     }
     return FCGI_HEAD_PARTIAL;
 }

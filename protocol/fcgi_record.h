@@ -4,6 +4,7 @@
 #ifndef FCGIPM_FCGI_RECORD_H
 #define FCGIPM_FCGI_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -209,8 +210,11 @@ enum fcgi_head {
  * hold a whole request head, so that reading it cannot block. Records
  * before the BEGIN_REQUEST and of other request ids are skipped whole;
  * everything but the version is left for the reader to judge. Looks at
- * the bytes only: no state, no allocation.
+ * the bytes only: no state, no allocation. With a whole head,
+ * *input_ended (if not NULL) says whether the request's empty STDIN
+ * record is within the bytes too: then its whole input is here.
  */
-enum fcgi_head fcgi_record_scan_head(const void *buf, size_t len);
+enum fcgi_head fcgi_record_scan_head(const void *buf, size_t len,
+                                     bool *input_ended);
 
 #endif

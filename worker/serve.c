@@ -1,6 +1,7 @@
-/* The accept loop of cgi and module workers (libfcgi owns the protocol):
- * scoreboard state, access and slow logs, recycling, and the request
- * timeout of modules. */
+/* The request loop of cgi and module workers: conn.c finds the next
+ * connection with a whole request head, libfcgi reads it and speaks the
+ * protocol, and this file does the rest: scoreboard state, access and
+ * slow logs, recycling, stopping, and the request timeout of modules. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "conn.h"
 #include "handler.h"
 #include "log.h"
 #include "serve.h"
@@ -37,64 +39,123 @@ struct serve {
     struct serve_log slow;
     int wake_fd;                /* see scoreboard_take_wake; or -1 */
     bool wake_failed;           /* writing it failed: logged */
+    struct conn_set conns;
 };
 
 
 /* SIGTERM: the master's fast stop, or its death (the parent-death
- * signal, worker.c). Set while a request runs (from accept to finish)
- * and when SIGTERM came during one. */
+ * signal, worker.c); the pool's stop_signal: a graceful stop. serving is
+ * set while a request runs (from reading its head to its finish). */
 static volatile sig_atomic_t serving;
 static volatile sig_atomic_t stop_asked;
-/* Not a socket: put on fd 0 in place of the listening socket. */
-static int not_listening_fd = -1;
+/* An eventfd: readable once a stop is asked, which wakes conn.c's
+ * epoll_wait whenever the signal lands; and, not being a socket, what
+ * fd 0 becomes when SIGTERM gives up the listening socket. */
+static int stop_fd = -1;
+
+static void
+ask_stop(void)
+{
+    uint64_t one = 1;
+    int saved = errno;
+
+    stop_asked = 1;
+    if (write(stop_fd, &one, sizeof(one)) == -1) {
+        /* A full counter is readable already. */
+    }
+    errno = saved;
+}
 
 /* Idle, the worker leaves at once. Serving, it gives up the listening
  * socket at once, so that a master started anew can bind its address
  * (nothing answers there any more), and leaves after the request: no
  * worker accepts once its master is gone. dup2 rather than close keeps
- * fd 0 from being reused by the request's own descriptors. This replaces
- * libfcgi's handler, which only asks its accept loop to end: a worker
- * busy for long would keep the socket, and one waiting for the first
- * bytes of a connection it has just accepted would spin. */
+ * fd 0 from being reused by the request's own descriptors. */
 static void
 on_term(int sig)
 {
     (void)sig;
     if (!serving)
         _exit(0);
-    if (not_listening_fd != -1)
-        dup2(not_listening_fd, 0);
-    stop_asked = 1;
+    dup2(stop_fd, 0);
+    ask_stop();
 }
 
-/* After FCGX_Init, which installs libfcgi's SIGTERM handler. 0 or -1. */
-static int
-catch_term(const struct pool_conf *pc)
+/* The graceful stop: no more connections; the request in hand and those
+ * already received on kept connections are served, then the worker
+ * leaves. This replaces libfcgi's SIGUSR1 handler, which would make it
+ * drop a connection it had just accepted. */
+static void
+on_stop(int sig)
 {
-    struct sigaction sa = { .sa_handler = on_term };
+    (void)sig;
+    ask_stop();
+}
 
-    not_listening_fd = eventfd(0, EFD_CLOEXEC);
-    if (not_listening_fd == -1) {
+/* After FCGX_Init, which installs libfcgi's handlers. 0 or -1. */
+static int
+catch_stop(const struct pool_conf *pc)
+{
+    struct sigaction term = { .sa_handler = on_term };
+    struct sigaction stop = { .sa_handler = on_stop };
+
+    stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stop_fd == -1) {
         log_error_errno("pool %s: worker %d: eventfd", pc->name,
                         (int)getpid());
         return -1;
     }
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) == -1) {
-        log_error_errno("pool %s: worker %d: cannot handle SIGTERM",
-                        pc->name, (int)getpid());
+    sigemptyset(&term.sa_mask);
+    sigemptyset(&stop.sa_mask);
+    if (sigaction(SIGTERM, &term, NULL) == -1
+        || (pc->stop_signal != SIGTERM
+            && sigaction(pc->stop_signal, &stop, NULL) == -1)) {
+        log_error_errno("pool %s: worker %d: cannot handle its stop "
+                        "signals", pc->name, (int)getpid());
         return -1;
     }
     return 0;
 }
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
+/* A request head larger than conn.c's peek is read with the worker
+ * waiting, in state reading: this timer's signal (without SA_RESTART)
+ * ends libfcgi's blocked read at the connection's read deadline. */
+static timer_t head_timer;
+static bool head_timer_ready;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+static void
+head_timer_fired(int sig)
+{
+    (void)sig;                  /* interrupting is all it does */
+}
+
+static void
+head_timer_make(const struct pool_conf *pc)
+{
+    struct sigaction sa = { .sa_handler = head_timer_fired };
+    struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL,
+                           .sigev_signo = SIGRTMIN + 1 };
+
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGRTMIN + 1, &sa, NULL) == -1
+        || timer_create(CLOCK_MONOTONIC, &ev, &head_timer) == -1) {
+        log_warn_errno("pool %s: worker %d: no read timer: request heads "
+                       "over %d bytes are refused", pc->name, (int)getpid(),
+                       CONN_PEEK_MAX);
+        return;
+    }
+    head_timer_ready = true;
+}
+
+static void
+head_timer_set(uint64_t ms)
+{
+    struct itimerspec it = { 0 };
+
+    it.it_value.tv_sec = (time_t)(ms / 1000);
+    it.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+    if (timer_settime(head_timer, 0, &it, NULL) == -1)
+        log_warn_errno("worker %d: timer_settime", (int)getpid());
 }
 
 static double
@@ -230,23 +291,28 @@ arm_timeout(const struct pool_conf *pc, bool on)
 
 #define DRAIN_MAX (64 * 1024)   /* unread body a kept connection may skip */
 
-/* Whether the rest of r's input, to its end record, is already here: read
- * it (at most DRAIN_MAX bytes) with the socket non-blocking, so that a
- * client that has not sent it costs nothing but its kept connection. A
- * handler that never reads the body (a GET, whose empty end record has
- * not been read either) then keeps nginx's connection (FCGI_KEEP_CONN)
- * for the next request. */
+/* Whether the rest of c's input, to its end record, is already here:
+ * read it (at most DRAIN_MAX bytes) without waiting for the client, so
+ * that a client that has not sent it costs nothing but its kept
+ * connection. A handler that never reads the body (a GET, whose empty
+ * end record has not been read either) then keeps nginx's connection
+ * (FCGI_KEEP_CONN) for the next request. When conn.c saw the whole input
+ * in its peek, reading cannot block and the socket stays as it is. */
 static bool
-input_drained(FCGX_Request *r)
+input_drained(struct conn *c)
 {
+    FCGX_Request *r = &c->req;
     char buf[4096];
     size_t total = 0;
+    int fl = 0;
 
     if (FCGX_HasSeenEOF(r->in))
         return FCGX_GetError(r->in) == 0;
-    int fl = fcntl(r->ipcFd, F_GETFL);
-    if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1)
-        return false;
+    if (!c->input_here) {
+        fl = fcntl(r->ipcFd, F_GETFL);
+        if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1)
+            return false;
+    }
     while (!FCGX_HasSeenEOF(r->in) && total < DRAIN_MAX) {
         int n = FCGX_GetStr(buf, sizeof(buf), r->in);
         if (n <= 0)
@@ -256,7 +322,7 @@ input_drained(FCGX_Request *r)
     /* libfcgi takes EAGAIN for an error and marks the stream closed:
      * HasSeenEOF alone cannot tell a real end from that. */
     bool drained = FCGX_HasSeenEOF(r->in) && FCGX_GetError(r->in) == 0;
-    if (fcntl(r->ipcFd, F_SETFL, fl) == -1)
+    if (!c->input_here && fcntl(r->ipcFd, F_SETFL, fl) == -1)
         return false;
     return drained;
 }
@@ -280,10 +346,11 @@ wake_master(struct serve *sv)
 }
 
 static void
-serve_one(struct serve *sv, FCGX_Request *r)
+serve_one(struct serve *sv, struct conn *c)
 {
     const struct pool_conf *pc = sv->pc;
-    uint64_t t0 = mono_ms();
+    FCGX_Request *r = &c->req;
+    uint64_t t0 = conn_now_ms();
     double start = wall_s();
     const char *uri = param(r, "REQUEST_URI");
 
@@ -294,7 +361,7 @@ serve_one(struct serve *sv, FCGX_Request *r)
     arm_timeout(pc, true);
     int status = pc->mode == MODE_CGI ? cgi_handle(r, pc) : module_handle(r);
     arm_timeout(pc, false);
-    double duration = (double)(mono_ms() - t0) / 1000.0;
+    double duration = (double)(conn_now_ms() - t0) / 1000.0;
     char access[4096], slow[1024];
     size_t alen = pc->access_log == NULL ? 0
                   : format_access(sv, r, status, start, duration, access,
@@ -306,17 +373,19 @@ serve_one(struct serve *sv, FCGX_Request *r)
     /* A body left unread would be taken for the next request on a kept
      * connection (FCGI_KEEP_CONN): close the connection instead. So does
      * a worker that leaves after this request. */
-    bool drained = input_drained(r);
-    if (r->keepConnection && (stop_asked || !drained))
-        r->keepConnection = 0;
-    /* Input read to its end: nothing is left that a close could make the
-     * kernel discard, so close at once instead of libfcgi's shutdown and
-     * wait for the client to close (up to 2 s, with the worker unable to
-     * accept). Issue 11's fast close. */
-    if (!r->keepConnection && drained)
-        FCGX_Detach(r);
+    bool drained = input_drained(c);
+    bool keep = r->keepConnection && drained && !stop_asked
+                && pc->keepalive_max > 0;
+    /* conn.c closes the connection, not libfcgi: at once when the input
+     * was read to its end (nothing is left that a close could make the
+     * kernel discard: issue 11's fast close), else after a bounded drain
+     * that does not hold the worker. libfcgi closes it only when a write
+     * failed, and then without its shutdown and wait (detached). */
+    r->keepConnection = 1;
+    FCGX_ClearError(r->in);
     /* The client has its answer before we write logs. */
     FCGX_Finish_r(r);
+    conn_finish(&sv->conns, c, keep, drained);
     scoreboard_end_request(sv->slot);
     sv->served++;
     if (alen > 0)
@@ -373,7 +442,7 @@ recycle_due(struct serve *sv)
 static unsigned long
 request_limit(const struct pool_conf *pc)
 {
-    unsigned seed = (unsigned)getpid() ^ (unsigned)mono_ms();
+    unsigned seed = (unsigned)getpid() ^ (unsigned)conn_now_ms();
 
     if (pc->max_requests == 0)
         return 0;
@@ -381,6 +450,47 @@ request_limit(const struct pool_conf *pc)
         return pc->max_requests;
     return pc->max_requests
            + (unsigned long)rand_r(&seed) % (pc->max_requests_jitter + 1);
+}
+
+/* Read c's head (waiting, within its read deadline, only when it did not
+ * fit the peek) and serve its request. Whether the worker is due to
+ * recycle. */
+static bool
+serve_conn(struct serve *sv, struct conn *c)
+{
+    bool waits = c->head_large;
+
+    if (waits) {
+        uint64_t now = conn_now_ms();
+        if (!head_timer_ready || now >= c->deadline_at) {
+            conn_lost(&sv->conns, c);
+            return false;
+        }
+        scoreboard_set_state(sv->slot, SB_READING);
+        wake_master(sv);
+        head_timer_set(c->deadline_at - now);
+    }
+    /* Kept and detached, libfcgi neither closes the connection before
+     * reading it nor waits for the client when a bad head makes it close
+     * it. */
+    c->req.keepConnection = 1;
+    c->req.detached = 1;
+    serving = 1;
+    int rc = FCGX_Accept_r(&c->req);
+    if (waits) {
+        head_timer_set(0);
+        scoreboard_set_state(sv->slot, SB_IDLE);
+    }
+    if (rc < 0) {
+        log_debug("pool %s: worker %d: unreadable request head (%d): "
+                  "connection closed", sv->pc->name, (int)getpid(), rc);
+        serving = 0;
+        conn_lost(&sv->conns, c);
+        return false;
+    }
+    serve_one(sv, c);
+    serving = 0;
+    return recycle_due(sv);
 }
 
 noreturn void
@@ -391,15 +501,16 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
                         .slot = scoreboard_slot(sb, slot),
                         .limit = request_limit(pc), .wake_fd = wake_fd };
     uint32_t gen = sb != NULL ? sb->log_generation : 0;
-    FCGX_Request req;
 
-    if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
+    if (FCGX_Init() != 0) {
         log_error("pool %s: worker %d: cannot initialise libfcgi",
                   pc->name, (int)getpid());
         _exit(1);
     }
-    if (catch_term(pc) == -1)
+    if (catch_stop(pc) == -1
+        || conn_set_open(&sv.conns, pc, stop_fd, &stop_asked) == -1)
         _exit(1);
+    head_timer_make(pc);
     /* With preload the master loaded it already: then this is a no-op. */
     if (pc->mode == MODE_MODULE && module_load(pc) == -1)
         _exit(1);
@@ -407,15 +518,15 @@ serve_main(const struct pool_conf *pc, struct scoreboard *sb, size_t slot,
     log_file_open(&sv.slow, pc->slowlog, gen);
     scoreboard_set_state(sv.slot, SB_IDLE);
     bool recycled = false;
-    /* FCGX_Accept_r fails once libfcgi's SIGUSR1 handler has asked for
-     * shutdown: the master's stop signal ends the loop between requests. */
-    while (!recycled && !stop_asked && FCGX_Accept_r(&req) >= 0) {
-        serving = 1;
-        serve_one(&sv, &req);
-        serving = 0;
-        recycled = recycle_due(&sv);
-    }
+    struct conn *c;
+    while (!recycled && (c = conn_next(&sv.conns)) != NULL)
+        recycled = serve_conn(&sv, c);
     scoreboard_set_state(sv.slot, recycled ? SB_RECYCLING : SB_STOPPING);
+    /* What the web server has sent already is answered, not dropped. */
+    stop_asked = 1;
+    while ((c = conn_next_pending(&sv.conns)) != NULL)
+        serve_conn(&sv, c);
+    conn_set_close(&sv.conns);
     if (pc->mode == MODE_MODULE)
         module_unload();
     /* A module's stdio goes out, but no atexit handler the master may

@@ -66,6 +66,15 @@ place_fds(const struct pool_conf *pc, int listen_fd, int out_fd, int wake_fd)
     } else if (listen_fd > 0 && dup2(listen_fd, 0) == -1) {
         goto fail;
     }
+    /* A cgi or module worker that served this socket before a reload made
+     * it non-blocking (conn.c); a program's accept() loop needs it
+     * blocking. */
+    if (pc->mode == MODE_EXEC && listen_fd >= 0) {
+        int fl = fcntl(0, F_GETFL);
+        if (fl == -1 || ((fl & O_NONBLOCK)
+                         && fcntl(0, F_SETFL, fl & ~O_NONBLOCK) == -1))
+            goto fail;
+    }
     if (place_stdio(out_fd) == -1)
         goto fail;
     /* Descriptors the master inherited without CLOEXEC must not reach the

@@ -711,7 +711,8 @@ static void
 test_scan_head(void **state)
 {
     uint8_t b[4096], body[FCGI_RECORD_BODY_LEN];
-    size_t len = 0, begin_end;
+    size_t len = 0, begin_end, head_end;
+    bool ended;
 
     (void)state;
     fcgi_record_encode_begin(body, FCGI_ROLE_RESPONDER, FCGI_FLAG_KEEP_CONN);
@@ -722,21 +723,37 @@ test_scan_head(void **state)
     scan_put(b, &len, FCGI_TYPE_STDIN, 7, "other id", 8);
     scan_put(b, &len, FCGI_TYPE_PARAMS, 7, "", 0);   /* not this request */
     scan_put(b, &len, FCGI_TYPE_PARAMS, 1, "", 0);
+    head_end = len;
     /* Every cut short of the empty PARAMS record waits for more. */
-    for (size_t cut = 0; cut < len; cut++)
-        assert_int_equal(fcgi_record_scan_head(b, cut), FCGI_HEAD_PARTIAL);
-    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_COMPLETE);
+    for (size_t cut = 0; cut < head_end; cut++)
+        assert_int_equal(fcgi_record_scan_head(b, cut, &ended),
+                         FCGI_HEAD_PARTIAL);
+    assert_int_equal(fcgi_record_scan_head(b, len, &ended),
+                     FCGI_HEAD_COMPLETE);
+    assert_false(ended);
     scan_put(b, &len, FCGI_TYPE_STDIN, 1, "body", 4);
-    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_COMPLETE);
+    scan_put(b, &len, FCGI_TYPE_STDIN, 7, "", 0);
+    assert_int_equal(fcgi_record_scan_head(b, len, &ended),
+                     FCGI_HEAD_COMPLETE);
+    assert_false(ended);
+    scan_put(b, &len, FCGI_TYPE_STDIN, 1, "", 0);
+    assert_int_equal(fcgi_record_scan_head(b, len - 1, &ended),
+                     FCGI_HEAD_COMPLETE);
+    assert_false(ended);
+    assert_int_equal(fcgi_record_scan_head(b, len, &ended),
+                     FCGI_HEAD_COMPLETE);
+    assert_true(ended);
     /* Without a BEGIN_REQUEST, an empty PARAMS ends nothing. */
-    assert_int_equal(fcgi_record_scan_head(b + begin_end, len - begin_end),
-                     FCGI_HEAD_PARTIAL);
+    assert_int_equal(fcgi_record_scan_head(b + begin_end, len - begin_end,
+                                           NULL), FCGI_HEAD_PARTIAL);
     /* A header of another version is refused at once. */
     b[begin_end] = 2;
-    assert_int_equal(fcgi_record_scan_head(b, len), FCGI_HEAD_INVALID);
-    assert_int_equal(fcgi_record_scan_head("\x00", 1), FCGI_HEAD_PARTIAL);
-    assert_int_equal(fcgi_record_scan_head("\x02\x01\x00\x01\x00\x00\x00\x00",
-                                           8), FCGI_HEAD_INVALID);
+    assert_int_equal(fcgi_record_scan_head(b, len, NULL), FCGI_HEAD_INVALID);
+    assert_int_equal(fcgi_record_scan_head("\x00", 1, NULL),
+                     FCGI_HEAD_PARTIAL);
+    assert_int_equal(fcgi_record_scan_head("\x02\x01\x00\x01\x00\x00\x00"
+                                           "\x00", 8, NULL),
+                     FCGI_HEAD_INVALID);
 }
 
 int
