@@ -482,8 +482,9 @@ serve_conn(struct serve *sv, struct conn *c)
         scoreboard_set_state(sv->slot, SB_IDLE);
     }
     if (rc < 0) {
-        log_debug("pool %s: worker %d: unreadable request head (%d): "
-                  "connection closed", sv->pc->name, (int)getpid(), rc);
+        log_debug("pool %s: worker %d: no whole request head (a bad "
+                  "record, or read_timeout: libfcgi %d): connection closed",
+                  sv->pc->name, (int)getpid(), rc);
         serving = 0;
         conn_lost(&sv->conns, c);
         return false;
