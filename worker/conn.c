@@ -220,14 +220,31 @@ conn_expiry_reason(const struct conn *c)
     return "no whole request within read_timeout";
 }
 
+/* Whether nothing has come on c since we last looked: a kept
+ * connection is closed only then, so that a request the web server sent
+ * just now is served, not cut (only one in flight at the very moment of
+ * the close can still meet it). */
+static bool
+conn_quiet(const struct conn *c)
+{
+    char b;
+
+    return recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1
+           && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void
 conn_expire(struct conn_set *cs)
 {
     for (size_t i = 0; i < cs->cap; i++) {
         struct conn *c = &cs->conns[i];
-        if (c->state == CONN_FREE || c->state == CONN_SERVING
+        if (c->state == CONN_FREE || c->state == CONN_SERVING || c->queued
             || cs->now < c->deadline_at)
             continue;
+        if (c->state == CONN_KEPT && !c->head_started && !conn_quiet(c)) {
+            conn_queue(cs, c);
+            continue;
+        }
         log_debug("pool %s: worker %d: connection %d: %s: closed",
                   cs->pc->name, (int)getpid(), c->req.ipcFd,
                   conn_expiry_reason(c));
