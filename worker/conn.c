@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -499,22 +500,72 @@ conn_next(struct conn_set *cs)
     }
 }
 
+/* Stopping: wait, with poll(2) and not the epoll set (whose stop event
+ * stays readable, and whose fd 0 may no longer be the listening socket),
+ * until a connection still sending its head has more bytes, or the first
+ * deadline. */
+static void
+conn_poll_heads(struct conn_set *cs)
+{
+    struct pollfd *pfd = calloc(cs->cap, sizeof(*pfd));
+    uint64_t first = UINT64_MAX;
+    nfds_t n = 0;
+
+    if (pfd == NULL) {
+        log_error_errno("pool %s: worker %d: poll", cs->pc->name,
+                        (int)getpid());
+        return;
+    }
+    for (size_t i = 0; i < cs->cap; i++) {
+        const struct conn *c = &cs->conns[i];
+        if (c->state != CONN_NEW && c->state != CONN_KEPT)
+            continue;
+        pfd[n++] = (struct pollfd){ .fd = c->req.ipcFd, .events = POLLIN };
+        if (c->deadline_at < first)
+            first = c->deadline_at;
+    }
+    int ms = first <= cs->now ? 0 : (int)(first - cs->now);
+    if (n > 0 && poll(pfd, n, ms) == -1 && errno != EINTR)
+        log_error_errno("pool %s: worker %d: poll", cs->pc->name,
+                        (int)getpid());
+    free(pfd);
+}
+
+/* A connection accepted just before the stop, or a kept one whose next
+ * head has begun, is waited for (within its read_timeout): the web
+ * server has sent, or is sending, a request on it. Idle kept ones are
+ * closed. */
 struct conn *
 conn_next_pending(struct conn_set *cs)
 {
-    cs->now = conn_now_ms();
-    for (size_t i = 0; i < cs->cap; i++) {
-        struct conn *c = &cs->conns[i];
-        if (c->state == CONN_NEW || c->state == CONN_KEPT) {
-            if (head_check(cs, c) == HEAD_READY) {
+    for (;;) {
+        bool waiting = false;
+        cs->now = conn_now_ms();
+        for (size_t i = 0; i < cs->cap; i++) {
+            struct conn *c = &cs->conns[i];
+            if (c->state != CONN_NEW && c->state != CONN_KEPT)
+                continue;
+            /* Quiet past RIPEN_MS, a new one is a slow client. */
+            if (cs->now >= c->deadline_at
+                || (c->state == CONN_KEPT && !c->head_started
+                    && conn_quiet(c))
+                || (c->state == CONN_NEW && cs->now >= c->used_at + RIPEN_MS
+                    && conn_quiet(c))) {
+                conn_close(cs, c);
+                continue;
+            }
+            enum head_check h = head_check(cs, c);
+            if (h == HEAD_READY) {
                 c->state = CONN_SERVING;
                 return c;
             }
-            if (c->state != CONN_FREE)
-                conn_close(cs, c);
+            waiting |= h == HEAD_WAIT
+                       && (c->state == CONN_NEW || c->head_started);
         }
+        if (!waiting)
+            return NULL;
+        conn_poll_heads(cs);
     }
-    return NULL;
 }
 
 /* Shut our side, so the client sees the end at once, and throw away what
