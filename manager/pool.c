@@ -410,7 +410,7 @@ looks_idle(struct pool *p, const struct slot *s)
     if (!sees_idle(p))
         return s->pm_idle_since != NEVER;
     scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index), &snap);
-    return snap.state == SB_IDLE;
+    return pm_seen_state(snap.state) == PM_SEEN_IDLE;
 }
 
 /* The slot to stop: a waiting one costs nothing to drop; then the newest
@@ -1108,8 +1108,10 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
         struct sb_snapshot snap;
         scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index),
                         &snap);
-        idle = snap.state == SB_IDLE;
-        starting = snap.state == SB_STARTING || snap.state == SB_EMPTY;
+        /* One reading a request's head is held by a slow client: taken,
+         * so that the pool grows past it. */
+        idle = pm_seen_state(snap.state) == PM_SEEN_IDLE;
+        starting = pm_seen_state(snap.state) == PM_SEEN_STARTING;
         activity = snap.requests;
     } else {
         if (!look)

@@ -797,6 +797,35 @@ test_dynamic_reads_the_scoreboard(void **state)
     pm_pool_free(p);
 }
 
+/* Workers reading requests' heads from slow clients are taken, not
+ * idle: the dynamic pool grows past them to keep its spare, and an idle
+ * worker, not a reading one, is the one a shrink stops. */
+static void
+test_dynamic_grows_past_workers_reading(void **state)
+{
+    struct pool *p = pm_pool(&dyn_mod);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    will_return(sys_fork, 100);
+    will_return(sys_fork, 101);
+    pool_reconcile(p, 5000);
+    set_sb(p, 0, 1, SB_READING);
+    pool_run_due(p, 5100);
+    assert_int_equal(p->target, 3);             /* min_spare 1 */
+    will_return(sys_fork, 102);
+    pool_reconcile(p, 5200);
+    set_sb(p, 2, 2, SB_IDLE);
+    set_sb(p, 1, 1, SB_IDLE);
+    p->target = 2;
+    expect_signal(101, SIGUSR1);    /* idle; 100 and 102 are not */
+    set_sb(p, 2, 2, SB_READING);
+    pool_reconcile(p, 5300);
+    assert_int_equal(p->slots[1].state, SLOT_STOPPING);
+    assert_int_equal(p->slots[0].state, SLOT_RUNNING);
+    pm_pool_free(p);
+}
+
 static void
 test_signals_move_the_floor_of_a_dynamic_pool(void **state)
 {
@@ -1083,6 +1112,7 @@ main(void)
         cmocka_unit_test(
             test_ondemand_exec_learns_from_a_worker_up_with_a_connection),
         cmocka_unit_test(test_dynamic_reads_the_scoreboard),
+        cmocka_unit_test(test_dynamic_grows_past_workers_reading),
         cmocka_unit_test(test_signals_move_the_floor_of_a_dynamic_pool),
         cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
         cmocka_unit_test(
