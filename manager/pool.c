@@ -1272,6 +1272,23 @@ stop_idle_timed_out(struct pool *p, const struct pm_sample *smp,
              p->target);
 }
 
+/* The pool wants more workers than max_workers allows: said once each
+ * time it begins (status counts these: max children reached). In exec
+ * mode the usual cause is kept connections: nginx's fastcgi_keep_conn
+ * holds a worker between requests, one per connection it keeps. */
+static void
+log_capped(const struct pool *p, const struct pm_sample *s)
+{
+    const struct pool_conf *pc = p->conf;
+
+    log_warn("pool %s: max_workers (%u) reached with %u connection%s "
+             "waiting; consider raising it%s", pc->name, pc->max_workers,
+             s->queued, s->queued == 1 ? "" : "s",
+             pc->mode != MODE_EXEC ? ""
+             : ": a kept connection (fastcgi_keep_conn) holds an exec "
+               "worker, so allow nginx's keepalive x worker_processes");
+}
+
 /* One look at the pool: sample, decide, act. */
 static void
 pm_run(struct pool *p, uint64_t now)
@@ -1280,6 +1297,7 @@ pm_run(struct pool *p, uint64_t now)
     bool woken = st->woken;
     struct pm_sample s = { .sees_idle = sees_idle(p) };
     struct pm_decision d;
+    unsigned long reached = st->max_reached;
 
     if (!s.sees_idle)
         look_new_workers(p, now, &s);
@@ -1291,6 +1309,8 @@ pm_run(struct pool *p, uint64_t now)
     st->woken = false;
     sample(p, now, &s);
     pm_decide(p->conf, st, &s, now, &d);
+    if (st->max_reached != reached)
+        log_capped(p, &s);
     if (d.grow > 0)
         grow(p, &s, d.grow);
     if (d.shrink > 0)
