@@ -1,6 +1,7 @@
 /* Whether a worker waits, idle, in accept() on its listening socket, from
  * /proc: libfcgi drops a connection accepted just before its stop signal,
- * so graceful stops wait for this. */
+ * so graceful stops of exec workers wait for this (cgi and module workers
+ * stop themselves at any moment). */
 #ifndef FCGIPM_IDLE_H
 #define FCGIPM_IDLE_H
 

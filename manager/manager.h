@@ -64,12 +64,15 @@ struct slot {
     uint64_t respawn_at;        /* SLOT_WAITING */
     uint64_t kill_at;           /* SLOT_STOPPING: next step */
     uint64_t give_up_at;        /* STOP_IDLE_WAIT: signal it anyway */
+    unsigned look_ms;           /* STOP_IDLE_WAIT: until the next look */
     uint64_t frozen_at;         /* STOP_FROZEN: when SIGSTOP was sent */
     int idle_fds;               /* its open fds while idle in accept() */
     bool freeze_failed;         /* counting fds or SIGSTOP failed: logged */
     uint64_t stable_at;         /* a respawn after a crash counts as
                                    healthy once it lives to this */
     enum stop_stage stage;
+    bool stops_itself;          /* a cgi or module worker: its own loop
+                                   stops at any moment, no idle wait */
     unsigned fail_streak;       /* deaths in a row within min_uptime */
     bool outgoing;              /* being replaced (reload): stop it once
                                    its replacement is forked */

@@ -114,6 +114,24 @@ pm_sample_ms(const struct pool_conf *pc)
     return clamp(pc->idle_timeout_ms / 8, 20, 1000);
 }
 
+enum pm_seen
+pm_seen_state(enum sb_state state)
+{
+    switch (state) {
+    case SB_IDLE:
+        return PM_SEEN_IDLE;
+    case SB_EMPTY:
+    case SB_STARTING:
+        return PM_SEEN_STARTING;
+    case SB_BUSY:
+    case SB_STOPPING:
+    case SB_RECYCLING:
+    case SB_READING:
+        break;
+    }
+    return PM_SEEN_TAKEN;
+}
+
 unsigned
 pm_queue_want(const struct pm_sample *s)
 {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "scoreboard.h"
 
 #define PM_SURGE_TICK_MS 20     /* connections wait: look again this soon */
 #define PM_DYNAMIC_TICK_MS 100  /* dynamic: how often to read the
@@ -121,6 +122,17 @@ void pm_init(struct pm_state *st, const struct pool_conf *pc,
 /* How often ondemand and adaptive look at idle workers: an eighth of
  * idle_timeout, within 20ms..1s. */
 unsigned pm_sample_ms(const struct pool_conf *pc);
+
+/* What a cgi or module worker's scoreboard state tells the pm. */
+enum pm_seen {
+    PM_SEEN_TAKEN,              /* serving, reading a request's head (a
+                                   slow client holds it), leaving, or a
+                                   value no state has: no spare */
+    PM_SEEN_IDLE,               /* waiting for a connection */
+    PM_SEEN_STARTING,           /* forked, about to wait */
+};
+/* The meaning of state (as read, maybe out of range). Pure. */
+enum pm_seen pm_seen_state(enum sb_state state);
 
 /* Connections waiting that no idle or starting worker is about to take. */
 unsigned pm_queue_want(const struct pm_sample *s);

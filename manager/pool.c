@@ -237,20 +237,46 @@ live_count(const struct pool *p)
     return n;
 }
 
-#define IDLE_POLL_MS 10         /* how often to look for an idle worker */
+#define IDLE_LOOK_MIN_MS 10     /* first look for an idle exec worker */
+#define IDLE_LOOK_MAX_MS 1024   /* the looks back off, doubling, to this */
 #define FREEZE_CHECK_MS 1       /* how soon a SIGSTOP has taken effect */
 #define FREEZE_MAX_MS 100       /* a SIGSTOP that takes longer: retry */
 
-/* Ask s's worker to finish and exit, but only once it waits in accept():
- * the stop signal makes libfcgi drop a connection it has just accepted.
- * If it is never seen idle, it gets the signal after graceful_timeout. */
+/* Ask s's worker to finish and exit. A cgi or module worker stops itself
+ * at any moment (its own loop finishes the request in hand and drops no
+ * connection it accepted): it gets the stop signal at once. An exec
+ * program's libfcgi drops a connection it has just accepted when the
+ * signal comes, so it gets the signal only once it is seen waiting in
+ * accept(), or after graceful_timeout. */
 static void
 ask_stop(struct pool *p, struct slot *s, uint64_t now)
 {
+    const struct pool_conf *pc = p->conf;
+
+    if (s->stops_itself) {
+        child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
+                          now + pc->graceful_timeout_ms);
+        return;
+    }
     s->state = SLOT_STOPPING;
     s->stage = STOP_IDLE_WAIT;
-    s->give_up_at = now + p->conf->graceful_timeout_ms;
+    s->give_up_at = now + pc->graceful_timeout_ms;
+    s->look_ms = IDLE_LOOK_MIN_MS;
     s->kill_at = now;
+}
+
+/* The next look at an exec worker not seen idle: 10 ms, then twice as
+ * long each time up to about a second, so that one serving a long
+ * request (or pinned by a kept connection) costs a few /proc reads, not
+ * a hundred a second. Never past give_up_at. */
+static void
+next_look(struct slot *s, uint64_t now)
+{
+    s->kill_at = now + s->look_ms;
+    if (s->kill_at > s->give_up_at)
+        s->kill_at = s->give_up_at;
+    s->look_ms = s->look_ms < IDLE_LOOK_MAX_MS / 2 ? s->look_ms * 2
+                                                   : IDLE_LOOK_MAX_MS;
 }
 
 static bool
@@ -277,13 +303,13 @@ idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
                           now + pc->kill_timeout_ms);
         return;
     }
-    s->kill_at = now + IDLE_POLL_MS;
+    next_look(s, now);
     if (!in_accept(s->pid))
         return;
     s->idle_fds = sys_proc_fd_count(s->pid);
     if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1) {
         /* ESRCH: it is exiting, and its reaping ends this. Anything else
-         * is retried at the next poll, and said once. */
+         * is retried at the next look, and said once. */
         bool failed = errno != ESRCH;
         if (failed && !s->freeze_failed)
             log_warn_errno("pool %s: cannot %s worker %d to stop it idle",
@@ -304,7 +330,7 @@ thaw(struct slot *s, uint64_t now)
     if (sys_kill(s->pid, SIGCONT) == -1 && errno != ESRCH)
         log_error_errno("cannot send SIGCONT to worker %d", (int)s->pid);
     s->stage = STOP_IDLE_WAIT;
-    s->kill_at = now + IDLE_POLL_MS;
+    next_look(s, now);
 }
 
 /* Frozen: if it is still inside the same accept() with no new
@@ -338,6 +364,7 @@ frozen_due(struct pool *p, struct slot *s, uint64_t now)
 static void
 spawned(struct pool *p, struct slot *s, uint64_t now)
 {
+    s->stops_itself = p->conf->mode != MODE_EXEC;
     s->pm_ready = false;
     s->pm_activity = 0;
     s->pm_idle_since = NEVER;
@@ -383,7 +410,7 @@ looks_idle(struct pool *p, const struct slot *s)
     if (!sees_idle(p))
         return s->pm_idle_since != NEVER;
     scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index), &snap);
-    return snap.state == SB_IDLE;
+    return pm_seen_state(snap.state) == PM_SEEN_IDLE;
 }
 
 /* The slot to stop: a waiting one costs nothing to drop; then the newest
@@ -1081,8 +1108,10 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
         struct sb_snapshot snap;
         scoreboard_read(scoreboard_map_slot(p->scoreboard, s->index),
                         &snap);
-        idle = snap.state == SB_IDLE;
-        starting = snap.state == SB_STARTING || snap.state == SB_EMPTY;
+        /* One reading a request's head is held by a slow client: taken,
+         * so that the pool grows past it. */
+        idle = pm_seen_state(snap.state) == PM_SEEN_IDLE;
+        starting = pm_seen_state(snap.state) == PM_SEEN_STARTING;
         activity = snap.requests;
     } else {
         if (!look)
@@ -1243,6 +1272,23 @@ stop_idle_timed_out(struct pool *p, const struct pm_sample *smp,
              p->target);
 }
 
+/* The pool wants more workers than max_workers allows: said once each
+ * time it begins (status counts these: max children reached). In exec
+ * mode the usual cause is kept connections: nginx's fastcgi_keep_conn
+ * holds a worker between requests, one per connection it keeps. */
+static void
+log_capped(const struct pool *p, const struct pm_sample *s)
+{
+    const struct pool_conf *pc = p->conf;
+
+    log_warn("pool %s: max_workers (%u) reached with %u connection%s "
+             "waiting; consider raising it%s", pc->name, pc->max_workers,
+             s->queued, s->queued == 1 ? "" : "s",
+             pc->mode != MODE_EXEC ? ""
+             : ": a kept connection (fastcgi_keep_conn) holds an exec "
+               "worker, so allow nginx's keepalive x worker_processes");
+}
+
 /* One look at the pool: sample, decide, act. */
 static void
 pm_run(struct pool *p, uint64_t now)
@@ -1251,6 +1297,7 @@ pm_run(struct pool *p, uint64_t now)
     bool woken = st->woken;
     struct pm_sample s = { .sees_idle = sees_idle(p) };
     struct pm_decision d;
+    unsigned long reached = st->max_reached;
 
     if (!s.sees_idle)
         look_new_workers(p, now, &s);
@@ -1262,6 +1309,8 @@ pm_run(struct pool *p, uint64_t now)
     st->woken = false;
     sample(p, now, &s);
     pm_decide(p->conf, st, &s, now, &d);
+    if (st->max_reached != reached)
+        log_capped(p, &s);
     if (d.grow > 0)
         grow(p, &s, d.grow);
     if (d.shrink > 0)

@@ -157,8 +157,10 @@ count_workers(const struct pool *p, struct counts *c,
             sbs = scoreboard_map_slot(p->scoreboard, s->index);
         if (sbs != NULL) {
             scoreboard_read(sbs, &snap);
+            /* Reading a request's head is active, as php-fpm counts its
+             * "Reading headers". */
             c->idle += snap.state == SB_IDLE;
-            c->active += snap.state == SB_BUSY;
+            c->active += snap.state == SB_BUSY || snap.state == SB_READING;
             c->requests += snap.requests;
             c->slow += snap.slow_requests;
         }

@@ -106,6 +106,23 @@ test_queue_want_counts_idle_and_starting(void **state)
     assert_int_equal(pm_queue_want(&s), 0);
 }
 
+/* A worker reading a request's head (a slow client holds it) is no
+ * spare: like a busy one, it makes a dynamic pool grow. */
+static void
+test_reading_is_taken_not_idle(void **state)
+{
+    (void)state;
+    assert_int_equal(pm_seen_state(SB_IDLE), PM_SEEN_IDLE);
+    assert_int_equal(pm_seen_state(SB_STARTING), PM_SEEN_STARTING);
+    assert_int_equal(pm_seen_state(SB_EMPTY), PM_SEEN_STARTING);
+    assert_int_equal(pm_seen_state(SB_READING), PM_SEEN_TAKEN);
+    assert_int_equal(pm_seen_state(SB_BUSY), PM_SEEN_TAKEN);
+    assert_int_equal(pm_seen_state(SB_STOPPING), PM_SEEN_TAKEN);
+    assert_int_equal(pm_seen_state(SB_RECYCLING), PM_SEEN_TAKEN);
+    assert_int_equal(pm_seen_state((enum sb_state)0xdeadbeefu),
+                     PM_SEEN_TAKEN);
+}
+
 static void
 test_dynamic_keeps_min_spare(void **state)
 {
@@ -563,6 +580,7 @@ main(void)
         cmocka_unit_test(test_adaptive_shrinks_one_per_quiet_timeout),
         cmocka_unit_test(test_adaptive_flapping_doubles_the_wait),
         cmocka_unit_test(test_idle_since),
+        cmocka_unit_test(test_reading_is_taken_not_idle),
         cmocka_unit_test(test_io_activity),
         cmocka_unit_test(test_stat_before_exec),
         cmocka_unit_test(test_fdinfo_mnt_id),

@@ -261,7 +261,108 @@ test_frozen_with_a_new_connection_is_thawed(void **state)
     expect_signal(100, SIGCONT);
     pool_run_due(p, 6001);
     assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
-    assert_int_equal(pool_next_deadline(p), 6011);
+    /* The looks went 10 ms, then 20 ms: it is serving. */
+    assert_int_equal(pool_next_deadline(p), 6021);
+}
+
+/* An exec worker busy for long (a slow request, or pinned by a kept
+ * connection) is looked at 10 ms after the stop, then twice as long
+ * each time up to about a second, and never past graceful_timeout:
+ * a few /proc reads a second, not a hundred. */
+static void
+test_looks_at_a_busy_exec_worker_back_off(void **state)
+{
+    struct pool *p = one_stopping(state);
+    uint64_t now = 6000, end = 6000 + pc.graceful_timeout_ms;
+    uint64_t gap = 0;
+    unsigned looks = 0;
+
+    while (now < end) {
+        will_read(100, "syscall", IN_SLEEP);
+        pool_run_due(p, now);
+        uint64_t next = pool_next_deadline(p);
+        assert_true(next > now);
+        /* Doubling from 10 ms, capped near a second. */
+        if (gap == 0)
+            assert_int_equal(next - now, 10);
+        else if (next < end)
+            assert_int_equal(next - now, gap * 2 < 1024 ? gap * 2 : 1024);
+        gap = next - now;
+        now = next;
+        looks++;
+    }
+    assert_int_equal(now, end);     /* exactly at graceful_timeout */
+    assert_true(looks < 40);        /* 30 s: 7 doublings, then ~1/s */
+    expect_signal(100, SIGUSR1);
+    pool_run_due(p, end);
+    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+}
+
+static const struct pool_conf mod1 = {
+    .name = "mod", .mode = MODE_MODULE, .pm = PM_STATIC, .workers = 1,
+    .max_workers = 2, .stop_signal = SIGUSR1, .graceful_timeout_ms = 30000,
+    .kill_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 1000,
+    .min_uptime_ms = 1000,
+};
+
+/* A module or cgi worker stops itself at any moment: the stop signal
+ * goes at once, busy or idle, with no look at /proc (no sys_proc_read
+ * is expected) and nothing to wake up for before graceful_timeout; KILL
+ * follows it, as for any worker. */
+static void
+test_module_and_cgi_workers_get_the_stop_signal_at_once(void **state)
+{
+    enum pool_mode modes[] = { MODE_MODULE, MODE_CGI };
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct pool_conf c = mod1;
+        c.mode = modes[i];
+        struct pool *p = calloc(1, sizeof(*p));
+        assert_non_null(p);
+        pool_init(p, NULL, &c, NULL, 0);
+        will_return(sys_fork, 100);
+        pool_reconcile(p, 5000);
+        scoreboard_set_state(scoreboard_map_slot(p->scoreboard, 0),
+                             SB_BUSY);
+        expect_signal(100, SIGUSR1);
+        pool_stop_all(p, true, 6000);
+        assert_int_equal(p->slots[0].state, SLOT_STOPPING);
+        assert_int_equal(p->slots[0].stage, STOP_ASKED);
+        assert_int_equal(pool_next_deadline(p),
+                         6000 + c.graceful_timeout_ms);
+        pool_run_due(p, 6010);      /* nothing due: no /proc, no signal */
+        pool_run_due(p, 6000 + c.graceful_timeout_ms - 1);
+        expect_signal(-100, SIGKILL);
+        pool_run_due(p, 6000 + c.graceful_timeout_ms);
+        assert_int_equal(p->slots[0].stage, STOP_KILLED);
+        pool_child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 40000);
+        assert_true(pool_is_empty(p));
+        pool_fini(p);
+        free(p);
+    }
+}
+
+/* The stop follows the mode a worker was started in: after a reload
+ * from exec to module, the old exec worker still waits to be seen idle,
+ * the new module worker would be signalled at once. */
+static void
+test_stop_follows_the_mode_a_worker_started_in(void **state)
+{
+    struct pool *p = *state;
+    struct pool_conf c = mod1;
+
+    p->target = 1;
+    fill(p, 5000);
+    will_return(sys_fork, 200);
+    pool_reconfigure(p, &c, 6000);  /* asks the exec worker: no signal */
+    assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
+    assert_int_equal(p->slots[1].pid, 200);
+    expect_signal(200, SIGUSR1);
+    p->target = 0;                  /* TTOU */
+    pool_reconcile(p, 6001);
+    assert_int_equal(p->slots[1].stage, STOP_ASKED);
+    p->conf = &pc;                  /* for the teardown's pool_init */
 }
 
 static void
@@ -686,11 +787,42 @@ test_dynamic_reads_the_scoreboard(void **state)
     assert_int_equal(p->target, 3);
     pool_run_due(p, 6220 + PM_DYNAMIC_WINDOW_MS);
     assert_int_equal(p->target, 2);
-    /* An idle worker goes, not the newest (busy) one. */
+    /* An idle worker goes, not the newest (busy) one, and it is told at
+     * once: a module worker stops itself. */
     set_sb(p, 2, 2, SB_BUSY);
+    expect_signal(101, SIGUSR1);
     pool_reconcile(p, 7220);
     assert_int_equal(p->slots[1].state, SLOT_STOPPING);
     assert_int_equal(p->slots[2].state, SLOT_RUNNING);
+    pm_pool_free(p);
+}
+
+/* Workers reading requests' heads from slow clients are taken, not
+ * idle: the dynamic pool grows past them to keep its spare, and an idle
+ * worker, not a reading one, is the one a shrink stops. */
+static void
+test_dynamic_grows_past_workers_reading(void **state)
+{
+    struct pool *p = pm_pool(&dyn_mod);
+
+    (void)state;
+    pool_run_due(p, 5000);
+    will_return(sys_fork, 100);
+    will_return(sys_fork, 101);
+    pool_reconcile(p, 5000);
+    set_sb(p, 0, 1, SB_READING);
+    pool_run_due(p, 5100);
+    assert_int_equal(p->target, 3);             /* min_spare 1 */
+    will_return(sys_fork, 102);
+    pool_reconcile(p, 5200);
+    set_sb(p, 2, 2, SB_IDLE);
+    set_sb(p, 1, 1, SB_IDLE);
+    p->target = 2;
+    expect_signal(101, SIGUSR1);    /* idle; 100 and 102 are not */
+    set_sb(p, 2, 2, SB_READING);
+    pool_reconcile(p, 5300);
+    assert_int_equal(p->slots[1].state, SLOT_STOPPING);
+    assert_int_equal(p->slots[0].state, SLOT_RUNNING);
     pm_pool_free(p);
 }
 
@@ -782,6 +914,8 @@ test_reload_that_grows_keeps_every_worker_on_the_scoreboard(void **state)
     assert_non_null(sb);
     for (unsigned i = 0; i < 20; i++)
         will_return(sys_fork, 200 + i);
+    expect_signal(100, SIGUSR1);    /* the old ones, told at once */
+    expect_signal(100, SIGUSR1);
     pool_reconfigure(p, &big, 6000);
     assert_ptr_equal(p->scoreboard, sb);
     assert_all_on_scoreboard(p, 20, 2);
@@ -880,6 +1014,10 @@ test_slots_never_outgrow_the_scoreboard(void **state)
     p = pm_pool(&max);
     will_return_count(sys_fork, 100, (int)forks);
     pool_reconcile(p, 5000);
+    /* Each reload tells the workers it replaces to stop, at once. */
+    expect_any_count(sys_kill, pid, (int)(4 * largest));
+    expect_value_count(sys_kill, sig, SIGUSR1, (int)(4 * largest));
+    will_return_count(sys_kill, 0, (int)(4 * largest));
     for (unsigned i = 1; i <= 4; i++)
         pool_reconfigure(p, &max, 5000 + i);
     /* No room: no fork, no waking up for spawn tokens, and the one
@@ -949,6 +1087,12 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_never_idle_is_signalled_after_graceful_timeout, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_looks_at_a_busy_exec_worker_back_off, setup, teardown),
+        cmocka_unit_test(
+            test_module_and_cgi_workers_get_the_stop_signal_at_once),
+        cmocka_unit_test_setup_teardown(
+            test_stop_follows_the_mode_a_worker_started_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_stop_overrides_graceful,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrink_stops_newest, setup,
@@ -968,6 +1112,7 @@ main(void)
         cmocka_unit_test(
             test_ondemand_exec_learns_from_a_worker_up_with_a_connection),
         cmocka_unit_test(test_dynamic_reads_the_scoreboard),
+        cmocka_unit_test(test_dynamic_grows_past_workers_reading),
         cmocka_unit_test(test_signals_move_the_floor_of_a_dynamic_pool),
         cmocka_unit_test(test_stopping_pool_neither_watches_nor_ticks),
         cmocka_unit_test(

@@ -639,6 +639,48 @@ test_openmetrics(void **state)
     status_report_free(&r);
 }
 
+/* A worker reading a request's head from a slow client is active (php-fpm
+ * counts "Reading headers" so), and its row says "reading", with no
+ * request yet, in every format. */
+static void
+test_reading_is_active(void **state)
+{
+    struct fixture *f = *state;
+    struct status_report r;
+    struct status_buf b = { 0 };
+
+    scoreboard_set_state(&f->mod.scoreboard->shm->slots[2], SB_READING);
+    assert_int_equal(status_collect(&f->m, true, NOW_MS, NOW_WALL, &r), 0);
+    const struct status_pool *p = &r.pools[1];
+    assert_int_equal(p->idle, 1);
+    assert_int_equal(p->active, 2);
+    assert_int_equal(p->total, 3);
+    assert_true(p->max_active >= 2);
+    assert_string_equal(p->workers[2].state, "reading");
+    assert_false(p->workers[2].busy);
+    assert_int_equal(status_format_text(&r, true, &b), 0);
+    assert_non_null(strstr(b.data, "active processes:     2\n"));
+    assert_non_null(strstr(b.data, "pid:                  203\n"
+                                   "slot:                 2\n"
+                                   "state:                reading\n"));
+    b.len = 0;
+    assert_int_equal(status_format_json(&r, true, &b), 0);
+    assert_true(json_valid(b.data));
+    assert_non_null(strstr(b.data, "\"active processes\":2,"));
+    assert_non_null(strstr(b.data, "{\"pid\":203,\"slot\":2,"
+                                   "\"state\":\"reading\","));
+    b.len = 0;
+    assert_int_equal(status_format_openmetrics(&r, true, &b), 0);
+    om_check(b.data);
+    assert_non_null(strstr(b.data, "fcgipm_active_processes{pool=\"mod\"} "
+                                   "2\n"));
+    assert_non_null(strstr(b.data, "fcgipm_worker_info{pool=\"mod\","
+                                   "slot=\"2\",pid=\"203\","
+                                   "state=\"reading\"} 1\n"));
+    status_buf_free(&b);
+    status_report_free(&r);
+}
+
 static void
 test_content_types(void **state)
 {
@@ -984,6 +1026,8 @@ main(void)
         cmocka_unit_test(test_json_parser_rejects),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_openmetrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reading_is_active, setup,
+                                        teardown),
         cmocka_unit_test(test_content_types),
         cmocka_unit_test_setup_teardown(test_answer, setup, teardown),
         cmocka_unit_test(test_conn_request),
