@@ -545,11 +545,8 @@ conn_next_pending(struct conn_set *cs)
             struct conn *c = &cs->conns[i];
             if (c->state != CONN_NEW && c->state != CONN_KEPT)
                 continue;
-            /* Quiet past RIPEN_MS, a new one is a slow client. */
             if (cs->now >= c->deadline_at
                 || (c->state == CONN_KEPT && !c->head_started
-                    && conn_quiet(c))
-                || (c->state == CONN_NEW && cs->now >= c->used_at + RIPEN_MS
                     && conn_quiet(c))) {
                 conn_close(cs, c);
                 continue;
