@@ -181,6 +181,10 @@ head_check(struct conn_set *cs, struct conn *c)
     case FCGI_HEAD_PARTIAL:
         break;
     }
+    if (c->retiring) {           /* nothing more can come */
+        conn_close(cs, c);
+        return HEAD_GONE;
+    }
     if ((size_t)n < sizeof(peek_buf))
         return head_wait(cs, c, true);
     c->head_large = true;
@@ -221,17 +225,24 @@ conn_expiry_reason(const struct conn *c)
     return "no whole request within read_timeout";
 }
 
-/* Whether nothing has come on c since we last looked: a kept
- * connection is closed only then, so that a request the web server sent
- * just now is served, not cut (only one in flight at the very moment of
- * the close can still meet it). */
+/* Close kept connection c, idle as far as we know. Its read side is shut
+ * first: from then on the web server's writes on it fail at once (EPIPE,
+ * which nginx takes for a failed kept connection and retries elsewhere),
+ * and a request that came before is still in the buffer. Then it is
+ * answered, not cut: false, c queued to be served and closed. */
 static bool
-conn_quiet(const struct conn *c)
+conn_retire(struct conn_set *cs, struct conn *c)
 {
     char b;
 
-    return recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1
-           && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (shutdown(c->req.ipcFd, SHUT_RD) == 0
+        && recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+        c->retiring = true;
+        conn_queue(cs, c);
+        return false;
+    }
+    conn_close(cs, c);
+    return true;
 }
 
 static void
@@ -242,29 +253,29 @@ conn_expire(struct conn_set *cs)
         if (c->state == CONN_FREE || c->state == CONN_SERVING || c->queued
             || cs->now < c->deadline_at)
             continue;
-        if (c->state == CONN_KEPT && !c->head_started && !conn_quiet(c)) {
-            conn_queue(cs, c);
-            continue;
-        }
         log_debug("pool %s: worker %d: connection %d: %s: closed",
                   cs->pc->name, (int)getpid(), c->req.ipcFd,
                   conn_expiry_reason(c));
-        conn_close(cs, c);
+        if (c->state == CONN_KEPT && !c->head_started)
+            conn_retire(cs, c);
+        else
+            conn_close(cs, c);
     }
 }
 
 /* Room for one more: close the connection that matters least, kept and
  * idle the longest first, then one still sending its head, then one
  * lingering. */
-static void
-conn_evict(struct conn_set *cs)
+static struct conn *
+conn_victim(struct conn_set *cs)
 {
     struct conn *victim = NULL;
     int best = 0;
 
     for (size_t i = 0; i < cs->cap; i++) {
         struct conn *c = &cs->conns[i];
-        int rank = c->state == CONN_KEPT && !c->head_started ? 3
+        int rank = c->retiring ? 0
+                   : c->state == CONN_KEPT && !c->head_started ? 3
                    : c->state == CONN_LINGER ? 1
                    : c->state == CONN_NEW || c->state == CONN_KEPT ? 2 : 0;
         if (rank > best || (rank == best && rank > 0
@@ -273,12 +284,25 @@ conn_evict(struct conn_set *cs)
             best = rank;
         }
     }
-    if (victim == NULL)
-        return;
-    log_debug("pool %s: worker %d: connection %d closed to make room "
-              "(keepalive_max %u)", cs->pc->name, (int)getpid(),
-              victim->req.ipcFd, cs->pc->keepalive_max);
-    conn_close(cs, victim);
+    return victim;
+}
+
+static void
+conn_evict(struct conn_set *cs)
+{
+    struct conn *victim;
+
+    while ((victim = conn_victim(cs)) != NULL) {
+        log_debug("pool %s: worker %d: connection %d closed to make room "
+                  "(keepalive_max %u)", cs->pc->name, (int)getpid(),
+                  victim->req.ipcFd, cs->pc->keepalive_max);
+        if (victim->state != CONN_KEPT || victim->head_started) {
+            conn_close(cs, victim);
+            return;
+        }
+        if (conn_retire(cs, victim))
+            return;
+    }
 }
 
 static bool
@@ -358,6 +382,7 @@ conn_alloc(struct conn_set *cs, int fd)
         /* Its read_timeout runs from now, not from its first byte. */
         c->head_started = true;
         c->head_large = c->input_here = c->in_epoll = c->queued = false;
+        c->retiring = false;
         c->used_at = cs->now;
         c->deadline_at = cs->now + cs->pc->read_timeout_ms;
         cs->nused++;
@@ -467,12 +492,14 @@ conn_dispatch(struct conn_set *cs, uint64_t key)
 
 /* One wait: events, then deadlines. */
 static void
-conn_wait(struct conn_set *cs)
+conn_wait(struct conn_set *cs, bool block)
 {
     struct epoll_event ev[NEVENTS];
 
     conn_listen_decide(cs);
-    int n = epoll_wait(cs->epfd, ev, NEVENTS, conn_wait_ms(cs));
+    cs->served_since_wait = false;
+    int n = epoll_wait(cs->epfd, ev, NEVENTS,
+                       block ? conn_wait_ms(cs) : 0);
 
     if (n == -1 && errno != EINTR)
         log_error_errno("pool %s: worker %d: epoll_wait", cs->pc->name,
@@ -489,14 +516,20 @@ conn_next(struct conn_set *cs)
     for (;;) {
         struct conn *c;
         cs->now = conn_now_ms();
+        /* Kept connections that always have a next request would keep
+         * the ring from emptying: after each request, look at the rest
+         * (accepts, other connections, deadlines) without waiting. */
+        if (cs->nready > 0 && cs->served_since_wait && !*cs->stop)
+            conn_wait(cs, false);
         while ((c = conn_pop(cs)) != NULL)
             if (head_check(cs, c) == HEAD_READY) {
                 c->state = CONN_SERVING;
+                cs->served_since_wait = true;
                 return c;
             }
         if (*cs->stop)
             return NULL;
-        conn_wait(cs);
+        conn_wait(cs, true);
     }
 }
 
@@ -545,9 +578,10 @@ conn_next_pending(struct conn_set *cs)
             struct conn *c = &cs->conns[i];
             if (c->state != CONN_NEW && c->state != CONN_KEPT)
                 continue;
-            if (cs->now >= c->deadline_at
-                || (c->state == CONN_KEPT && !c->head_started
-                    && conn_quiet(c))) {
+            if (c->state == CONN_KEPT && !c->head_started && !c->retiring
+                && conn_retire(cs, c))
+                continue;
+            if (cs->now >= c->deadline_at) {
                 conn_close(cs, c);
                 continue;
             }
@@ -641,7 +675,8 @@ conn_set_open(struct conn_set *cs, const struct pool_conf *pc, int stop_fd,
     memset(cs, 0, sizeof(*cs));
     cs->pc = pc;
     cs->stop = stop;
-    cs->cap = (size_t)pc->keepalive_max + 2;
+    /* The kept connections, and the one being taken. */
+    cs->cap = (size_t)pc->keepalive_max + 1;
     cs->conns = calloc(cs->cap, sizeof(*cs->conns));
     /* A key stays in the ring after its connection is freed, until
      * popped: room for every live one and as many stale. */

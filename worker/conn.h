@@ -41,6 +41,8 @@ struct conn {
     bool queued;                /* in the ready ring */
     bool head_started;          /* a byte of the next head has come */
     bool head_large;            /* the head did not fit CONN_PEEK_MAX */
+    bool retiring;              /* read side shut to close it: served
+                                   what came before, then closed */
     bool input_here;            /* the request's whole input was peeked:
                                    reading it cannot block */
     uint64_t deadline_at;       /* read, keep-alive or linger deadline */
@@ -61,6 +63,7 @@ struct conn_set {
     size_t cap, nused;
     uint64_t *ready;            /* ring of conn keys to peek */
     size_t ready_head, nready, ready_size;
+    bool served_since_wait;     /* a request since the last epoll_wait */
     uint64_t now;
 };
 
