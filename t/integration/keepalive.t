@@ -21,8 +21,8 @@ BOUND_MS=$((1500 * SCALE))
 WRK_SECONDS=5
 IDLE_MS=300
 # What workers log at debug when they close a kept connection themselves.
-LOG_IDLE='keepalive_timeout|idle'
-LOG_CAP='keepalive_max'
+LOG_IDLE='idle for keepalive_timeout: closed'
+LOG_CAP='closed to make room \(keepalive_max'
 
 WWW=$TMP/www
 cp -p "$(dirname "$0")/../cgi/hello.sh" "$WWW/hello.sh"

@@ -17,7 +17,7 @@ READ_TIMEOUT_MS=1000
 EARLIEST_MS=$((READ_TIMEOUT_MS - 50))
 LATEST_MS=$((READ_TIMEOUT_MS + 2000 * SCALE))
 # What the worker logs at debug when it closes such a connection.
-LOG_CLOSED='read_timeout|read timeout'
+LOG_CLOSED='no whole request within read_timeout: closed'
 
 ROOT=$TMP/cgi-bin
 mkdir -p "$ROOT"
