@@ -9,7 +9,9 @@
 # race the close of an idle connection against nginx reusing it; with
 # keepalive_max 2, nginx keeps more connections than the pool holds:
 # either way no request fails (nginx retries a GET whose kept connection
-# failed before it had an answer, as it is deployed).
+# failed before it had an answer, as it is deployed). First, without
+# nginx: a single cgi worker whose kept connections always have a next
+# request waiting still accepts and serves a new connection at once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 need wrk
@@ -41,6 +43,12 @@ pool "cgi" {
     cgi_root = "$WWW"
     workers = 2
 }
+pool "one" {
+    listen = "unix:$TMP/one.sock"
+    mode = cgi
+    cgi_root = "$WWW"
+    workers = 1
+}
 pool "idle" {
     listen = "unix:$TMP/idle.sock"
     mode = module
@@ -57,14 +65,46 @@ pool "capped" {
 }
 CONF
 start_fcgipm -c "$TMP/fcgipm.conf"
-wait_workers 8
+wait_workers 9
 hello_answers() {
     "$FCGI_REQUEST" -t 5 -p "SCRIPT_FILENAME=$WWW/hello.sh" "unix:$1" / \
         >/dev/null 2>&1
 }
-for p in mod cgi idle capped; do
+for p in mod cgi one idle capped; do
     wait_until 10 hello_answers "$TMP/$p.sock" || fail "pool $p does not answer"
 done
+
+# fcgi-request -k -c 8: each connection sends its next request as soon as
+# it has an answer, so the worker always finds one waiting on a kept
+# connection when it ends a request. New connections and the other kept
+# ones must not wait for that to stop.
+"$FCGI_REQUEST" -k -c 8 -D 4 -t 10 -p "SCRIPT_FILENAME=$WWW/hello.sh" \
+    "unix:$TMP/one.sock" / >"$TMP/one.load" 2>&1 &
+load=$!
+STARTED_PIDS+=("$load")
+probes=0
+while pid_alive "$load"; do
+    start=${EPOCHREALTIME/./}
+    "$FCGI_REQUEST" -t "$((BOUND_MS / 1000 + 1))" \
+        -p "SCRIPT_FILENAME=$WWW/hello.sh" "unix:$TMP/one.sock" / \
+        >/dev/null 2>&1 \
+        || fail "a new connection waited over $((BOUND_MS / 1000 + 1)) s" \
+            "for a worker busy with its kept connections (after $probes)"
+    ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
+    [ "$ms" -le "$BOUND_MS" ] \
+        || fail "a new connection waited $ms ms for a worker busy with" \
+            "its kept connections (after $probes)"
+    probes=$((probes + 1))
+done
+wait_status "$load"
+summary=$(tail -1 "$TMP/one.load")
+[ "$STATUS" = 0 ] || fail "fcgi-request -k -c 8: $summary"
+max_ms=$(echo "$summary" | sed -n 's/.* max_ms=\([0-9]*\).*/\1/p')
+[ -n "$max_ms" ] && [ "$max_ms" -le "$BOUND_MS" ] \
+    || fail "a kept connection waited for its turn: $summary"
+ok "1 cgi worker, 8 kept connections always with a request waiting:" \
+    "$probes new connections served meanwhile; kept ones at most" \
+    "$max_ms ms"
 
 # /P/ goes to pool P through an upstream with keepalive; every request
 # of it is logged with its status and time in $TMP/access.P.log.
@@ -183,8 +223,10 @@ wrk_run capped
 check_access capped
 caps=$(( $(log_count "$LOG_CAP") - caps_before ))
 [ "$caps" -gt 0 ] || fail "keepalive_max 2: no kept connection closed at the cap"
+# A worker holds keepalive_max connections plus room for the one it
+# serves and one it accepts (worker/conn.c).
 kept=$(ss -xH state connected src "$TMP/capped.sock" 2>/dev/null | wc -l)
-[ "$kept" -le 4 ] \
+[ "$kept" -le $((2 * (2 + 2))) ] \
     || fail "keepalive_max 2, 2 workers: fcgipm holds $kept connections"
 ok "keepalive_max 2: wrk -c16: $WRK_REQUESTS requests, 0 errors, slowest" \
     "$WRK_MAX_MS ms; $caps closes at the cap, $kept kept after"

@@ -11,7 +11,8 @@
 need perl
 
 SCALE=${TEST_TIME_SCALE:-1}
-# The worker's bounds on draining unread input (worker/serve.c).
+# The worker's bounds on draining unread input (CONN_LINGER_MS and
+# CONN_LINGER_BYTES, worker/conn.h).
 LINGER_MS=2000
 LINGER_BYTES=$((1024 * 1024))
 # A close no later than this after the answer ...
