@@ -1,6 +1,7 @@
 # A real nginx for integration tests, started by the test on a free
 # loopback port, every path it writes under $TMP. Source after lib.sh;
-# set NGINX_LOCATIONS (the server block's locations) before start_nginx.
+# set NGINX_LOCATIONS (the server block's locations) before start_nginx,
+# and NGINX_WORKER_PROCESSES for more than one worker process.
 PATH=$PATH:/usr/sbin:/sbin
 need nginx
 need curl
@@ -22,7 +23,7 @@ nginx_conf() {
 $user_line
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${NGINX_WORKER_PROCESSES:-1};
 pid $TMP/nginx.pid;
 error_log $NGINX_ERR;
 events { worker_connections 256; }
