@@ -181,10 +181,6 @@ head_check(struct conn_set *cs, struct conn *c)
     case FCGI_HEAD_PARTIAL:
         break;
     }
-    if (c->retiring) {           /* nothing more can come */
-        conn_close(cs, c);
-        return HEAD_GONE;
-    }
     if ((size_t)n < sizeof(peek_buf))
         return head_wait(cs, c, true);
     c->head_large = true;
@@ -225,24 +221,17 @@ conn_expiry_reason(const struct conn *c)
     return "no whole request within read_timeout";
 }
 
-/* Close kept connection c, idle as far as we know. Its read side is shut
- * first: from then on the web server's writes on it fail at once (EPIPE,
- * which nginx takes for a failed kept connection and retries elsewhere),
- * and a request that came before is still in the buffer. Then it is
- * answered, not cut: false, c queued to be served and closed. */
+/* Whether nothing has come on c since we last looked: a kept
+ * connection is closed only then, so that a request the web server sent
+ * just now is served, not reset (one in flight at the very moment of the
+ * close still meets it: nginx retries a GET on another connection). */
 static bool
-conn_retire(struct conn_set *cs, struct conn *c)
+conn_quiet(const struct conn *c)
 {
     char b;
 
-    if (shutdown(c->req.ipcFd, SHUT_RD) == 0
-        && recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
-        c->retiring = true;
-        conn_queue(cs, c);
-        return false;
-    }
-    conn_close(cs, c);
-    return true;
+    return recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1
+           && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 static void
@@ -253,13 +242,14 @@ conn_expire(struct conn_set *cs)
         if (c->state == CONN_FREE || c->state == CONN_SERVING || c->queued
             || cs->now < c->deadline_at)
             continue;
+        if (c->state == CONN_KEPT && !c->head_started && !conn_quiet(c)) {
+            conn_queue(cs, c);
+            continue;
+        }
         log_debug("pool %s: worker %d: connection %d: %s: closed",
                   cs->pc->name, (int)getpid(), c->req.ipcFd,
                   conn_expiry_reason(c));
-        if (c->state == CONN_KEPT && !c->head_started)
-            conn_retire(cs, c);
-        else
-            conn_close(cs, c);
+        conn_close(cs, c);
     }
 }
 
@@ -274,8 +264,7 @@ conn_victim(struct conn_set *cs)
 
     for (size_t i = 0; i < cs->cap; i++) {
         struct conn *c = &cs->conns[i];
-        int rank = c->retiring ? 0
-                   : c->state == CONN_KEPT && !c->head_started ? 3
+        int rank = c->state == CONN_KEPT && !c->head_started ? 3
                    : c->state == CONN_LINGER ? 1
                    : c->state == CONN_NEW || c->state == CONN_KEPT ? 2 : 0;
         if (rank > best || (rank == best && rank > 0
@@ -292,17 +281,12 @@ conn_evict(struct conn_set *cs)
 {
     struct conn *victim;
 
-    while ((victim = conn_victim(cs)) != NULL) {
-        log_debug("pool %s: worker %d: connection %d closed to make room "
-                  "(keepalive_max %u)", cs->pc->name, (int)getpid(),
-                  victim->req.ipcFd, cs->pc->keepalive_max);
-        if (victim->state != CONN_KEPT || victim->head_started) {
-            conn_close(cs, victim);
-            return;
-        }
-        if (conn_retire(cs, victim))
-            return;
-    }
+    if ((victim = conn_victim(cs)) == NULL)
+        return;
+    log_debug("pool %s: worker %d: connection %d closed to make room "
+              "(keepalive_max %u)", cs->pc->name, (int)getpid(),
+              victim->req.ipcFd, cs->pc->keepalive_max);
+    conn_close(cs, victim);
 }
 
 static bool
@@ -382,7 +366,6 @@ conn_alloc(struct conn_set *cs, int fd)
         /* Its read_timeout runs from now, not from its first byte. */
         c->head_started = true;
         c->head_large = c->input_here = c->in_epoll = c->queued = false;
-        c->retiring = false;
         c->used_at = cs->now;
         c->deadline_at = cs->now + cs->pc->read_timeout_ms;
         cs->nused++;
@@ -578,10 +561,9 @@ conn_next_pending(struct conn_set *cs)
             struct conn *c = &cs->conns[i];
             if (c->state != CONN_NEW && c->state != CONN_KEPT)
                 continue;
-            if (c->state == CONN_KEPT && !c->head_started && !c->retiring
-                && conn_retire(cs, c))
-                continue;
-            if (cs->now >= c->deadline_at) {
+            if (cs->now >= c->deadline_at
+                || (c->state == CONN_KEPT && !c->head_started
+                    && conn_quiet(c))) {
                 conn_close(cs, c);
                 continue;
             }
@@ -675,8 +657,8 @@ conn_set_open(struct conn_set *cs, const struct pool_conf *pc, int stop_fd,
     memset(cs, 0, sizeof(*cs));
     cs->pc = pc;
     cs->stop = stop;
-    /* The kept connections, and the one being taken. */
-    cs->cap = (size_t)pc->keepalive_max + 1;
+    /* The kept connections, the one being taken, and one draining. */
+    cs->cap = (size_t)pc->keepalive_max + 2;
     cs->conns = calloc(cs->cap, sizeof(*cs->conns));
     /* A key stays in the ring after its connection is freed, until
      * popped: room for every live one and as many stale. */

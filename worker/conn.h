@@ -41,8 +41,6 @@ struct conn {
     bool queued;                /* in the ready ring */
     bool head_started;          /* a byte of the next head has come */
     bool head_large;            /* the head did not fit CONN_PEEK_MAX */
-    bool retiring;              /* read side shut to close it: served
-                                   what came before, then closed */
     bool input_here;            /* the request's whole input was peeked:
                                    reading it cannot block */
     uint64_t deadline_at;       /* read, keep-alive or linger deadline */

@@ -375,7 +375,7 @@ serve_one(struct serve *sv, struct conn *c)
      * a worker that leaves after this request. */
     bool drained = input_drained(c);
     bool keep = r->keepConnection && drained && !stop_asked
-                && !c->retiring && pc->keepalive_max > 0;
+                && pc->keepalive_max > 0;
     /* conn.c closes the connection, not libfcgi: at once when the input
      * was read to its end (nothing is left that a close could make the
      * kernel discard: issue 11's fast close), else after a bounded drain

@@ -223,8 +223,8 @@ wrk_run capped
 check_access capped
 caps=$(( $(log_count "$LOG_CAP") - caps_before ))
 [ "$caps" -gt 0 ] || fail "keepalive_max 2: no kept connection closed at the cap"
-# A worker holds keepalive_max connections plus room for the one it
-# serves and one it accepts (worker/conn.c).
+# A worker holds keepalive_max connections plus the one it is taking
+# and one draining (worker/conn.c).
 kept=$(ss -xH state connected src "$TMP/capped.sock" 2>/dev/null | wc -l)
 [ "$kept" -le $((2 * (2 + 2))) ] \
     || fail "keepalive_max 2, 2 workers: fcgipm holds $kept connections"
