@@ -47,7 +47,7 @@ static const struct conf_range conf_ranges[] = {
     { "max_spawn_rate", 0, INT_MAX },
     { "rlimit_files", 1, CONF_MAX_NOFILE },
     { "priority", -20, 19 },
-    { "keepalive_max", 0, 65536 },
+    { "keepalive_max", 0, 1024 },
 };
 
 /* Durations where 0 is an error: a zero backoff would respawn a crashing

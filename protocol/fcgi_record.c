@@ -428,7 +428,7 @@ enum fcgi_head
 fcgi_record_scan_head(const void *buf, size_t len, bool *input_ended)
 {
     const uint8_t *b = buf;
-    bool begun = false;
+    bool begun = false, replies = false;
     uint16_t id = 0;
 
     if (input_ended != NULL)
@@ -444,14 +444,24 @@ fcgi_record_scan_head(const void *buf, size_t len, bool *input_ended)
         if (len - off < whole)
             return FCGI_HEAD_PARTIAL;
         off += whole;
-        if (h[1] == FCGI_TYPE_BEGIN_REQUEST && !begun && rid != 0) {
+        if (rid == 0) {
+            replies = true;
+        } else if (h[1] == FCGI_TYPE_BEGIN_REQUEST) {
+            /* libfcgi takes the padding of the BEGIN_REQUEST it starts
+             * with for the next header; a later one it refuses. */
+            if (!begun && h[6] != 0)
+                return FCGI_HEAD_INVALID;
+            replies |= begun;
+            if (!begun)
+                id = rid;
             begun = true;
-            id = rid;
         } else if (h[1] == FCGI_TYPE_PARAMS && begun && rid == id
                    && content == 0) {
+            if (h[6] != 0)      /* read as the next header, as above */
+                return FCGI_HEAD_INVALID;
             if (input_ended != NULL)
-                *input_ended = scan_input_end(b, len, off, id);
-            return FCGI_HEAD_COMPLETE;
+                *input_ended = !replies && scan_input_end(b, len, off, id);
+            return replies ? FCGI_HEAD_REPLIES : FCGI_HEAD_COMPLETE;
         }
     }
     return FCGI_HEAD_PARTIAL;

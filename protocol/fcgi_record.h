@@ -202,7 +202,13 @@ enum fcgi_head {
     FCGI_HEAD_PARTIAL,      /* no whole head yet: wait for more bytes */
     FCGI_HEAD_COMPLETE,     /* a BEGIN_REQUEST and its PARAMS stream up to
                                its empty record */
-    FCGI_HEAD_INVALID,      /* a record of another protocol version */
+    FCGI_HEAD_INVALID,      /* a record of another protocol version, or
+                               padding where libfcgi reads none (after
+                               BEGIN_REQUEST or the empty PARAMS) */
+    FCGI_HEAD_REPLIES,      /* whole, but reading it makes the reader
+                               answer (management records, a second
+                               BEGIN_REQUEST): it may block on a client
+                               that does not read */
 };
 
 /*

@@ -24,8 +24,9 @@
  * young the worker accepts no other, so that connections go to workers
  * that can serve them at once. Older, it is a slow client, held only by
  * its read_timeout. */
-#define RIPEN_MS 50
+#define RIPEN_MS 10
 #define NEVENTS 64
+#define PARTIAL_LOOK_MS 10      /* stopping: a part-sent head's next look */
 
 /* Peeked heads and thrown-away input land here: one worker, one thread. */
 static uint8_t peek_buf[CONN_PEEK_MAX];
@@ -65,8 +66,10 @@ conn_queue(struct conn_set *cs, struct conn *c)
     if (c->queued)
         return;
     if (cs->nready == cs->ready_size) {
-        log_error("pool %s: worker %d: ready ring full", cs->pc->name,
-                  (int)getpid());
+        /* Cannot happen (conn_set_open sized it); left to its deadline. */
+        log_error("pool %s: worker %d: ready ring full: connection %d "
+                  "waits for its deadline", cs->pc->name, (int)getpid(),
+                  c->req.ipcFd);
         return;
     }
     c->queued = true;
@@ -150,6 +153,20 @@ head_wait(struct conn_set *cs, struct conn *c, bool some)
     return HEAD_WAIT;
 }
 
+/* Reading c's head may block (it does not fit the peek, or libfcgi
+ * answers records in it): serve.c reads it with a timer, within
+ * read_timeout from now if its head had not begun. */
+static enum head_check
+head_timed(struct conn_set *cs, struct conn *c)
+{
+    if (!c->head_started) {
+        c->head_started = true;
+        c->deadline_at = cs->now + cs->pc->read_timeout_ms;
+    }
+    c->head_timed = true;
+    return HEAD_READY;
+}
+
 /* Whether c's next request head is whole in its socket buffer. */
 static enum head_check
 head_check(struct conn_set *cs, struct conn *c)
@@ -172,6 +189,8 @@ head_check(struct conn_set *cs, struct conn *c)
     switch (fcgi_record_scan_head(peek_buf, (size_t)n, &c->input_here)) {
     case FCGI_HEAD_COMPLETE:
         return HEAD_READY;
+    case FCGI_HEAD_REPLIES:
+        return head_timed(cs, c);
     case FCGI_HEAD_INVALID:
         log_debug("pool %s: worker %d: connection %d: not FastCGI 1 "
                   "records: closed", cs->pc->name, (int)getpid(),
@@ -183,8 +202,7 @@ head_check(struct conn_set *cs, struct conn *c)
     }
     if ((size_t)n < sizeof(peek_buf))
         return head_wait(cs, c, true);
-    c->head_large = true;
-    return HEAD_READY;
+    return head_timed(cs, c);
 }
 
 /* Read and throw away what a lingering connection has sent; close it at
@@ -256,6 +274,12 @@ conn_expire(struct conn_set *cs)
 /* Room for one more: close the connection that matters least, kept and
  * idle the longest first, then one still sending its head, then one
  * lingering. */
+/* The connection to close for room: the kept one idle the longest (the
+ * web server reuses the ones it freed last, so that one is the least
+ * likely to be in use), else one still sending its head, else one
+ * lingering. Checking that nothing has come on the kept one first made
+ * nginx fail requests in keepalive.t: the check steers the choice to
+ * connections nginx is about to reuse. NULL if none. */
 static struct conn *
 conn_victim(struct conn_set *cs)
 {
@@ -277,12 +301,8 @@ conn_victim(struct conn_set *cs)
 }
 
 static void
-conn_evict(struct conn_set *cs)
+conn_evict(struct conn_set *cs, struct conn *victim)
 {
-    struct conn *victim;
-
-    if ((victim = conn_victim(cs)) == NULL)
-        return;
     log_debug("pool %s: worker %d: connection %d closed to make room "
               "(keepalive_max %u)", cs->pc->name, (int)getpid(),
               victim->req.ipcFd, cs->pc->keepalive_max);
@@ -325,6 +345,7 @@ listen_watch(struct conn_set *cs, bool on)
         log_error_errno("pool %s: worker %d: cannot %s the listening "
                         "socket", cs->pc->name, (int)getpid(),
                         on ? "watch" : "unwatch");
+        cs->listen_again_at = cs->now + PAUSE_MS;
         return;
     }
     cs->listening = on;
@@ -365,7 +386,7 @@ conn_alloc(struct conn_set *cs, int fd)
         c->state = CONN_NEW;
         /* Its read_timeout runs from now, not from its first byte. */
         c->head_started = true;
-        c->head_large = c->input_here = c->in_epoll = c->queued = false;
+        c->head_timed = c->input_here = c->in_epoll = c->queued = false;
         c->used_at = cs->now;
         c->deadline_at = cs->now + cs->pc->read_timeout_ms;
         cs->nused++;
@@ -397,10 +418,13 @@ accept_one(struct conn_set *cs)
         && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
         log_debug("pool %s: worker %d: TCP_NODELAY: %s", cs->pc->name,
                   (int)getpid(), strerror(errno));
-    if (cs->nused == cs->cap)
-        conn_evict(cs);
+    struct conn *victim;
+    if (cs->nused >= cs->room && (victim = conn_victim(cs)) != NULL)
+        conn_evict(cs, victim);
     struct conn *c = conn_alloc(cs, fd);
-    if (c == NULL) {
+    if (c == NULL) {            /* cannot happen: a slot is spare */
+        log_error("pool %s: worker %d: no room for a connection: closed",
+                  cs->pc->name, (int)getpid());
         close(fd);
         return;
     }
@@ -423,15 +447,18 @@ conn_ripe_at(const struct conn_set *cs)
     return at;
 }
 
-/* Watch the listening socket unless stopping, paused, or holding a young
- * connection. Not watching (rather than ignoring its events) matters:
+/* Watch the listening socket unless stopping, paused, holding a young
+ * connection, or full of connections none of which may be closed (each
+ * has a request coming; they end soon, or at read_timeout). Not watching (rather than ignoring its events) matters:
  * with EPOLLEXCLUSIVE, a wake-up given to us is one no other worker
  * gets. */
 static void
 conn_listen_decide(struct conn_set *cs)
 {
     listen_watch(cs, !*cs->stop && cs->now >= cs->listen_again_at
-                         && conn_ripe_at(cs) == 0);
+                         && conn_ripe_at(cs) == 0
+                         && (cs->nused < cs->room
+                             || conn_victim(cs) != NULL));
 }
 
 static int
@@ -453,6 +480,10 @@ conn_wait_ms(const struct conn_set *cs)
     return first <= cs->now ? 0 : (int)(first - cs->now);
 }
 
+/* A look between requests accepts too: a connection still queued then
+ * was taken by no idle worker (the kernel wakes one at its arrival), and
+ * a worker whose kept connections always have requests must not starve
+ * it. */
 static void
 conn_dispatch(struct conn_set *cs, uint64_t key)
 {
@@ -525,23 +556,32 @@ conn_poll_heads(struct conn_set *cs)
 {
     struct pollfd *pfd = calloc(cs->cap, sizeof(*pfd));
     uint64_t first = UINT64_MAX;
+    bool partial = false;
     nfds_t n = 0;
+    char b;
 
     if (pfd == NULL) {
-        log_error_errno("pool %s: worker %d: poll", cs->pc->name,
-                        (int)getpid());
+        log_error_errno("pool %s: worker %d: cannot wait for heads",
+                        cs->pc->name, (int)getpid());
         return;
     }
     for (size_t i = 0; i < cs->cap; i++) {
         const struct conn *c = &cs->conns[i];
         if (c->state != CONN_NEW && c->state != CONN_KEPT)
             continue;
-        pfd[n++] = (struct pollfd){ .fd = c->req.ipcFd, .events = POLLIN };
         if (c->deadline_at < first)
             first = c->deadline_at;
+        /* Bytes already here keep POLLIN set: look again in a while. */
+        if (recv(c->req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+            partial = true;
+        else
+            pfd[n++] = (struct pollfd){ .fd = c->req.ipcFd,
+                                        .events = POLLIN };
     }
     int ms = first <= cs->now ? 0 : (int)(first - cs->now);
-    if (n > 0 && poll(pfd, n, ms) == -1 && errno != EINTR)
+    if (partial && ms > PARTIAL_LOOK_MS)
+        ms = PARTIAL_LOOK_MS;
+    if (poll(pfd, n, ms) == -1 && errno != EINTR)
         log_error_errno("pool %s: worker %d: poll", cs->pc->name,
                         (int)getpid());
     free(pfd);
@@ -607,7 +647,7 @@ conn_finish(struct conn_set *cs, struct conn *c, bool keep, bool drained)
         return;
     }
     c->used_at = cs->now;
-    c->head_started = c->head_large = c->input_here = false;
+    c->head_started = c->head_timed = c->input_here = false;
     if (keep) {
         c->state = CONN_KEPT;
         c->deadline_at = cs->now + cs->pc->keepalive_timeout_ms;
@@ -657,8 +697,12 @@ conn_set_open(struct conn_set *cs, const struct pool_conf *pc, int stop_fd,
     memset(cs, 0, sizeof(*cs));
     cs->pc = pc;
     cs->stop = stop;
-    /* The kept connections, the one being taken, and one draining. */
-    cs->cap = (size_t)pc->keepalive_max + 2;
+    /* room: the kept connections, the one being taken, and one draining.
+     * One slot more is spare: a connection accepted when its victim has
+     * just turned out to have a request coming (so cannot be closed) is
+     * never refused: a web server does not retry a new connection. */
+    cs->room = (size_t)pc->keepalive_max + 2;
+    cs->cap = cs->room + 1;
     cs->conns = calloc(cs->cap, sizeof(*cs->conns));
     /* A key stays in the ring after its connection is freed, until
      * popped: room for every live one and as many stale. */

@@ -17,7 +17,7 @@
 #include "conf.h"
 
 /* Bytes peeked for a request head; a head that does not fit is read
- * with the worker waiting (CONN_SERVING with head_large). */
+ * with the worker waiting (CONN_SERVING with head_timed). */
 #define CONN_PEEK_MAX (64 * 1024)
 /* Input left unread after a response is read and thrown away for at
  * most this long and this much, with the write side shut, then the
@@ -40,7 +40,9 @@ struct conn {
     bool in_epoll;
     bool queued;                /* in the ready ring */
     bool head_started;          /* a byte of the next head has come */
-    bool head_large;            /* the head did not fit CONN_PEEK_MAX */
+    bool head_timed;            /* reading the head may block: it did not
+                                   fit CONN_PEEK_MAX, or libfcgi answers
+                                   records in it */
     bool input_here;            /* the request's whole input was peeked:
                                    reading it cannot block */
     uint64_t deadline_at;       /* read, keep-alive or linger deadline */
@@ -58,7 +60,9 @@ struct conn_set {
     struct in_addr *allowed;    /* allowed_clients, parsed */
     size_t nallowed;
     struct conn *conns;
-    size_t cap, nused;
+    size_t cap, nused;          /* slots (room + 1 spare), in use */
+    size_t room;                /* connections held before one is closed
+                                   or none more accepted */
     uint64_t *ready;            /* ring of conn keys to peek */
     size_t ready_head, nready, ready_size;
     bool served_since_wait;     /* a request since the last epoll_wait */
@@ -71,8 +75,9 @@ int conn_set_open(struct conn_set *cs, const struct pool_conf *pc,
                   int stop_fd, const volatile sig_atomic_t *stop);
 
 /* Wait for a connection whose request head can be read without waiting
- * (or, head_large, one that does not fit the peek), accepting, keeping
- * and closing connections meanwhile. NULL once a stop is asked. */
+ * (or, head_timed, one that does not fit the peek), accepting, keeping
+ * and closing connections meanwhile. NULL once a stop is asked and no
+ * connection found ready is left. */
 struct conn *conn_next(struct conn_set *cs);
 
 /* Stopping: the next connection whose whole head is already here, to be

@@ -96,8 +96,12 @@ on_stop(int sig)
 static int
 catch_stop(const struct pool_conf *pc)
 {
-    struct sigaction term = { .sa_handler = on_term };
-    struct sigaction stop = { .sa_handler = on_stop };
+    /* SA_RESTART: a stop while a request runs must not cut libfcgi's
+     * reads and writes short (epoll_wait and poll still return EINTR). */
+    struct sigaction term = { .sa_handler = on_term,
+                              .sa_flags = SA_RESTART };
+    struct sigaction stop = { .sa_handler = on_stop,
+                              .sa_flags = SA_RESTART };
 
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_fd == -1) {
@@ -147,15 +151,23 @@ head_timer_make(const struct pool_conf *pc)
     head_timer_ready = true;
 }
 
+/* Past the deadline it fires again every HEAD_TIMER_AGAIN_MS: a signal
+ * that lands while libfcgi parses, outside a system call, interrupts
+ * nothing. 0 disarms it. */
+#define HEAD_TIMER_AGAIN_MS 100
+
 static void
-head_timer_set(uint64_t ms)
+head_timer_set(const struct pool_conf *pc, uint64_t ms)
 {
     struct itimerspec it = { 0 };
 
     it.it_value.tv_sec = (time_t)(ms / 1000);
     it.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+    if (ms > 0)
+        it.it_interval.tv_nsec = HEAD_TIMER_AGAIN_MS * 1000000L;
     if (timer_settime(head_timer, 0, &it, NULL) == -1)
-        log_warn_errno("worker %d: timer_settime", (int)getpid());
+        log_warn_errno("pool %s: worker %d: cannot set the read timer",
+                       pc->name, (int)getpid());
 }
 
 static double
@@ -299,7 +311,7 @@ arm_timeout(const struct pool_conf *pc, bool on)
  * (FCGI_KEEP_CONN) for the next request. When conn.c saw the whole input
  * in its peek, reading cannot block and the socket stays as it is. */
 static bool
-input_drained(struct conn *c)
+input_drained(const struct pool_conf *pc, struct conn *c)
 {
     FCGX_Request *r = &c->req;
     char buf[4096];
@@ -310,8 +322,12 @@ input_drained(struct conn *c)
         return FCGX_GetError(r->in) == 0;
     if (!c->input_here) {
         fl = fcntl(r->ipcFd, F_GETFL);
-        if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1)
+        if (fl == -1 || fcntl(r->ipcFd, F_SETFL, fl | O_NONBLOCK) == -1) {
+            log_warn_errno("pool %s: worker %d: connection %d: cannot read "
+                           "what is left of its input", pc->name,
+                           (int)getpid(), r->ipcFd);
             return false;
+        }
     }
     while (!FCGX_HasSeenEOF(r->in) && total < DRAIN_MAX) {
         int n = FCGX_GetStr(buf, sizeof(buf), r->in);
@@ -373,7 +389,7 @@ serve_one(struct serve *sv, struct conn *c)
     /* A body left unread would be taken for the next request on a kept
      * connection (FCGI_KEEP_CONN): close the connection instead. So does
      * a worker that leaves after this request. */
-    bool drained = input_drained(c);
+    bool drained = input_drained(pc, c);
     bool keep = r->keepConnection && drained && !stop_asked
                 && pc->keepalive_max > 0;
     /* conn.c closes the connection, not libfcgi: at once when the input
@@ -458,7 +474,7 @@ request_limit(const struct pool_conf *pc)
 static bool
 serve_conn(struct serve *sv, struct conn *c)
 {
-    bool waits = c->head_large;
+    bool waits = c->head_timed;
 
     if (waits) {
         uint64_t now = conn_now_ms();
@@ -468,7 +484,7 @@ serve_conn(struct serve *sv, struct conn *c)
         }
         scoreboard_set_state(sv->slot, SB_READING);
         wake_master(sv);
-        head_timer_set(c->deadline_at - now);
+        head_timer_set(sv->pc, c->deadline_at - now);
     }
     /* Kept and detached, libfcgi neither closes the connection before
      * reading it nor waits for the client when a bad head makes it close
@@ -478,7 +494,7 @@ serve_conn(struct serve *sv, struct conn *c)
     serving = 1;
     int rc = FCGX_Accept_r(&c->req);
     if (waits) {
-        head_timer_set(0);
+        head_timer_set(sv->pc, 0);
         scoreboard_set_state(sv->slot, SB_IDLE);
     }
     if (rc < 0) {

@@ -728,6 +728,14 @@ test_scan_head(void **state)
     for (size_t cut = 0; cut < head_end; cut++)
         assert_int_equal(fcgi_record_scan_head(b, cut, &ended),
                          FCGI_HEAD_PARTIAL);
+    /* The GET_VALUES first: libfcgi answers it while reading. */
+    assert_int_equal(fcgi_record_scan_head(b, len, &ended),
+                     FCGI_HEAD_REPLIES);
+    assert_false(ended);
+    /* Without it, the head needs no answer. */
+    memmove(b, b + 8, len - 8);
+    len -= 8;
+    begin_end -= 8;
     assert_int_equal(fcgi_record_scan_head(b, len, &ended),
                      FCGI_HEAD_COMPLETE);
     assert_false(ended);
@@ -746,6 +754,11 @@ test_scan_head(void **state)
     /* Without a BEGIN_REQUEST, an empty PARAMS ends nothing. */
     assert_int_equal(fcgi_record_scan_head(b + begin_end, len - begin_end,
                                            NULL), FCGI_HEAD_PARTIAL);
+    /* Padding after BEGIN_REQUEST or the empty PARAMS: libfcgi would
+     * read it as a header. */
+    b[begin_end - FCGI_RECORD_BODY_LEN - 2] = 8;
+    assert_int_equal(fcgi_record_scan_head(b, len, NULL), FCGI_HEAD_INVALID);
+    b[begin_end - FCGI_RECORD_BODY_LEN - 2] = 0;
     /* A header of another version is refused at once. */
     b[begin_end] = 2;
     assert_int_equal(fcgi_record_scan_head(b, len, NULL), FCGI_HEAD_INVALID);
