@@ -66,6 +66,8 @@ struct conn_set {
     uint64_t *ready;            /* ring of conn keys to peek */
     size_t ready_head, nready, ready_size;
     bool served_since_wait;     /* a request since the last epoll_wait */
+    bool listen_ready;          /* the last wait took a connection */
+    unsigned direct_accepts;    /* taken since, without a wait */
     uint64_t now;
 };
 
