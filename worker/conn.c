@@ -24,7 +24,7 @@
  * young the worker accepts no other, so that connections go to workers
  * that can serve them at once. Older, it is a slow client, held only by
  * its read_timeout. */
-#define RIPEN_MS 10
+#define RIPEN_MS 50
 #define FIRST_BYTES_MS 1        /* see head_check */
 #define NEVENTS 64
 #define DIRECT_ACCEPTS_MAX 8    /* accepts in a row without a wait */
