@@ -98,12 +98,18 @@ check-integration: all $(APPS)
 	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
 	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps t/run-integration t/integration/*.t
 
-# Side by side with spawn-fcgi + multiwatch, fcgiwrap and php-fpm (about
-# 6 minutes); writes bench/REPORT.md and bench/throughput.svg. Not part of
-# make test.
-bench: all $(APPS)
+# Side by side with spawn-fcgi + multiwatch, fcgiwrap, php-fpm and a raw
+# responder, direct and through nginx, with and without upstream keepalive
+# (about 9 minutes); writes bench/REPORT.md and bench/throughput.svg. Not
+# part of make test.
+RAW_RESPONDER := $(BUILD)/bench/raw-responder
+$(RAW_RESPONDER): $(BUILD)/bench/raw_responder.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+bench: all $(APPS) $(RAW_RESPONDER)
 	@FCGIPM=$(CURDIR)/$(FCGIPM) FCGI_REQUEST=$(CURDIR)/$(FCGI_REQUEST) \
-	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps bench/run
+	 TEST_APPS=$(CURDIR)/$(BUILD)/t/apps \
+	 RAW_RESPONDER=$(CURDIR)/$(RAW_RESPONDER) bench/run
 
 .PHONY: torture valgrind
 # Kill and reload storms under load (about a minute); not part of make test.
