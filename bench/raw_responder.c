@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -259,7 +260,10 @@ raw_listen_path(const char *path)
         raw_log("socket: %s", strerror(errno));
         return -1;
     }
-    if (unlink(path) == -1 && errno != ENOENT)
+    /* A stale socket of an earlier run goes; anything else at the path
+     * (a file, a symlink) stays, and bind then fails. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) == -1)
         raw_log("unlink %s: %s", path, strerror(errno));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1
         || listen(fd, RAW_BACKLOG) == -1) {
