@@ -18,11 +18,23 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS += -fsanitize=address,undefined
 endif
 VERSION := 0.1.0
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFCGIPM_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Iprotocol -Imanager \
-             -Iworker $(PC_CFLAGS) -MMD -MP
+# Each folder sees only the headers of the folders it may use: worker/
+# never includes a manager/ header, protocol/ and common/ only their own.
+INC_protocol := -Iprotocol
+INC_common   := -Icommon
+INC_client   := -Icommon -Iprotocol -Iclient
+INC_worker   := -Icommon -Iprotocol -Iworker
+INC_manager  := -Icommon -Iprotocol -Iworker -Imanager
+INC_bench    := -Icommon -Iprotocol
+INC_t        := -Icommon -Iprotocol -Iworker -Imanager -Iclient
+INC_fuzz     := $(INC_t)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFCGIPM_VERSION='"$(VERSION)"' $(WARN) \
+             $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) $(PC_CFLAGS) \
+             -MMD -MP
 
-PROTO_SRC := $(wildcard protocol/fcgi_*.c)
-REQ_SRC   := $(wildcard protocol/request_*.c)
+PROTO_SRC := $(wildcard protocol/*.c)
+COMMON_SRC := $(wildcard common/*.c)
+REQ_SRC   := $(wildcard client/*.c)
 MGR_SRC   := $(filter-out manager/main.c,$(wildcard manager/*.c))
 WRK_SRC   := $(wildcard worker/*.c)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
@@ -31,7 +43,7 @@ MOD_SRC   := $(wildcard t/modules/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 PROTO_OBJ := $(call obj,$(PROTO_SRC))
-LIB_OBJ   := $(call obj,$(MGR_SRC) $(WRK_SRC)) $(PROTO_OBJ)
+LIB_OBJ   := $(call obj,$(MGR_SRC) $(WRK_SRC) $(COMMON_SRC)) $(PROTO_OBJ)
 # Unit tests reach syscalls through t/unit/fake_sys.c instead of sys.c;
 # the archive lets each test pull in only the modules it uses.
 UNIT_AR   := $(BUILD)/libunit.a
@@ -56,7 +68,7 @@ $(BUILD)/%.o: %.c
 $(FCGIPM): $(BUILD)/manager/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS)
 
-$(FCGI_REQUEST): $(call obj,$(REQ_SRC)) $(PROTO_OBJ)
+$(FCGI_REQUEST): $(call obj,$(REQ_SRC)) $(PROTO_OBJ) $(BUILD)/common/clock.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(UNIT_AR): $(UNIT_LIB)
@@ -181,12 +193,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= fuzz_record fuzz_addr fuzz_conf fuzz_status_conn
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g \
                 -fno-omit-frame-pointer -fno-sanitize-recover=all \
-                -fsanitize=fuzzer,address,undefined -Iprotocol -Imanager \
-                -Iworker
-FUZZ_HDRS    := $(wildcard protocol/*.h manager/*.h worker/*.h)
+                -fsanitize=fuzzer,address,undefined -Icommon -Iprotocol \
+                -Imanager -Iworker
+FUZZ_HDRS    := $(wildcard common/*.h protocol/*.h manager/*.h worker/*.h)
 FUZZ_SRC_fuzz_record      := protocol/fcgi_record.c
 FUZZ_SRC_fuzz_addr        := protocol/fcgi_addr.c
-FUZZ_SRC_fuzz_conf        := $(wildcard manager/conf*.c) worker/access.c \
+FUZZ_SRC_fuzz_conf        := $(wildcard manager/conf*.c) common/access.c \
                              protocol/fcgi_addr.c
 FUZZ_LIBS_fuzz_conf        = $(shell pkg-config --libs libconfuse)
 FUZZ_SRC_fuzz_status_conn := manager/status_conn.c manager/status_format.c \

@@ -120,24 +120,3 @@ child_signal_stop(struct pool *p, struct slot *s, int sig,
     s->kill_at = kill_at;
 }
 
-const char *
-child_status_str(int st, char *buf, size_t len)
-{
-    if (WIFEXITED(st))
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, len, "killed by SIG%s%s",
-                 sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st))
-                                            : "?",
-                 WCOREDUMP(st) ? " (core dumped)" : "");
-    else
-        snprintf(buf, len, "changed state (wait status 0x%x)",
-                 (unsigned)st);
-    return buf;
-}
-
-bool
-child_status_is_clean(int st)
-{
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}

@@ -15,10 +15,4 @@ int child_spawn(struct pool *p, struct slot *s, uint64_t now);
 void child_signal_stop(struct pool *p, struct slot *s, int sig,
                        enum stop_stage stage, uint64_t kill_at);
 
-/* "exited with status 3", "killed by SIGSEGV (core dumped)"; returns buf. */
-const char *child_status_str(int st, char *buf, size_t len);
-
-/* True when a wait status means the worker chose to exit cleanly. */
-bool child_status_is_clean(int st);
-
 #endif

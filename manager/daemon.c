@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "sig.h"
+#include "sigdefaults.h"
 #include "sys.h"
 
 static int ready_fd = -1;
@@ -100,7 +101,7 @@ daemon_start(void)
     }
     if (pid > 0) {
         /* Waiting for the daemon: ^C and TERM must work on us. */
-        sig_reset_defaults();
+        sigdefaults_reset();
         close(fds[1]);
         wait_for_daemon(fds[0]);
     }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "orphan.h"
 #include "sys.h"
+#include "wstatus.h"
 
 void
 orphan_init(void)
@@ -258,7 +259,7 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
     char how[96];
     size_t i;
 
-    child_status_str(st, how, sizeof(how));
+    wstatus_describe(st, how, sizeof(how));
     for (i = 0; i < m->norphans && m->orphans[i].pid != pid; i++)
         ;
     if (i == m->norphans) {

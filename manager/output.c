@@ -30,7 +30,7 @@
 #define FLOOD_PAUSE_MS 10
 
 /* A whole piece with markers, tag and log prefix must fit one log line. */
-_Static_assert(LOG_LINE_MAX >= OUTPUT_LINE_MAX + 512,
+_Static_assert(LOG_LINE_MAX >= LINES_MAX + 512,
                "a worker's output line must fit in a log line");
 
 struct output {
@@ -45,7 +45,7 @@ struct output {
     bool own_levels;            /* cgi, module: the worker is fcgipm's own
                                    code, whose "<N>" lines keep their level */
     struct output_budget budget;
-    struct output_lines lines;
+    struct lines lines;
 };
 
 /* Every open reader, for output_drain_all. */
@@ -57,106 +57,9 @@ static size_t npaused;
 /* The master is single-threaded: one read buffer serves every pipe. */
 static char read_buf[READ_MAX];
 
-/* Where to cut a full buffer: before a UTF-8 sequence the cut would
- * break, so that each piece stays valid text when the line is. */
-static size_t
-cut_point(const char *buf, size_t len)
-{
-    const unsigned char *b = (const unsigned char *)buf;
-    size_t i = len;
-
-    while (i > 0 && len - i < 3 && (b[i - 1] & 0xc0) == 0x80)
-        i--;
-    if (i == 0 || b[i - 1] < 0xc0)
-        return len;
-    size_t need = b[i - 1] >= 0xf0 ? 4 : b[i - 1] >= 0xe0 ? 3 : 2;
-    return len - (i - 1) < need ? i - 1 : len;
-}
-
-/* The buffer is full: pass it on as a piece the next one continues,
- * keeping back only an unfinished UTF-8 sequence. */
-static void
-cut(struct output_lines *ol, output_line_fn *fn, void *ctx)
-{
-    size_t at = cut_point(ol->buf, ol->len);
-    unsigned part = OUTPUT_PART_MORE;
-
-    if (ol->continued)
-        part |= OUTPUT_PART_CONTINUED;
-    fn(ctx, ol->buf, at, part);
-    memmove(ol->buf, ol->buf + at, ol->len - at);
-    ol->len -= at;
-    ol->continued = true;
-}
-
-static void
-append(struct output_lines *ol, const char *s, size_t n,
-       output_line_fn *fn, void *ctx)
-{
-    if (ol->len + n > sizeof(ol->buf))
-        cut(ol, fn, ctx);
-    memcpy(ol->buf + ol->len, s, n);
-    ol->len += n;
-}
-
-/* A log line is one line: control bytes but tab become \xNN. Bytes from
- * 0x80 up pass as they are, so UTF-8 text reads as it was written. */
-static void
-add_byte(struct output_lines *ol, unsigned char c, output_line_fn *fn,
-         void *ctx)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
-        append(ol, esc, sizeof(esc), fn, ctx);
-    } else {
-        char ch = (char)c;
-        append(ol, &ch, 1, fn, ctx);
-    }
-}
-
-static void
-end_line(struct output_lines *ol, output_line_fn *fn, void *ctx)
-{
-    fn(ctx, ol->buf, ol->len, ol->continued ? OUTPUT_PART_CONTINUED : 0);
-    ol->len = 0;
-    ol->continued = false;
-}
-
-void
-output_lines_feed(struct output_lines *ol, const char *data, size_t n,
-                  output_line_fn *fn, void *ctx)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)data[i];
-        /* A \r is held until the next byte, which may come in the next
-         * read: before \n it is dropped (CRLF), elsewhere escaped. */
-        if (ol->cr) {
-            ol->cr = false;
-            if (c != '\n')
-                add_byte(ol, '\r', fn, ctx);
-        }
-        if (c == '\n')
-            end_line(ol, fn, ctx);
-        else if (c == '\r')
-            ol->cr = true;
-        else
-            add_byte(ol, c, fn, ctx);
-    }
-}
-
-void
-output_lines_flush(struct output_lines *ol, output_line_fn *fn, void *ctx)
-{
-    ol->cr = false;             /* trailing, as before a \n */
-    if (ol->len > 0)
-        end_line(ol, fn, ctx);
-}
-
 /* The line being assembled is dropped: the budget ran out in it. */
 static void
-drop_line(struct output_lines *ol, struct output_budget *b)
+drop_line(struct lines *ol, struct output_budget *b)
 {
     b->dropping = true;
     b->dropped_bytes += ol->len;
@@ -182,12 +85,12 @@ drop_to_eol(struct output_budget *b, const char *data, size_t n)
 }
 
 void
-output_take(struct output_lines *ol, struct output_budget *b,
-            const char *data, size_t n, uint64_t now, output_line_fn *fn,
+output_take(struct lines *ol, struct output_budget *b,
+            const char *data, size_t n, uint64_t now, lines_fn *fn,
             void *ctx)
 {
     if (b->limit == 0) {
-        output_lines_feed(ol, data, n, fn, ctx);
+        lines_feed(ol, data, n, fn, ctx);
         return;
     }
     if (b->window_end_at == 0 || now >= b->window_end_at) {
@@ -202,7 +105,7 @@ output_take(struct output_lines *ol, struct output_budget *b,
             k = drop_to_eol(b, data, n);
         } else {
             k = b->limit - b->used < n ? (size_t)(b->limit - b->used) : n;
-            output_lines_feed(ol, data, k, fn, ctx);
+            lines_feed(ol, data, k, fn, ctx);
             b->used += k;
         }
         data += k;
@@ -254,7 +157,7 @@ log_line(void *ctx, const char *text, size_t len, unsigned part)
     const struct output *o = ctx;
     enum log_level level = LOG_LEVEL_WARN;
 
-    if (!(part & OUTPUT_PART_CONTINUED)) {
+    if (!(part & LINES_PART_CONTINUED)) {
         size_t skip = output_relayed_level(text, len, o->pool, o->pid,
                                            &level);
         text += skip;
@@ -265,8 +168,8 @@ log_line(void *ctx, const char *text, size_t len, unsigned part)
             level = LOG_LEVEL_WARN;
     }
     LOG_AT(level, 0, "pool %s: worker %d: %s%.*s%s", o->pool, (int)o->pid,
-           part & OUTPUT_PART_CONTINUED ? OUTPUT_MARK_CONTINUED : "",
-           (int)len, text, part & OUTPUT_PART_MORE ? OUTPUT_MARK_MORE : "");
+           part & LINES_PART_CONTINUED ? LINES_MARK_CONTINUED : "",
+           (int)len, text, part & LINES_PART_MORE ? LINES_MARK_MORE : "");
 }
 
 /* Log o's count of dropped lines if its second is over (or at end of
@@ -358,7 +261,7 @@ on_readable(struct manager *m, struct watch *w, uint32_t events)
         log_warn_errno("pool %s: worker %d: cannot read its output",
                        o->pool, (int)o->pid);
     /* End of file: the worker and every child of it closed the pipe. */
-    output_lines_flush(&o->lines, log_line, o);
+    lines_flush(&o->lines, log_line, o);
     /* Out of the set before closing: a worker being forked may still
      * hold a copy of this read end, which would keep the stale
      * registration (and this freed pointer) alive. */
@@ -470,7 +373,7 @@ drain_one(struct output *o)
         take(o, read_buf, (size_t)n);
         total += (size_t)n;
     }
-    output_lines_flush(&o->lines, log_line, o);
+    lines_flush(&o->lines, log_line, o);
     if (total >= DRAIN_MAX)
         log_warn("pool %s: worker %d: still writing at exit; the rest of "
                  "its output is dropped", o->pool, (int)o->pid);

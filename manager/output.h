@@ -9,46 +9,8 @@
 #include <sys/types.h>
 
 #include "conf.h"
-
+#include "lines.h"
 #include "manager.h"
-
-/* The longest piece of a line logged as one log line, in bytes after
- * escaping: a longer line is cut into pieces of at most this size. */
-#define OUTPUT_LINE_MAX 16384
-/* What ends a piece that the next one continues, and starts that one. */
-#define OUTPUT_MARK_MORE " [...]"
-#define OUTPUT_MARK_CONTINUED "[...] "
-
-/* Where a piece sits in a line longer than OUTPUT_LINE_MAX. */
-enum output_part {
-    OUTPUT_PART_CONTINUED = 1 << 0,     /* not the first piece */
-    OUTPUT_PART_MORE = 1 << 1,          /* not the last piece */
-};
-
-/* Receives one line, or one piece of a long one (part: enum output_part
- * bits), without its newline; text is not NUL-terminated. */
-typedef void output_line_fn(void *ctx, const char *text, size_t len,
-                            unsigned part);
-
-/* A line being assembled from reads that may end anywhere. */
-struct output_lines {
-    size_t len;
-    bool continued;             /* buf continues a line already cut */
-    bool cr;                    /* a \r waits to see if \n follows */
-    char buf[OUTPUT_LINE_MAX];
-};
-
-/*
- * Split n bytes of output into lines and call fn for each complete one:
- * a trailing \r is dropped, other control bytes but tab are escaped as
- * \xNN, a line over OUTPUT_LINE_MAX is passed in pieces. An unfinished
- * line stays in ol for the next call. Pure: no system calls.
- */
-void output_lines_feed(struct output_lines *ol, const char *data, size_t n,
-                       output_line_fn *fn, void *ctx);
-/* At end of file: pass the unfinished line, if any, to fn. */
-void output_lines_flush(struct output_lines *ol, output_line_fn *fn,
-                        void *ctx);
 
 /* How much a worker may log: limit bytes a second (output_rate_limit);
  * beyond it, lines are dropped and counted until the second is over. */
@@ -62,15 +24,15 @@ struct output_budget {
 };
 
 /*
- * Like output_lines_feed, within b's budget at time now (ms): the bytes
+ * Like lines_feed, within b's budget at time now (ms): the bytes
  * over it are dropped, from the line in which the budget ran out (its
  * start too, if it was being assembled) to the first end of line after
  * the second is over. Dropped bytes are only counted, not scanned one by
  * one, so a flood costs little. Pure: no system calls.
  */
-void output_take(struct output_lines *ol, struct output_budget *b,
+void output_take(struct lines *ol, struct output_budget *b,
                  const char *data, size_t n, uint64_t now,
-                 output_line_fn *fn, void *ctx);
+                 lines_fn *fn, void *ctx);
 /*
  * Whether the second is over at now with lines dropped in it: then
  * *lines and *bytes say how many, and b starts counting anew. Pure.

@@ -79,6 +79,7 @@
 #include "pool.h"
 #include "queue.h"
 #include "sys.h"
+#include "wstatus.h"
 
 unsigned
 backoff_ms(const struct pool_conf *pc, unsigned streak)
@@ -586,7 +587,7 @@ died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms)
      * min_uptime: only one within a hundredth of it (10 ms) looks like a
      * program that cannot start at all. clean_respawn_allowed() bounds
      * the others. */
-    if (child_status_is_clean(st))
+    if (wstatus_is_clean(st))
         return lived_ms < pc->min_uptime_ms / 100;
     return lived_ms < pc->min_uptime_ms;
 }
@@ -624,7 +625,7 @@ counts_as_crash(struct pool *p, int st, uint64_t lived, uint64_t now)
 {
     if (lived >= p->conf->min_uptime_ms)
         return false;
-    if (!child_status_is_clean(st) || died_quickly(p->conf, st, lived))
+    if (!wstatus_is_clean(st) || died_quickly(p->conf, st, lived))
         return true;
     return !clean_respawn_allowed(p, now);
 }
@@ -682,7 +683,7 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
     double lived_s = (double)(now - s->started_at) / 1000.0;
     int pid = (int)s->pid;
 
-    child_status_str(st, how, sizeof(how));
+    wstatus_describe(st, how, sizeof(how));
     bool normal = explain_death(p, s, st, how, lived_s, now);
     if (s->state == SLOT_STOPPING) {
         log_info("pool %s: worker %d (slot %u) stopped: %s after %.1fs",
@@ -707,7 +708,7 @@ pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now)
     schedule_respawn(p, s, now);
     if (normal)
         return;
-    if (child_status_is_clean(st) && s->fail_streak == 0)
+    if (wstatus_is_clean(st) && s->fail_streak == 0)
         log_info("pool %s: worker %d (slot %u) %s after %.1fs, "
                  "respawning", p->conf->name, pid, s->index, how, lived_s);
     else

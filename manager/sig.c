@@ -21,20 +21,6 @@ sig_handled_set(sigset_t *set)
         sigaddset(set, handled[i]);
 }
 
-void
-sig_reset_defaults(void)
-{
-    struct sigaction sa;
-    sigset_t none;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &sa, NULL);  /* EINVAL for KILL, STOP, RT: fine */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 int
 sig_setup(void)
 {

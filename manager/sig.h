@@ -17,9 +17,4 @@ void sig_dispatch(struct manager *m);
 /* The set of signals sig_setup() blocks, for children to unblock. */
 void sig_handled_set(sigset_t *set);
 
-/* In a child before exec: every disposition back to default and an empty
- * mask. libfcgi installs its SIGUSR1 "finish, then exit" handler only
- * over the default, and exec keeps ignored signals ignored. */
-void sig_reset_defaults(void);
-
 #endif

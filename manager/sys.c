@@ -12,25 +12,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sys.h"
 
 uint64_t
 sys_now_ms(void)
 {
-    struct timespec ts;
-
-    /* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return clock_now_ms();
 }
 
 double
 sys_wall_time(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_wall_s();
 }
 
 pid_t

@@ -17,8 +17,10 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "sig.h"
+#include "sigdefaults.h"
 #include "sys.h"
 #include "upgrade.h"
+#include "wstatus.h"
 
 #define ENV_FDS "FCGIPM_INHERIT_FDS"
 #define ENV_READY "FCGIPM_READY_FD"
@@ -181,7 +183,7 @@ exec_new_master(struct manager *m, int ready_w, pid_t old)
     char fds[4096] = "", num[32];
     const char *exe = exe_path[0] != '\0' ? exe_path : saved_argv[0];
 
-    sig_reset_defaults();
+    sigdefaults_reset();
     each_listener(m, append_fd, fds);
     each_listener(m, keep_open_on_exec, NULL);
     if (fcntl(ready_w, F_SETFD, 0) == -1) {
@@ -350,7 +352,7 @@ upgrade_reaped(struct manager *m, pid_t pid, int st)
 
     if (u->pid == 0 || pid != u->pid)
         return 0;
-    child_status_str(st, how, sizeof(how));
+    wstatus_describe(st, how, sizeof(how));
     if (u->waiting)
         roll_back(m, how);
     else if (u->handed_over)

@@ -19,8 +19,10 @@
 #include "cgi.h"
 #include "cgi_proc.h"
 #include "cgi_run.h"
+#include "clock.h"
 #include "handler.h"
 #include "log.h"
+#include "wstatus.h"
 
 /* Without kill_timeout: SIGKILL this long after SIGTERM. */
 #define CGI_KILL_MS 2000
@@ -30,16 +32,6 @@
  * the connection is shut: a signal that came between two system calls
  * interrupted nothing, the next one does. */
 #define CGI_TIMER_REPEAT_MS 100
-
-uint64_t
-cgi_now_ms(void)
-{
-    struct timespec ts;
-
-    /* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void
 cgi_close(int *fd)
@@ -208,8 +200,8 @@ cgi_client_went_away(struct cgi_run *r)
         return;
     r->client_gone = true;
     CGI_LOG(log_info, r, "client went away after %.1fs: stopping pid %d",
-            (double)(cgi_now_ms() - r->start_ms) / 1000.0, (int)r->pid);
-    cgi_stop(r, cgi_now_ms());
+            (double)(clock_now_ms() - r->start_ms) / 1000.0, (int)r->pid);
+    cgi_stop(r, clock_now_ms());
 }
 
 /* Shut the web server's connection: libfcgi's last writes, and its
@@ -256,7 +248,7 @@ cgi_timed_out(struct cgi_run *r, uint64_t now, const char *while_doing)
 void
 cgi_client_failed(struct cgi_run *r)
 {
-    uint64_t now = cgi_now_ms();
+    uint64_t now = clock_now_ms();
 
     if (r->timeout_at != 0 && now >= r->timeout_at)
         cgi_timed_out(r, now, " waiting for the web server");
@@ -353,18 +345,6 @@ cgi_sweep(struct cgi_run *r)
     }
 }
 
-/* "exited with status 3", "killed by signal 9 (Killed)" into buf. */
-static const char *
-cgi_exit_str(int wstatus, char *buf, size_t len)
-{
-    if (WIFSIGNALED(wstatus))
-        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(wstatus),
-                 strsignal(WTERMSIG(wstatus)));
-    else
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(wstatus));
-    return buf;
-}
-
 /* After the loop: nothing of the script's is left; the client has an
  * answer if it is still there. Returns the status sent. */
 static int
@@ -374,14 +354,14 @@ cgi_finish(struct cgi_run *r)
 
     /* Whatever it started and left in its group goes with it. */
     cgi_signal(r, SIGKILL);
-    cgi_exit_str(r->wstatus, how, sizeof(how));
+    wstatus_describe(r->wstatus, how, sizeof(how));
     if (r->status == 0 && !r->client_gone && !r->client_done) {
         CGI_LOG(log_warn, r, "pid %d %s before the end of its headers "
                 "(%zu bytes): 502", (int)r->pid, how, r->b->hdr.len);
         r->status = cgi_send_error(r->req, 502);
     }
     CGI_LOG(log_debug, r, "pid %d %s after %.3fs: status %d", (int)r->pid,
-            how, (double)(cgi_now_ms() - r->start_ms) / 1000.0, r->status);
+            how, (double)(clock_now_ms() - r->start_ms) / 1000.0, r->status);
     return r->status != 0 ? r->status : CGI_CLIENT_GONE;
 }
 
@@ -467,14 +447,14 @@ cgi_end_response(struct cgi_run *r)
         rc = FCGX_FClose(r->req->out);
     if (rc == 0)
         return;
-    if (r->timeout_at != 0 && cgi_now_ms() >= r->timeout_at)
+    if (r->timeout_at != 0 && clock_now_ms() >= r->timeout_at)
         CGI_LOG(log_warn, r, "the web server did not take the response "
                 "within request_timeout (%ums): connection shut",
                 r->pc->request_timeout_ms);
     else
         CGI_LOG(log_info, r, "client went away after %.1fs, before the "
                 "end of the response",
-                (double)(cgi_now_ms() - r->start_ms) / 1000.0);
+                (double)(clock_now_ms() - r->start_ms) / 1000.0);
     cgi_shut_client(r);
 }
 
@@ -518,7 +498,7 @@ cgi_handle(FCGX_Request *req, const struct pool_conf *pc)
 {
     struct cgi_run r = { .req = req, .pc = pc, .pidfd = -1, .in_fd = -1,
                          .out_fd = -1, .err_fd = -1,
-                         .start_ms = cgi_now_ms() };
+                         .start_ms = clock_now_ms() };
 
     cgi_setup();
     if (pc->request_timeout_ms > 0) {

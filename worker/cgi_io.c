@@ -13,8 +13,9 @@
 
 #include "cgi.h"
 #include "cgi_run.h"
+#include "clock.h"
 #include "log.h"
-#include "output.h"
+#include "lines.h"
 
 /* After the script exits, how long its output may stay silent but open
  * (held by what it left behind) before its process group is killed; as
@@ -41,15 +42,15 @@ cgi_put(void *ctx, const char *data, size_t n)
     return 0;
 }
 
-/* Logs one line of the script's stderr (output_line_fn). */
+/* Logs one line of the script's stderr (lines_fn). */
 static void
 cgi_log_stderr(void *ctx, const char *text, size_t len, unsigned part)
 {
     const struct cgi_run *r = ctx;
 
     CGI_LOG(log_warn, r, "%s%.*s%s",
-            part & OUTPUT_PART_CONTINUED ? OUTPUT_MARK_CONTINUED : "",
-            (int)len, text, part & OUTPUT_PART_MORE ? OUTPUT_MARK_MORE : "");
+            part & LINES_PART_CONTINUED ? LINES_MARK_CONTINUED : "",
+            (int)len, text, part & LINES_PART_MORE ? LINES_MARK_MORE : "");
 }
 
 static void
@@ -57,7 +58,7 @@ cgi_close_stderr(struct cgi_run *r)
 {
     if (r->err_fd == -1)
         return;
-    output_lines_flush(&r->b->err, cgi_log_stderr, r);
+    lines_flush(&r->b->err, cgi_log_stderr, r);
     cgi_close(&r->err_fd);
 }
 
@@ -67,7 +68,7 @@ static void
 cgi_output_seen(struct cgi_run *r)
 {
     if (r->reaped)
-        r->grace_at = cgi_now_ms() + CGI_GRACE_MS;
+        r->grace_at = clock_now_ms() + CGI_GRACE_MS;
 }
 
 /* The script's output is not a response we pass on: send ours instead
@@ -156,7 +157,7 @@ cgi_read_stderr(struct cgi_run *r)
     ssize_t n = read(r->err_fd, r->b->io, sizeof(r->b->io));
 
     if (n > 0) {
-        output_lines_feed(&r->b->err, r->b->io, (size_t)n, cgi_log_stderr, r);
+        lines_feed(&r->b->err, r->b->io, (size_t)n, cgi_log_stderr, r);
         cgi_output_seen(r);
         return;
     }
@@ -333,7 +334,7 @@ cgi_wait(struct cgi_run *r, struct pollfd *pfd, nfds_t n)
             cgi_client_failed(r);
         return 0;
     }
-    return poll(pfd, n, cgi_poll_timeout(r, cgi_now_ms()));
+    return poll(pfd, n, cgi_poll_timeout(r, clock_now_ms()));
 }
 
 static void
@@ -367,8 +368,8 @@ cgi_io_loop(struct cgi_run *r)
         if (rc > 0 && pfd[2].revents != 0 && r->err_fd != -1)
             cgi_read_stderr(r);
         if (rc > 0 && pfd[3].revents != 0 && !r->reaped)
-            cgi_reap(r, WNOHANG, cgi_now_ms());
-        cgi_check_time(r, cgi_now_ms());
+            cgi_reap(r, WNOHANG, clock_now_ms());
+        cgi_check_time(r, clock_now_ms());
     }
 }
 
@@ -378,7 +379,7 @@ cgi_abandon(struct cgi_run *r)
 {
     cgi_signal(r, SIGKILL);
     while (!r->reaped)
-        cgi_reap(r, 0, cgi_now_ms());
+        cgi_reap(r, 0, clock_now_ms());
     cgi_close(&r->in_fd);
     cgi_close(&r->out_fd);
     cgi_close_stderr(r);

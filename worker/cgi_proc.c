@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgi_proc.h"
+#include "clock.h"
 #include "worker.h"
 
 /* Children listed per look at /proc; more are found on the next look. */
@@ -148,21 +149,12 @@ cgi_proc_kill(pid_t pid, pid_t own_group)
     kill(pid, SIGKILL);
 }
 
-static uint64_t
-cgi_proc_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 cgi_proc_sweep(struct cgi_sweep *s, unsigned wait_ms)
 {
     pid_t pids[CGI_SWEEP_BATCH];
     pid_t own_group = getpgrp();
-    uint64_t end_at = cgi_proc_now_ms() + wait_ms;
+    uint64_t end_at = clock_now_ms() + wait_ms;
     sigset_t chld, old;
     ssize_t n = 0;
 
@@ -189,7 +181,7 @@ cgi_proc_sweep(struct cgi_sweep *s, unsigned wait_ms)
          * neither find nor wait for. */
         if (got == -1 || s->blind)
             break;
-        uint64_t now = cgi_proc_now_ms();
+        uint64_t now = clock_now_ms();
         if (now >= end_at) {
             s->left = (size_t)n;
             break;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cgi.h"
-#include "conf.h"
-#include "output.h"
+#include "pool_conf.h"
+#include "lines.h"
 
 /* Bytes moved per read or write: with the header block and the stderr
  * line, all the memory a request takes, whatever its size. */
@@ -30,7 +30,7 @@
  * counters cgi_buffers_new sets. */
 struct cgi_buffers {
     struct cgi_headers hdr;     /* the script's header block */
-    struct output_lines err;    /* the stderr line being assembled */
+    struct lines err;           /* the stderr line being assembled */
     char pend[CGI_CHUNK];       /* body read, not yet in the stdin pipe */
     char io[CGI_CHUNK];         /* stdout and stderr reads */
 };
@@ -64,8 +64,6 @@ struct cgi_run {
     uint64_t grace_at;          /* after exit: output silent until then */
 };
 
-/* From cgi.c. */
-uint64_t cgi_now_ms(void);
 /* Close *fd unless it is -1, then make it -1; a failure is logged. */
 void cgi_close(int *fd);
 /* A whole small response of fcgipm's own; returns status. */

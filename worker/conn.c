@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "fcgi_record.h"
 #include "log.h"
@@ -34,15 +35,6 @@
 static uint8_t peek_buf[CONN_PEEK_MAX];
 
 enum head_check { HEAD_READY, HEAD_WAIT, HEAD_GONE };
-
-uint64_t
-conn_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint64_t
 conn_key(const struct conn_set *cs, const struct conn *c)
@@ -533,7 +525,7 @@ conn_wait(struct conn_set *cs, bool block)
     if (n == -1 && errno != EINTR)
         log_error_errno("pool %s: worker %d: epoll_wait", cs->pc->name,
                         (int)getpid());
-    cs->now = conn_now_ms();
+    cs->now = clock_now_ms();
     for (int i = 0; i < n; i++)
         conn_dispatch(cs, ev[i].data.u64);
     conn_expire(cs);
@@ -544,7 +536,7 @@ conn_next(struct conn_set *cs)
 {
     for (;;) {
         struct conn *c;
-        cs->now = conn_now_ms();
+        cs->now = clock_now_ms();
         /* Kept connections that always have a next request would keep
          * the ring from emptying: after each request, look at the rest
          * (accepts, other connections, deadlines) without waiting. */
@@ -622,7 +614,7 @@ conn_next_pending(struct conn_set *cs)
 {
     for (;;) {
         bool waiting = false;
-        cs->now = conn_now_ms();
+        cs->now = clock_now_ms();
         for (size_t i = 0; i < cs->cap; i++) {
             struct conn *c = &cs->conns[i];
             if (c->state != CONN_NEW && c->state != CONN_KEPT)
@@ -667,7 +659,7 @@ conn_linger(struct conn_set *cs, struct conn *c)
 void
 conn_finish(struct conn_set *cs, struct conn *c, bool keep, bool drained)
 {
-    cs->now = conn_now_ms();
+    cs->now = clock_now_ms();
     if (c->req.ipcFd == -1) {   /* libfcgi closed it: a write failed */
         conn_free(cs, c);
         return;
@@ -747,7 +739,7 @@ conn_set_open(struct conn_set *cs, const struct pool_conf *pc, int stop_fd,
                         pc->name, (int)getpid());
         return -1;
     }
-    cs->now = conn_now_ms();
+    cs->now = clock_now_ms();
     listen_watch(cs, true);
     return cs->listening ? 0 : -1;
 }

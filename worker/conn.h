@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
+#include "pool_conf.h"
 
 /* Bytes peeked for a request head; a head that does not fit is read
  * with the worker waiting (CONN_SERVING with head_timed). */
@@ -98,8 +98,5 @@ void conn_lost(struct conn_set *cs, struct conn *c);
 
 /* Close every connection and the epoll set (a worker about to exit). */
 void conn_set_close(struct conn_set *cs);
-
-/* CLOCK_MONOTONIC in ms. */
-uint64_t conn_now_ms(void);
 
 #endif

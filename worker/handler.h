@@ -5,7 +5,7 @@
 
 #include <fcgiapp.h>
 
-#include "conf.h"
+#include "pool_conf.h"
 
 /*
  * Answer one request with the CGI/1.1 script it names (RFC 3875): the

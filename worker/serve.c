@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "clock.h"
 #include "conn.h"
 #include "handler.h"
 #include "log.h"
@@ -366,7 +367,7 @@ serve_one(struct serve *sv, struct conn *c)
 {
     const struct pool_conf *pc = sv->pc;
     FCGX_Request *r = &c->req;
-    uint64_t t0 = conn_now_ms();
+    uint64_t t0 = clock_now_ms();
     double start = wall_s();
     const char *uri = param(r, "REQUEST_URI");
 
@@ -377,7 +378,7 @@ serve_one(struct serve *sv, struct conn *c)
     arm_timeout(pc, true);
     int status = pc->mode == MODE_CGI ? cgi_handle(r, pc) : module_handle(r);
     arm_timeout(pc, false);
-    double duration = (double)(conn_now_ms() - t0) / 1000.0;
+    double duration = (double)(clock_now_ms() - t0) / 1000.0;
     char access[4096], slow[1024];
     size_t alen = pc->access_log == NULL ? 0
                   : format_access(sv, r, status, start, duration, access,
@@ -458,7 +459,7 @@ recycle_due(struct serve *sv)
 static unsigned long
 request_limit(const struct pool_conf *pc)
 {
-    unsigned seed = (unsigned)getpid() ^ (unsigned)conn_now_ms();
+    unsigned seed = (unsigned)getpid() ^ (unsigned)clock_now_ms();
 
     if (pc->max_requests == 0)
         return 0;
@@ -477,7 +478,7 @@ serve_conn(struct serve *sv, struct conn *c)
     bool waits = c->head_timed;
 
     if (waits) {
-        uint64_t now = conn_now_ms();
+        uint64_t now = clock_now_ms();
         if (!head_timer_ready || now >= c->deadline_at) {
             conn_lost(&sv->conns, c);
             return false;

@@ -5,7 +5,7 @@
 
 #include <stdnoreturn.h>
 
-#include "conf.h"
+#include "pool_conf.h"
 #include "scoreboard.h"
 
 /* Serve requests on fd 0 for pool pc until asked to stop (stop_signal,

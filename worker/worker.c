@@ -13,7 +13,7 @@
 
 #include "log.h"
 #include "serve.h"
-#include "sig.h"
+#include "sigdefaults.h"
 #include "worker.h"
 
 extern char **environ;
@@ -229,7 +229,7 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
     /* Its own process group: a terminal's ^C reaches only the master,
      * which stops workers in order, and KILL can take a whole group. */
     setpgid(0, 0);
-    sig_reset_defaults();
+    sigdefaults_reset();
     if (place_fds(pc, ws->listen_fd, ws->out_fd, ws->wake_fd) == -1)
         _exit(127);
     if (confine(pc) == -1)

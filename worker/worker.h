@@ -5,7 +5,7 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
-#include "conf.h"
+#include "pool_conf.h"
 #include "scoreboard.h"
 
 /* What a new worker is handed by the master. */

@@ -1,4 +1,4 @@
-/* Unit tests for worker/access.c: every access_format directive, escaping
+/* Unit tests for common/access.c: every access_format directive, escaping
  * of request bytes, lines cut to the buffer, and the format checker. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "child.h"
+#include "wstatus.h"
 
 static void
 test_status_strings(void **state)
@@ -16,12 +17,12 @@ test_status_strings(void **state)
     char buf[96];
 
     (void)state;
-    assert_string_equal(child_status_str(W_EXITCODE(3, 0), buf, sizeof(buf)),
+    assert_string_equal(wstatus_describe(W_EXITCODE(3, 0), buf, sizeof(buf)),
                         "exited with status 3");
-    assert_string_equal(child_status_str(W_EXITCODE(0, SIGKILL), buf,
+    assert_string_equal(wstatus_describe(W_EXITCODE(0, SIGKILL), buf,
                                          sizeof(buf)),
                         "killed by SIGKILL");
-    assert_string_equal(child_status_str(W_EXITCODE(0, SIGSEGV) | WCOREFLAG,
+    assert_string_equal(wstatus_describe(W_EXITCODE(0, SIGSEGV) | WCOREFLAG,
                                          buf, sizeof(buf)),
                         "killed by SIGSEGV (core dumped)");
 }
@@ -30,9 +31,9 @@ static void
 test_clean_exit(void **state)
 {
     (void)state;
-    assert_true(child_status_is_clean(W_EXITCODE(0, 0)));
-    assert_false(child_status_is_clean(W_EXITCODE(1, 0)));
-    assert_false(child_status_is_clean(W_EXITCODE(0, SIGTERM)));
+    assert_true(wstatus_is_clean(W_EXITCODE(0, 0)));
+    assert_false(wstatus_is_clean(W_EXITCODE(1, 0)));
+    assert_false(wstatus_is_clean(W_EXITCODE(0, SIGTERM)));
 }
 
 int

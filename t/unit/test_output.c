@@ -1,5 +1,6 @@
-/* Unit tests for manager/output.c: how a worker's output bytes become log
- * lines (partial reads, CRLF, control bytes, long lines cut in pieces). */
+/* Unit tests for common/lines.c and manager/output.c: how a worker's
+ * output bytes become log lines (partial reads, CRLF, control bytes, long
+ * lines cut in pieces). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@ record(void *ctx, const char *text, size_t len, unsigned part)
     struct seen *s = ctx;
 
     assert_true(s->n < MAX_LINES);
-    assert_true(len <= OUTPUT_LINE_MAX);
+    assert_true(len <= LINES_MAX);
     s->text[s->n] = malloc(len + 1);
     assert_non_null(s->text[s->n]);
     memcpy(s->text[s->n], text, len);
@@ -38,7 +39,7 @@ record(void *ctx, const char *text, size_t len, unsigned part)
 }
 
 struct fixture {
-    struct output_lines ol;
+    struct lines ol;
     struct seen seen;
 };
 
@@ -63,19 +64,19 @@ teardown(void **state)
 static void
 feed(struct fixture *f, const char *s)
 {
-    output_lines_feed(&f->ol, s, strlen(s), record, &f->seen);
+    lines_feed(&f->ol, s, strlen(s), record, &f->seen);
 }
 
 static void
 feed_bytes(struct fixture *f, const char *s, size_t n)
 {
-    output_lines_feed(&f->ol, s, n, record, &f->seen);
+    lines_feed(&f->ol, s, n, record, &f->seen);
 }
 
 static void
 flush(struct fixture *f)
 {
-    output_lines_flush(&f->ol, record, &f->seen);
+    lines_flush(&f->ol, record, &f->seen);
 }
 
 /* n copies of c. The caller frees. */
@@ -180,12 +181,12 @@ static void
 test_line_of_max_size_whole(void **state)
 {
     struct fixture *f = *state;
-    char *line = repeat('y', OUTPUT_LINE_MAX);
+    char *line = repeat('y', LINES_MAX);
 
     feed(f, line);
     feed(f, "\n");
     assert_int_equal(f->seen.n, 1);
-    assert_int_equal(f->seen.len[0], OUTPUT_LINE_MAX);
+    assert_int_equal(f->seen.len[0], LINES_MAX);
     assert_int_equal(f->seen.part[0], 0);
     free(line);
 }
@@ -203,10 +204,10 @@ test_20k_line_cut_in_pieces(void **state)
     }
     feed(f, "\nnext\n");
     assert_int_equal(f->seen.n, 3);
-    assert_int_equal(f->seen.len[0], OUTPUT_LINE_MAX);
-    assert_int_equal(f->seen.part[0], OUTPUT_PART_MORE);
-    assert_int_equal(f->seen.len[1], 20 * 1024 - OUTPUT_LINE_MAX);
-    assert_int_equal(f->seen.part[1], OUTPUT_PART_CONTINUED);
+    assert_int_equal(f->seen.len[0], LINES_MAX);
+    assert_int_equal(f->seen.part[0], LINES_PART_MORE);
+    assert_int_equal(f->seen.len[1], 20 * 1024 - LINES_MAX);
+    assert_int_equal(f->seen.part[1], LINES_PART_CONTINUED);
     assert_string_equal(f->seen.text[2], "next");
     assert_int_equal(f->seen.part[2], 0);
     free(line);
@@ -216,17 +217,17 @@ static void
 test_long_line_middle_pieces(void **state)
 {
     struct fixture *f = *state;
-    char *line = repeat('w', 2 * OUTPUT_LINE_MAX + 1);
+    char *line = repeat('w', 2 * LINES_MAX + 1);
 
     feed(f, line);
     flush(f);
     assert_int_equal(f->seen.n, 3);
-    assert_int_equal(f->seen.part[0], OUTPUT_PART_MORE);
+    assert_int_equal(f->seen.part[0], LINES_PART_MORE);
     assert_int_equal(f->seen.part[1],
-                     OUTPUT_PART_CONTINUED | OUTPUT_PART_MORE);
-    assert_int_equal(f->seen.part[2], OUTPUT_PART_CONTINUED);
+                     LINES_PART_CONTINUED | LINES_PART_MORE);
+    assert_int_equal(f->seen.part[2], LINES_PART_CONTINUED);
     assert_int_equal(f->seen.len[0] + f->seen.len[1] + f->seen.len[2],
-                     2 * OUTPUT_LINE_MAX + 1);
+                     2 * LINES_MAX + 1);
     free(line);
 }
 
@@ -236,12 +237,12 @@ static void
 test_cut_keeps_utf8_whole(void **state)
 {
     struct fixture *f = *state;
-    char *line = repeat('v', OUTPUT_LINE_MAX - 1);
+    char *line = repeat('v', LINES_MAX - 1);
 
     feed(f, line);
     feed(f, "\xc3\xa9tail\n");
     assert_int_equal(f->seen.n, 2);
-    assert_int_equal(f->seen.len[0], OUTPUT_LINE_MAX - 1);
+    assert_int_equal(f->seen.len[0], LINES_MAX - 1);
     assert_string_equal(f->seen.text[1], "\xc3\xa9tail");
     free(line);
 }
@@ -252,13 +253,13 @@ static void
 test_escapes_count_against_limit(void **state)
 {
     struct fixture *f = *state;
-    char *zeros = calloc(OUTPUT_LINE_MAX / 4 + 1, 1);
+    char *zeros = calloc(LINES_MAX / 4 + 1, 1);
 
     assert_non_null(zeros);
-    feed_bytes(f, zeros, OUTPUT_LINE_MAX / 4 + 1);
+    feed_bytes(f, zeros, LINES_MAX / 4 + 1);
     feed(f, "\n");
     assert_int_equal(f->seen.n, 2);
-    assert_int_equal(f->seen.len[0], OUTPUT_LINE_MAX);
+    assert_int_equal(f->seen.len[0], LINES_MAX);
     assert_string_equal(f->seen.text[1], "\\x00");
     free(zeros);
 }

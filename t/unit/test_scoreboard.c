@@ -1,4 +1,4 @@
-/* Unit tests for manager/scoreboard.c: what a worker writes is what the
+/* Unit tests for common/scoreboard.c: what a worker writes is what the
  * master reads; bounds; truncation; what a worker scribbles there sizes
  * nothing the master does. */
 #include <setjmp.h>

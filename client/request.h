@@ -65,9 +65,8 @@ struct request {
 void request_error(const struct request *rq, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Monotonic milliseconds, and what is left until rq's deadline (-1: no
- * deadline, 0: expired), for poll(). */
-int64_t request_now_ms(void);
+/* What is left until rq's deadline in ms (-1: no deadline, 0: expired),
+ * for poll(). */
 int request_left_ms(const struct request *rq);
 
 /* Whether s[0..len) is a non-empty RFC 9110 token (method, header). */
@@ -250,8 +249,6 @@ struct request_load {
     struct request_stats stats;
 };
 
-/* Monotonic microseconds. */
-int64_t request_load_now_us(void);
 /* Whether another request may start now; counts it when so. */
 bool request_load_take(struct request_load *l, int64_t now);
 /* Count a request that ended with r, started at start_us. */

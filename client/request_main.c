@@ -1,6 +1,7 @@
 /* fcgi-request: send one FastCGI request and print the response, like
  * curl for FastCGI, or send it many times as a load generator. Options,
  * the request it builds, and exit codes. */
+#include "clock.h"
 #include "request.h"
 
 #include <errno.h>
@@ -114,17 +115,6 @@ request_usage_error(const char *fmt, ...)
     return -1;
 }
 
-int64_t
-request_now_ms(void)
-{
-    struct timespec ts;
-
-    /* Cannot fail for CLOCK_MONOTONIC; 0 would only delay a timeout. */
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 request_left_ms(const struct request *rq)
 {
@@ -132,7 +122,7 @@ request_left_ms(const struct request *rq)
 
     if (rq->deadline_at == 0)
         return -1;
-    left = rq->deadline_at - request_now_ms();
+    left = rq->deadline_at - (int64_t)clock_now_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
@@ -395,7 +385,7 @@ request_build(struct request *rq, const struct request_cli *cli)
     rq->timeout_s = cli->timeout_s;
     /* Rounded up, so that a tiny -t still means "some time". */
     if (cli->timeout_s > 0)
-        rq->deadline_at = request_now_ms() + 1 +
+        rq->deadline_at = (int64_t)clock_now_ms() + 1 +
                           (int64_t)(cli->timeout_s * 1000);
     rc = request_check_cli(cli, &extra);
     if (rc == 0 && cli->data != NULL)

@@ -1,6 +1,7 @@
 /* One connection of fcgi-request's load mode: a non-blocking connect,
  * send and read state machine driven by epoll, with the same encoded
  * request sent each time and only the response's Status looked at. */
+#include "clock.h"
 #include "request.h"
 
 #include <errno.h>
@@ -211,7 +212,7 @@ request_lconn_connect(struct request_lconn *c)
         /* A unix socket's backlog is full: no wait queue to sleep on, so
          * try again shortly; the request's timeout bounds this. */
         c->state = REQUEST_LCONN_RETRY;
-        c->retry_at = request_load_now_us() + c->retry_ms * 1000;
+        c->retry_at = (int64_t)clock_now_us() + c->retry_ms * 1000;
         if (c->retry_ms < LCONN_RETRY_MAX_MS)
             c->retry_ms *= 2;
         request_load_wake_at(c->load, c->retry_at);
@@ -243,7 +244,7 @@ void
 request_lconn_start(struct request_lconn *c)
 {
     struct request_load *l = c->load;
-    int64_t now = request_load_now_us();
+    int64_t now = (int64_t)clock_now_us();
 
     if (!request_load_take(l, now)) {
         request_lconn_close(c);

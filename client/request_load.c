@@ -1,6 +1,7 @@
 /* fcgi-request's load mode: one thread, one epoll set, CONC connections
  * each sending the same pre-encoded request; counts, latency histogram,
  * the report and its machine-readable summary line. */
+#include "clock.h"
 #include "request.h"
 
 #include <errno.h>
@@ -17,16 +18,6 @@
 /* Descriptors besides the connections: stdio, epoll, a spare. */
 #define LOAD_SPARE_FDS 8
 
-int64_t
-request_load_now_us(void)
-{
-    struct timespec ts;
-
-    /* Cannot fail for CLOCK_MONOTONIC. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 bool
 request_load_take(struct request_load *l, int64_t now)
 {
@@ -42,7 +33,7 @@ void
 request_load_count(struct request_load *l, enum request_load_result r,
                    int64_t start_us)
 {
-    l->last_at = request_load_now_us();
+    l->last_at = (int64_t)clock_now_us();
     l->results[r]++;
     if (r == REQUEST_LOAD_OK)
         request_stats_add(&l->stats, (uint64_t)(l->last_at - start_us));
@@ -200,15 +191,15 @@ request_load_loop(struct request_load *l)
         if (l->active == 0)
             return 0;
         n = epoll_wait(l->epfd, ev, LOAD_NEV,
-                       request_load_sleep_ms(l, request_load_now_us()));
+                       request_load_sleep_ms(l, (int64_t)clock_now_us()));
         if (n == -1 && errno != EINTR) {
             request_error(l->rq, "epoll_wait: %s", strerror(errno));
             return -1;
         }
         for (int i = 0; i < n; i++)
             request_lconn_event(ev[i].data.ptr, ev[i].events);
-        if (l->scan_at != 0 && request_load_now_us() >= l->scan_at)
-            request_load_scan(l, request_load_now_us());
+        if (l->scan_at != 0 && (int64_t)clock_now_us() >= l->scan_at)
+            request_load_scan(l, (int64_t)clock_now_us());
     }
 }
 
@@ -277,7 +268,7 @@ request_load_run(struct request *rq, const struct request_load_opts *o)
     l->timeout_us = (int64_t)(rq->timeout_s * 1e6);
     request_stats_init(&l->stats);
     if (request_load_setup(l) == 0) {
-        l->begin_at = l->last_at = request_load_now_us();
+        l->begin_at = l->last_at = (int64_t)clock_now_us();
         if (o->duration_s > 0)
             l->stop_at = l->begin_at + (int64_t)(o->duration_s * 1e6);
         rc = request_load_loop(l);

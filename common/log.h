@@ -3,11 +3,12 @@
 #ifndef FCGIPM_LOG_H
 #define FCGIPM_LOG_H
 
-#include "conf.h"
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
+                 LOG_LEVEL_DEBUG };
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* The longest log line: a worker's output line of OUTPUT_LINE_MAX bytes
+/* The longest log line: a worker's output line of LINES_MAX bytes
  * with its markers, tag and prefix fits whole. */
 #define LOG_LINE_MAX (16384 + 1024)
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "sys.h"
+#include "clock.h"
 
 /* LOG_TO_RELAY: a worker's lines to its output pipe, for the master. */
 enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_RELAY, LOG_TO_SYSLOG };
@@ -164,7 +164,7 @@ log_level_name(enum log_level level)
 static size_t
 format_prefix(char *buf, size_t len, enum log_level level)
 {
-    double now = sys_wall_time();
+    double now = clock_wall_s();
     time_t sec = (time_t)now;
     struct tm tm;
 
