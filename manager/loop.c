@@ -173,15 +173,7 @@ apply_resize(struct manager *m)
         struct pool *p = m->pools[i];
         if (p->retired)
             continue;
-        long t = (long)p->target + m->resize;
-        if (t < 0)
-            t = 0;
-        if (t > (long)p->conf->max_workers)
-            t = p->conf->max_workers;
-        if ((unsigned)t != p->target)
-            log_info("pool %s: size %u -> %ld (by signal)", p->conf->name,
-                     p->target, t);
-        p->target = (unsigned)t;
+        pool_resize(p, m->resize, "signal");
     }
     m->resize = 0;
 }

@@ -98,7 +98,6 @@ pm_init(struct pm_state *st, const struct pool_conf *pc, unsigned target)
     memset(st, 0, sizeof(*st));
     st->kind = pm_kind_for(pc);
     st->floor = pm_default_floor(pc);
-    st->set_target = target;
     /* The first look comes with the first run of the loop. */
     st->tick_at = st->kind == PM_STATIC ? NEVER : 0;
     st->window_at = NEVER;

@@ -62,8 +62,6 @@ struct pm_state {
     enum pm_kind kind;          /* in force (see pm_kind_for) */
     bool stopped;               /* the pool is stopping: no more sizing */
     unsigned floor;             /* fewest workers; TTIN/TTOU move it */
-    unsigned set_target;        /* the target as last left by the pool:
-                                   another value means TTIN/TTOU */
     uint64_t tick_at;           /* next sample; NEVER: none needed */
     bool surge;                 /* connections wait: the queue is read
                                    every tick and the socket not watched */

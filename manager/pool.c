@@ -796,7 +796,6 @@ static void
 set_target(struct pool *p, unsigned target)
 {
     p->target = target;
-    p->pm.set_target = target;
 }
 
 /* A duplicate of the listening socket is what we watch, so that whoever
@@ -959,30 +958,6 @@ watch_update(struct pool *p, uint64_t now)
         wake_arm(p, now);
     else if (!want && st->watching)
         wake_disarm(p);
-}
-
-/* TTIN/TTOU moved the target (loop.c) by one worker each: the pool
- * keeps at least the size TTIN set (its floor rises to it, or the spare
- * and idle rules would take the worker back), and TTOU lowers the floor
- * to the size it set when the floor was higher. */
-static void
-sync_resize(struct pool *p)
-{
-    struct pm_state *st = &p->pm;
-    unsigned floor = st->floor;
-
-    if (p->target == st->set_target)
-        return;
-    if (p->target > st->set_target && p->target > floor)
-        floor = p->target;
-    else if (p->target < st->set_target && p->target < floor)
-        floor = p->target;
-    if (floor != st->floor)
-        log_info("pool %s: at least %u workers from now on (by signal)",
-                 p->conf->name, floor);
-    st->floor = floor;
-    st->set_target = p->target;
-    st->tick_at = 0;
 }
 
 static int
@@ -1327,6 +1302,40 @@ pm_run(struct pool *p, uint64_t now)
         st->rearm_at = now + PM_REARM_MS;
 }
 
+unsigned
+pool_resize(struct pool *p, long delta, const char *by)
+{
+    struct pm_state *st = &p->pm;
+    unsigned was = p->target;
+    long t = (long)was + delta;
+
+    if (t < 0)
+        t = 0;
+    if (t > (long)p->conf->max_workers)
+        t = p->conf->max_workers;
+    if ((unsigned)t == was)
+        return was;
+    log_info("pool %s: size %u -> %ld (by %s)", p->conf->name, was, t, by);
+    p->target = (unsigned)t;
+    if (!pm_active(p))
+        return p->target;
+    /* The pool keeps at least the size a TTIN set (its floor rises to
+     * it, or the spare and idle rules would take the worker back), and a
+     * TTOU lowers the floor to the size it set when the floor was
+     * higher. */
+    unsigned floor = st->floor;
+    if (p->target > was && p->target > floor)
+        floor = p->target;
+    else if (p->target < was && p->target < floor)
+        floor = p->target;
+    if (floor != st->floor)
+        log_info("pool %s: at least %u workers from now on (by %s)",
+                 p->conf->name, floor, by);
+    st->floor = floor;
+    st->tick_at = 0;
+    return p->target;
+}
+
 void
 pool_run_due(struct pool *p, uint64_t now)
 {
@@ -1341,7 +1350,6 @@ pool_run_due(struct pool *p, uint64_t now)
     }
     if (!pm_active(p))
         return;
-    sync_resize(p);
     if (p->pm.tick_at <= now)
         pm_run(p, now);
     watch_update(p, now);

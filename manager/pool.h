@@ -44,6 +44,11 @@ void pool_reconfigure(struct pool *p, const struct pool_conf *pc,
  * take max_spawn_rate tokens, and those it lacks wait for a deadline.
  * Stops take a waiting slot first, then an idle worker, then the newest. */
 void pool_reconcile(struct pool *p, uint64_t now);
+/* Move p's target by delta workers, within 0..max_workers, and log it
+ * with by ("signal"). A pm pool keeps the size so set: its floor rises to
+ * a larger one and falls to a smaller one below it. Returns the new
+ * target. Workers start or stop at the next pool_reconcile. */
+unsigned pool_resize(struct pool *p, long delta, const char *by);
 /* Account for slot s's worker having exited with wait status st. */
 void pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now);
 /* Act on deadlines that have come: respawns, stop escalation, and the

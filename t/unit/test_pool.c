@@ -834,20 +834,15 @@ test_signals_move_the_floor_of_a_dynamic_pool(void **state)
     (void)state;
     pool_run_due(p, 5000);
     assert_int_equal(p->pm.floor, 1);
-    p->target += 2;                 /* what TTIN twice does (loop.c) */
-    pool_run_due(p, 5001);
+    assert_int_equal(pool_resize(p, 2, "signal"), 4);   /* TTIN twice */
     assert_int_equal(p->pm.floor, 4);   /* kept: 2 + 2 */
-    p->target -= 1;
-    pool_run_due(p, 5002);
+    assert_int_equal(pool_resize(p, -1, "signal"), 3);
     assert_int_equal(p->pm.floor, 3);
-    p->target = 0;
-    pool_run_due(p, 5003);
+    assert_int_equal(pool_resize(p, -10, "signal"), 0);
     assert_int_equal(p->pm.floor, 0);
     p->target = 5;                  /* a pm decision above the floor... */
-    p->pm.set_target = 5;
-    p->target = 4;                  /* ...and TTOU: the floor stays */
-    pool_run_due(p, 5004);
-    assert_int_equal(p->pm.floor, 0);
+    assert_int_equal(pool_resize(p, -1, "signal"), 4);  /* ...and TTOU */
+    assert_int_equal(p->pm.floor, 0);   /* the floor stays */
     pm_pool_free(p);
 }
 
