@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -189,9 +188,6 @@ conn_expire(struct conn_set *cs)
     }
 }
 
-/* Room for one more: close the connection that matters least, kept and
- * idle the longest first, then one still sending its head, then one
- * lingering. */
 /* The connection to close for room: the kept one idle the longest (the
  * web server reuses the ones it freed last, so that one is the least
  * likely to be in use), else one still sending its head, else one
@@ -369,9 +365,9 @@ conn_ripe_at(const struct conn_set *cs)
 
 /* Watch the listening socket unless stopping, paused, holding a young
  * connection, or full of connections none of which may be closed (each
- * has a request coming; they end soon, or at read_timeout). Not watching (rather than ignoring its events) matters:
- * with EPOLLEXCLUSIVE, a wake-up given to us is one no other worker
- * gets. */
+ * has a request coming; they end soon, or at read_timeout). Not watching
+ * (rather than ignoring its events) matters: with EPOLLEXCLUSIVE, a
+ * wake-up given to us is one no other worker gets. */
 static void
 conn_listen_decide(struct conn_set *cs)
 {

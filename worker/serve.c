@@ -122,7 +122,7 @@ catch_stop(const struct pool_conf *pc)
     return 0;
 }
 
-/* A request head larger than conn.c's peek is read with the worker
+/* A request head larger than conn_head.c's peek is read with the worker
  * waiting, in state reading: this timer's signal (without SA_RESTART)
  * ends libfcgi's blocked read at the connection's read deadline. */
 static timer_t head_timer;
