@@ -1,8 +1,6 @@
 /* Process-manager rules as pure functions: how many workers a pool wants
  * from what was sampled, when to sample again, and the spawn-rate bucket.
- * No system calls here; pool.c samples and acts. */
-#include <limits.h>
-#include <stdlib.h>
+ * No system calls here; scale.c samples and acts. */
 #include <string.h>
 
 #include "manager.h"
@@ -312,72 +310,4 @@ pm_idle_since(uint64_t since, bool idle_now, bool active, uint64_t now)
     if (active || since == NEVER)
         return now;
     return since;
-}
-
-/* The number after "key:" at the start of a line of /proc text. */
-static int
-proc_field(const char *text, const char *key, uint64_t *out)
-{
-    size_t klen = strlen(key);
-
-    for (const char *p = text; p != NULL && *p != '\0';) {
-        if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-            char *end;
-            unsigned long long v = strtoull(p + klen + 1, &end, 10);
-            if (end == p + klen + 1)
-                return -1;
-            *out = v;
-            return 0;
-        }
-        p = strchr(p, '\n');
-        if (p != NULL)
-            p++;
-    }
-    return -1;
-}
-
-int
-pm_io_activity(const char *text, uint64_t *out)
-{
-    uint64_t r, w;
-
-    if (proc_field(text, "syscr", &r) == -1
-        || proc_field(text, "syscw", &w) == -1)
-        return -1;
-    *out = r + w;
-    return 0;
-}
-
-/* PF_FORKNOEXEC from the kernel's sched.h (no uapi header has it): set by
- * fork, cleared by a successful execve(). */
-#define PM_PF_FORKNOEXEC 0x40UL
-
-bool
-pm_stat_before_exec(const char *text)
-{
-    /* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm
-     * may hold spaces and parentheses, so count fields from the last ')'.
-     * Each turn finds the space before the next field, 3 to 9. */
-    const char *p = strrchr(text, ')');
-
-    for (int field = 3; p != NULL && field <= 9; field++)
-        p = strchr(p + 1, ' ');
-    if (p == NULL)
-        return true;
-    char *end;
-    unsigned long flags = strtoul(p + 1, &end, 10);
-    if (end == p + 1)
-        return true;
-    return (flags & PM_PF_FORKNOEXEC) != 0;
-}
-
-int
-pm_fdinfo_mnt_id(const char *text, int *out)
-{
-    uint64_t v;
-
-    if (proc_field(text, "mnt_id", &v) == -1 || v > INT_MAX)
-        return -1;
-    *out = (int)v;
-    return 0;
 }

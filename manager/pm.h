@@ -1,6 +1,6 @@
 /* The pure sizing rules of pm = static, dynamic, ondemand and adaptive, and
- * the max_spawn_rate token bucket; pool.c samples, acts and logs (see the
- * design comment there). */
+ * the max_spawn_rate token bucket; scale.c samples, acts and logs
+ * (doc/pool.md). */
 #ifndef FCGIPM_PM_H
 #define FCGIPM_PM_H
 
@@ -114,7 +114,8 @@ unsigned pm_initial_target(const struct pool_conf *pc);
 /* The fewest workers pc allows: min_workers for dynamic and adaptive,
  * else 0. */
 unsigned pm_default_floor(const struct pool_conf *pc);
-/* Fresh state for pc, whose pool starts with target workers. */
+/* Fresh state for pc, whose pool starts with target workers: its
+ * spawn-rate bucket lets that many fork at once (pm_bucket_init). */
 void pm_init(struct pm_state *st, const struct pool_conf *pc,
              unsigned target);
 /* How often ondemand and adaptive look at idle workers: an eighth of
@@ -136,7 +137,7 @@ enum pm_seen pm_seen_state(enum sb_state state);
 unsigned pm_queue_want(const struct pm_sample *s);
 
 /* Decide from sample s at now; updates st's windows, backlog count and
- * max_reached. ondemand stops idle workers by slot (pool.c), unless idle
+ * max_reached. ondemand stops idle workers by slot (scale.c), unless idle
  * workers cannot be seen at all: then it shrinks like adaptive, down to
  * its floor. Pure. */
 void pm_decide(const struct pool_conf *pc, struct pm_state *st,
@@ -148,20 +149,5 @@ void pm_decide(const struct pool_conf *pc, struct pm_state *st,
  * the last sample (active); else since. Pure. */
 uint64_t pm_idle_since(uint64_t since, bool idle_now, bool active,
                        uint64_t now);
-
-/* The read and write system calls counted in /proc/PID/io text (syscr +
- * syscw), which change whenever an exec worker serves a request. 0, or
- * -1 when the text lacks them. */
-int pm_io_activity(const char *text, uint64_t *out);
-
-/* Whether /proc/PID/stat text shows a process that has not called
- * execve() since fork (PF_FORKNOEXEC in its flags): an exec worker still
- * holding the master's descriptors. Unreadable text counts as not yet. */
-bool pm_stat_before_exec(const char *text);
-
-/* The mount id in /proc/PID/fdinfo/N text ("mnt_id:"): every socket
- * shares the one of the kernel's socket file system. 0, or -1 when the
- * text lacks it. */
-int pm_fdinfo_mnt_id(const char *text, int *out);
 
 #endif

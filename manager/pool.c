@@ -73,10 +73,10 @@
 #include <unistd.h>
 
 #include "child.h"
-#include "idle.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
+#include "procfs.h"
 #include "queue.h"
 #include "sys.h"
 #include "wstatus.h"
@@ -280,15 +280,6 @@ next_look(struct slot *s, uint64_t now)
                                                    : IDLE_LOOK_MAX_MS;
 }
 
-static bool
-in_accept(pid_t pid)
-{
-    char buf[256];
-
-    return sys_proc_read(pid, "syscall", buf, sizeof(buf)) > 0
-           && idle_syscall_is_accept(buf);
-}
-
 /* Looks idle: freeze it, so that a connection arriving now cannot be
  * taken between our check and the signal. */
 static void
@@ -305,7 +296,7 @@ idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
         return;
     }
     next_look(s, now);
-    if (!in_accept(s->pid))
+    if (!procfs_in_accept(s->pid))
         return;
     s->idle_fds = sys_proc_fd_count(s->pid);
     if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1) {
@@ -341,17 +332,16 @@ static void
 frozen_due(struct pool *p, struct slot *s, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
-    char buf[512];
 
-    if (sys_proc_read(s->pid, "stat", buf, sizeof(buf)) <= 0
-        || !idle_stat_is_stopped(buf)) {
+    if (!procfs_is_stopped(s->pid)) {
         if (now - s->frozen_at < FREEZE_MAX_MS)
             s->kill_at = now + FREEZE_CHECK_MS;
         else
             thaw(s, now);
         return;
     }
-    if (!in_accept(s->pid) || sys_proc_fd_count(s->pid) != s->idle_fds) {
+    if (!procfs_in_accept(s->pid)
+        || sys_proc_fd_count(s->pid) != s->idle_fds) {
         thaw(s, now);
         return;
     }
@@ -784,7 +774,6 @@ stable_due(struct pool *p, struct slot *s)
 #define EXEC_START_MS 200       /* an exec worker neither seen in accept()
                                    nor holding a connection counts as
                                    starting this long */
-#define FD_PROBES_MAX 64        /* most fdinfo files read per worker */
 
 static bool
 pm_active(const struct pool *p)
@@ -960,40 +949,6 @@ watch_update(struct pool *p, uint64_t now)
         wake_disarm(p);
 }
 
-static int
-read_activity(pid_t pid, uint64_t *out)
-{
-    char buf[512];
-
-    if (sys_proc_read(pid, "io", buf, sizeof(buf)) <= 0)
-        return -1;
-    return pm_io_activity(buf, out);
-}
-
-/* How many of pid's descriptors from 3 up are sockets: those with the
- * mount id of fd 0, the listening socket (0-2 are it and stdio, which
- * may be a socket too: the journal). nfds (sys_proc_fd_count) bounds the
- * probe; the numbers may have gaps. -1 when fd 0 cannot be read. */
-static int
-sockets_from_3(pid_t pid, int nfds)
-{
-    char name[32], buf[256];
-    int sock_mnt, mnt, n = 0, found = 3;
-
-    if (sys_proc_read(pid, "fdinfo/0", buf, sizeof(buf)) <= 0
-        || pm_fdinfo_mnt_id(buf, &sock_mnt) == -1)
-        return -1;
-    for (int fd = 3; found < nfds && fd < 3 + FD_PROBES_MAX; fd++) {
-        snprintf(name, sizeof(name), "fdinfo/%d", fd);
-        if (sys_proc_read(pid, name, buf, sizeof(buf)) <= 0)
-            continue;           /* a gap, or closed meanwhile */
-        found++;
-        if (pm_fdinfo_mnt_id(buf, &mnt) == 0 && mnt == sock_mnt)
-            n++;
-    }
-    return n;
-}
-
 /* Worker s was seen idle in accept(): the sockets it holds from fd 3 up
  * are its program's own. Counted at the first idle worker and at each
  * new one seen idle, keeping the fewest, in case one took a connection
@@ -1006,7 +961,7 @@ learn_own_sockets(struct pool *p, const struct slot *s)
     int n = 0;
 
     if (nfds > 3)
-        n = sockets_from_3(s->pid, nfds);
+        n = procfs_sockets_from_3(s->pid, nfds);
     if (nfds == -1 || n == -1)
         return;
     if (!st->own_sockets_known || (unsigned)n < st->own_sockets)
@@ -1022,16 +977,14 @@ learn_own_sockets(struct pool *p, const struct slot *s)
 static bool
 holds_connection(const struct pool *p, const struct slot *s)
 {
-    char buf[512];
     int nfds = sys_proc_fd_count(s->pid);
 
     /* Listener and stdio first: a connection comes on top of them. */
     if (nfds == -1 || (unsigned)nfds <= 3 + p->pm.own_sockets)
         return false;
-    if (sys_proc_read(s->pid, "stat", buf, sizeof(buf)) <= 0
-        || pm_stat_before_exec(buf))
+    if (procfs_before_exec(s->pid))
         return false;
-    int n = sockets_from_3(s->pid, nfds);
+    int n = procfs_sockets_from_3(s->pid, nfds);
     return n > 0 && (unsigned)n > p->pm.own_sockets;
 }
 
@@ -1052,7 +1005,7 @@ look_new_workers(struct pool *p, uint64_t now, struct pm_sample *out)
         struct slot *s = &p->slots[i];
         if (s->state != SLOT_RUNNING || s->outgoing || s->pm_ready)
             continue;
-        if (in_accept(s->pid)) {
+        if (procfs_in_accept(s->pid)) {
             s->pm_ready = true;
             p->pm.accept_seen = true;
             learn_own_sockets(p, s);
@@ -1092,7 +1045,7 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
     } else {
         if (!look)
             return;
-        idle = in_accept(s->pid);
+        idle = procfs_in_accept(s->pid);
         p->pm.accept_seen = p->pm.accept_seen || idle;
         /* Under ondemand most workers take a connection before they are
          * ever seen idle: learn from the first one that is. */
@@ -1100,7 +1053,7 @@ sample_slot(struct pool *p, struct slot *s, uint64_t now, bool look,
             learn_own_sockets(p, s);
         /* Without /proc/PID/io, being in accept() at each look is all
          * there is to go by. */
-        if (idle && read_activity(s->pid, &activity) == -1)
+        if (idle && procfs_activity(s->pid, &activity) == -1)
             activity = s->pm_activity;
     }
     s->pm_idle_since = pm_idle_since(s->pm_idle_since, idle,

@@ -348,34 +348,6 @@ test_exec_blip_within_live_workers_waits_for_confirmation(void **state)
 }
 
 static void
-test_stat_before_exec(void **state)
-{
-    (void)state;
-    /* fork sets PF_FORKNOEXEC (0x40); execve clears it. */
-    assert_true(pm_stat_before_exec("7 (fcgipm) R 1 7 7 0 -1 4194368 5 0"));
-    assert_false(pm_stat_before_exec("7 (hello) S 1 7 7 0 -1 4194560 5 0"));
-    /* comm may hold spaces and parentheses. */
-    assert_false(pm_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 4194304 0"));
-    assert_true(pm_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 64 0"));
-    assert_true(pm_stat_before_exec("7 (hello) S 1 7"));
-    assert_true(pm_stat_before_exec(""));
-}
-
-static void
-test_fdinfo_mnt_id(void **state)
-{
-    int id = -1;
-
-    (void)state;
-    assert_int_equal(pm_fdinfo_mnt_id("pos:\t0\nflags:\t02\nmnt_id:\t8\n"
-                                      "ino:\t40924407\nscm_fds: 0\n", &id),
-                     0);
-    assert_int_equal(id, 8);
-    assert_int_equal(pm_fdinfo_mnt_id("pos:\t0\nflags:\t02\n", &id), -1);
-    assert_int_equal(pm_fdinfo_mnt_id("mnt_id:\t\n", &id), -1);
-}
-
-static void
 test_ondemand_ticks_only_with_workers(void **state)
 {
     struct pm_state st;
@@ -539,19 +511,6 @@ test_idle_since(void **state)
     assert_int_equal(pm_idle_since(500, false, false, 900), NEVER);
 }
 
-static void
-test_io_activity(void **state)
-{
-    uint64_t n = 0;
-
-    (void)state;
-    assert_int_equal(pm_io_activity("rchar: 6976\nwchar: 0\nsyscr: 10\n"
-                                    "syscw: 3\nread_bytes: 0\n", &n), 0);
-    assert_int_equal(n, 13);
-    assert_int_equal(pm_io_activity("rchar: 1\nsyscr: 2\n", &n), -1);
-    assert_int_equal(pm_io_activity("", &n), -1);
-}
-
 int
 main(void)
 {
@@ -581,9 +540,6 @@ main(void)
         cmocka_unit_test(test_adaptive_flapping_doubles_the_wait),
         cmocka_unit_test(test_idle_since),
         cmocka_unit_test(test_reading_is_taken_not_idle),
-        cmocka_unit_test(test_io_activity),
-        cmocka_unit_test(test_stat_before_exec),
-        cmocka_unit_test(test_fdinfo_mnt_id),
     };
     return cmocka_run_group_tests_name("pm", tests, NULL, NULL);
 }

@@ -1,0 +1,57 @@
+/* What the master reads of its workers in /proc, and what the text means:
+ * waiting in accept() on fd 0, stopped, exec'd yet, serving, and which
+ * descriptors are sockets. Reads go through sys.c (the unit tests' seam). */
+#ifndef FCGIPM_PROCFS_H
+#define FCGIPM_PROCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Whether pid waits, idle, in accept() on its listening socket (fd 0):
+ * libfcgi drops a connection accepted just before its stop signal, so
+ * graceful stops of exec workers wait for this, and the pm counts such
+ * workers as idle. Unreadable means no. */
+bool procfs_in_accept(pid_t pid);
+
+/* Whether pid is stopped (SIGSTOP has taken effect). Unreadable means
+ * no. */
+bool procfs_is_stopped(pid_t pid);
+
+/* Whether pid has not called execve() since fork: an exec worker still
+ * holding the master's descriptors. Unreadable counts as not yet. */
+bool procfs_before_exec(pid_t pid);
+
+/* The read and write system calls pid has made (procfs_io_activity), into
+ * *out. 0, or -1 when /proc/PID/io cannot be read or lacks them. */
+int procfs_activity(pid_t pid, uint64_t *out);
+
+/* How many of pid's descriptors from 3 up are sockets: those with the
+ * mount id of fd 0, the listening socket. nfds (sys_proc_fd_count)
+ * bounds the probe. -1 when fd 0 cannot be read. */
+int procfs_sockets_from_3(pid_t pid, int nfds);
+
+/* The parsers behind these, pure on the text read. */
+
+/* Whether /proc/PID/syscall text shows accept(2) or accept4(2) on fd 0. */
+bool procfs_syscall_is_accept(const char *text);
+
+/* Whether /proc/PID/stat text shows the process stopped (state T or t). */
+bool procfs_stat_is_stopped(const char *text);
+
+/* Whether /proc/PID/stat text shows a process that has not called
+ * execve() since fork (PF_FORKNOEXEC in its flags). Unreadable text
+ * counts as not yet. */
+bool procfs_stat_before_exec(const char *text);
+
+/* The read and write system calls counted in /proc/PID/io text (syscr +
+ * syscw), which change whenever an exec worker serves a request. 0, or
+ * -1 when the text lacks them. */
+int procfs_io_activity(const char *text, uint64_t *out);
+
+/* The mount id in /proc/PID/fdinfo/N text ("mnt_id:"): every socket
+ * shares the one of the kernel's socket file system. 0, or -1 when the
+ * text lacks it. */
+int procfs_fdinfo_mnt_id(const char *text, int *out);
+
+#endif

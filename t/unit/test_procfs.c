@@ -1,0 +1,106 @@
+/* Unit tests for manager/procfs.c: what the text of a worker's /proc
+ * files says. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "procfs.h"
+
+static void
+test_accept_on_fd0(void **state)
+{
+    (void)state;
+    assert_true(procfs_syscall_is_accept("43 0x0 0x7ffe 0x7ffd 0x1 0x0 0x0 "
+                                         "0x7ffb 0x7f56\n"));
+    assert_true(procfs_syscall_is_accept("288 0x0 0x0 0x0 0x80000 0x0 0x0 "
+                                         "0x7ffb 0x7f56\n"));
+}
+
+static void
+test_not_idle(void **state)
+{
+    (void)state;
+    /* accept on another fd, other calls, running, truncated, garbage */
+    assert_false(procfs_syscall_is_accept("43 0x3 0x7ffe 0x7ffd 0x1 0x0 0x0 "
+                                          "0x7ffb 0x7f56\n"));
+    assert_false(procfs_syscall_is_accept("0 0x3 0x7ffe 0x2000 0x0 0x0 0x0 "
+                                          "0x7ffb 0x7f56\n"));
+    assert_false(procfs_syscall_is_accept("23 0x1 0x7ffe 0x0 0x0 0x7ffc 0x0 "
+                                          "0x7ffb 0x7f56\n"));
+    assert_false(procfs_syscall_is_accept("running\n"));
+    assert_false(procfs_syscall_is_accept("-1 0x7ffe 0x7f56\n"));
+    assert_false(procfs_syscall_is_accept("43"));
+    assert_false(procfs_syscall_is_accept(""));
+}
+
+static void
+test_stopped_state(void **state)
+{
+    (void)state;
+    assert_true(procfs_stat_is_stopped("12 (hello) T 1 12 12 0\n"));
+    assert_true(procfs_stat_is_stopped("12 (a) b) (c) t 1 12\n"));
+    assert_false(procfs_stat_is_stopped("12 (a) T) S 1 12\n"));
+    assert_false(procfs_stat_is_stopped("12 (hello) S 1 12 12 0\n"));
+    assert_false(procfs_stat_is_stopped("garbage"));
+    assert_false(procfs_stat_is_stopped("12 (x)"));
+}
+
+static void
+test_io_activity(void **state)
+{
+    uint64_t n = 0;
+
+    (void)state;
+    assert_int_equal(procfs_io_activity("rchar: 6976\nwchar: 0\nsyscr: 10\n"
+                                        "syscw: 3\nread_bytes: 0\n", &n), 0);
+    assert_int_equal(n, 13);
+    assert_int_equal(procfs_io_activity("rchar: 1\nsyscr: 2\n", &n), -1);
+    assert_int_equal(procfs_io_activity("", &n), -1);
+}
+
+static void
+test_stat_before_exec(void **state)
+{
+    (void)state;
+    /* fork sets PF_FORKNOEXEC (0x40); execve clears it. */
+    assert_true(procfs_stat_before_exec("7 (fcgipm) R 1 7 7 0 -1 4194368 "
+                                        "5 0"));
+    assert_false(procfs_stat_before_exec("7 (hello) S 1 7 7 0 -1 4194560 "
+                                         "5 0"));
+    /* comm may hold spaces and parentheses. */
+    assert_false(procfs_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 "
+                                         "4194304 0"));
+    assert_true(procfs_stat_before_exec("7 (a) b (c) S 1 7 7 0 -1 64 0"));
+    assert_true(procfs_stat_before_exec("7 (hello) S 1 7"));
+    assert_true(procfs_stat_before_exec(""));
+}
+
+static void
+test_fdinfo_mnt_id(void **state)
+{
+    int id = -1;
+
+    (void)state;
+    assert_int_equal(procfs_fdinfo_mnt_id("pos:\t0\nflags:\t02\nmnt_id:\t8\n"
+                                          "ino:\t40924407\nscm_fds: 0\n", &id),
+                     0);
+    assert_int_equal(id, 8);
+    assert_int_equal(procfs_fdinfo_mnt_id("pos:\t0\nflags:\t02\n", &id), -1);
+    assert_int_equal(procfs_fdinfo_mnt_id("mnt_id:\t\n", &id), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_on_fd0),
+        cmocka_unit_test(test_not_idle),
+        cmocka_unit_test(test_stopped_state),
+        cmocka_unit_test(test_io_activity),
+        cmocka_unit_test(test_stat_before_exec),
+        cmocka_unit_test(test_fdinfo_mnt_id),
+    };
+    return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);
+}
