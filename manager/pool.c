@@ -1,65 +1,6 @@
 /* Pool sizing and slot life cycle: spawn to the target, respawn with
  * backoff, stop and escalate; the process managers that move the target.
- *
- * How the process managers (pm.c holds their pure rules) stay off the
- * CPU. A pool has one deadline for its pm, pm.tick_at, and one descriptor,
- * pm_wake: a close-on-exec copy of its listening socket, in the epoll set
- * for EPOLLIN only while a waiting connection would change the decision.
- * Readable means a connection waits in the accept queue, which lasts only
- * while no worker is free to take it: a worker blocked in accept() takes
- * it first, and the kernel checks readiness again before epoll_wait
- * returns, so the watch costs no system call while idle workers serve.
- * When it fires, the watch is removed (level-triggered, it would fire
- * until the queue drains) and the pool is sampled at once:
- *
- *   surge  connections wait: every PM_SURGE_TICK_MS, read the queue depth
- *          (queue_read) and then the workers, and start one worker per
- *          waiting connection that no idle or starting worker is about
- *          to take: a burst is met in one step, and workers already
- *          starting count, so it never overshoots. Starting means
- *          SB_STARTING in the scoreboard; for exec, a worker neither
- *          seen in accept() nor holding a connection (a socket beyond
- *          those its program keeps while idle), looked at before the
- *          queue (look_new_workers): within EXEC_START_MS it is
- *          starting, later it counts as waiting for a connection (slow
- *          to start or stuck: none reached it, so none more is needed
- *          for it). Where idle workers are invisible (exec), ondemand
- *          grows at once for the connections beyond its live workers
- *          and for the rest once a queue is seen twice in a row;
- *          adaptive waits for three (pm.c: confirmations, beyond_live).
- *          Growth is bounded by max_workers and the max_spawn_rate
- *          bucket. The surge ends when the queue is empty, or at
- *          max_workers with nothing starting (nothing to do until a
- *          worker leaves).
- *   calm   the socket is watched while the pool is below max_workers,
- *          and the pool is sampled only while a decision may come
- *          without a connection waiting:
- *          dynamic   every PM_DYNAMIC_TICK_MS while a worker is busy or
- *                    starting (cgi and module workers say so in the
- *                    scoreboard, and reading it is no system call) or
- *                    more than max_spare stay idle; never with every
- *                    worker idle within its spares: then the first
- *                    worker to go busy wakes us (busy_wake, an eventfd
- *                    armed in the scoreboard), so spares are refilled
- *                    before a connection has to wait;
- *          ondemand  every pm_sample_ms while it has workers, to stop
- *                    each one idle for idle_timeout (the scoreboard; for
- *                    exec, in accept() in /proc/PID/syscall with the same
- *                    read and write counts in /proc/PID/io); never at 0;
- *          adaptive  every pm_sample_ms while above its floor, to stop
- *                    one worker once, for idle_timeout (doubled while
- *                    shrinks get undone), no connection waited and some
- *                    worker was idle at each sample; never at the floor.
- *
- * So a settled pool makes no system call: static always, dynamic with
- * every worker idle within its spares, ondemand at zero, adaptive at
- * min_workers. A connection that wakes us while an idle worker is taking
- * it (a race either may win) costs one sample, and the socket is watched
- * again PM_REARM_MS later, which bounds such wake-ups under a steady load.
- * Forks that grow the pool (pm decisions and TTIN) take tokens from its
- * max_spawn_rate bucket in pool_reconcile; respawns have their own
- * backoff, and a reload's replacements are not growth. Every change of
- * size is logged once, with its reason. */
+ * doc/pool.md tells how they stay off the CPU. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
