@@ -1,4 +1,5 @@
-/* Worker processes: fork one into a slot, signal it, decode how it died. */
+/* A worker slot's life: spawn a worker into it, account for its death,
+ * respawn it with backoff, and stop it, escalating to KILL. */
 #ifndef FCGIPM_CHILD_H
 #define FCGIPM_CHILD_H
 
@@ -6,9 +7,38 @@
 
 #include "manager.h"
 
-/* Fork a worker for pool p into slot s (which becomes SLOT_RUNNING).
- * Returns 0, or -1 having logged why (s unchanged). */
+/* Fork a worker for pool p into slot s (which becomes SLOT_RUNNING; the
+ * pm looks at the pool again soon, scale_spawned). Returns 0, or -1
+ * having logged why (s unchanged). */
 int child_spawn(struct pool *p, struct slot *s, uint64_t now);
+
+/* Delay before respawning a slot whose workers died streak times in a row
+ * within min_uptime: 0 for streak 0, then doubling from backoff_min_ms,
+ * capped at backoff_max_ms. Pure. */
+unsigned child_backoff_ms(const struct pool_conf *pc, unsigned streak);
+
+/* Whether a worker that lived lived_ms and ended with wait status st
+ * counts as a crash at start-up (toward the backoff). Pure. */
+bool child_died_quickly(const struct pool_conf *pc, int st,
+                        uint64_t lived_ms);
+
+/* Account for slot s's worker having exited with wait status st: a
+ * stopping one leaves its slot empty, another is respawned, at once or
+ * after a backoff if it counts as a crash. Logs how it ended. */
+void child_died(struct pool *p, struct slot *s, int st, uint64_t now);
+
+/* Deadlines that have come for slot s: its respawn (SLOT_WAITING,
+ * respawn_at), the next step of its stop (SLOT_STOPPING, kill_at), and
+ * its worker counting as healthy after a crash (SLOT_RUNNING,
+ * stable_at). */
+void child_respawn_due(struct pool *p, struct slot *s, uint64_t now);
+void child_escalate_due(struct pool *p, struct slot *s, uint64_t now);
+void child_stable_due(struct pool *p, struct slot *s);
+
+/* Ask s's worker to finish and exit, within graceful_timeout: a cgi or
+ * module worker gets the stop signal at once, an exec worker once it is
+ * seen idle in accept(). */
+void child_ask_stop(struct pool *p, struct slot *s, uint64_t now);
 
 /* Send sig to s's worker, mark it stopping at stage, to escalate at
  * kill_at. */

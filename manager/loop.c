@@ -136,7 +136,7 @@ reap(struct manager *m, uint64_t now)
             s = pool_find_pid(m->pools[i], pid);
         if (s != NULL) {
             struct pool *p = m->pools[i - 1];
-            pool_child_died(p, s, st, now);
+            child_died(p, s, st, now);
             if (p->conf->mode != MODE_EXEC)
                 orphan_sweep(m, p->conf->name, pid);
         } else if (upgrade_reaped(m, pid, st) != 0) {

@@ -76,7 +76,7 @@ struct slot {
     unsigned fail_streak;       /* deaths in a row within min_uptime */
     bool outgoing;              /* being replaced (reload): stop it once
                                    its replacement is forked */
-    /* process manager (pool.c): what the last look at the worker saw */
+    /* process manager (scale.c): what the last look at the worker saw */
     bool pm_ready;              /* exec: seen waiting in accept() */
     uint64_t pm_activity;       /* requests served (cgi, module), or read
                                    and write calls (exec, /proc/PID/io) */
@@ -106,7 +106,7 @@ struct pool {
     unsigned long long gone_slow;  /* and their slow requests */
     double clean_tokens;        /* quick clean exits respawned at once */
     uint64_t clean_at;          /* when clean_tokens was last refilled */
-    /* process manager (pool.c, pm.c) */
+    /* process manager (scale.c, pm.c) */
     struct pm_state pm;
     struct watch pm_wake;       /* a copy of listeners[0], in epoll while
                                    a waiting connection should wake us;

@@ -1,25 +1,12 @@
-/* Pools: how many workers each wants, and what happens to a slot when its
- * worker dies, must be replaced or must stop. */
+/* Pools: their slots, how many workers each wants, and starting or
+ * stopping workers to meet that. */
 #ifndef FCGIPM_POOL_H
 #define FCGIPM_POOL_H
 
 #include "manager.h"
 
-/* Delay before respawning a slot whose workers died streak times in a row
- * within min_uptime: 0 for streak 0, then doubling from backoff_min_ms,
- * capped at backoff_max_ms. Pure. */
-unsigned backoff_ms(const struct pool_conf *pc, unsigned streak);
-
-/* Whether a worker that lived lived_ms and ended with wait status st
- * counts as a crash at start-up (toward the backoff). Pure. */
-bool died_quickly(const struct pool_conf *pc, int st, uint64_t lived_ms);
-
 /* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
 int pool_plan(unsigned target, unsigned live);
-/* The eventfd a new cgi or module worker of dynamic pool p gets for
- * scoreboard_take_wake, opened and watched on first use; -1 for other
- * pools or when it cannot be made (logged). */
-int pool_busy_wake_fd(struct pool *p);
 
 /* Bind every address of pc into a new array *out (free with pool_fini or
  * listen_close + free). Returns how many, or -1 having logged why and
@@ -49,8 +36,6 @@ void pool_reconcile(struct pool *p, uint64_t now);
  * a larger one and falls to a smaller one below it. Returns the new
  * target. Workers start or stop at the next pool_reconcile. */
 unsigned pool_resize(struct pool *p, long delta, const char *by);
-/* Account for slot s's worker having exited with wait status st. */
-void pool_child_died(struct pool *p, struct slot *s, int st, uint64_t now);
 /* Act on deadlines that have come: respawns, stop escalation, and the
  * process manager's look at the pool (which may move the target, and
  * watches the listening socket in m's epoll set while it sleeps). */
