@@ -40,7 +40,7 @@ unsigned pool_resize(struct pool *p, long delta, const char *by);
  * process manager's look at the pool (which may move the target, and
  * watches the listening socket in m's epoll set while it sleeps). */
 void pool_run_due(struct pool *p, uint64_t now);
-/* The earliest deadline among p's slots, or NEVER. */
+/* The earliest deadline of p: its slots' and its pm's; NEVER if none. */
 uint64_t pool_next_deadline(const struct pool *p);
 /* Ask every worker to stop: graceful uses stop_signal and
  * graceful_timeout, fast uses TERM and kill_timeout; KILL follows. The

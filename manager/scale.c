@@ -27,12 +27,6 @@ scale_is_active(const struct pool *p)
     return p->pm.kind != PM_STATIC && !p->pm.stopped;
 }
 
-static void
-set_target(struct pool *p, unsigned target)
-{
-    p->target = target;
-}
-
 /* A worker was just forked into s: nothing is known of it yet, and the
  * pm looks at the pool again soon (it is starting). */
 void
@@ -412,7 +406,7 @@ grow(struct pool *p, const struct pm_sample *s, unsigned n)
         to = p->conf->max_workers;
     if (to == was)
         return;
-    set_target(p, to);
+    p->target = to;
     if (s->queued > 0)
         log_info("pool %s: %u connection%s waiting, %u -> %u workers",
                  p->conf->name, s->queued, s->queued == 1 ? "" : "s", was,
@@ -438,7 +432,7 @@ shrink(struct pool *p, const struct pm_sample *s,
         to = p->pm.floor;
     if (to >= was)
         return;
-    set_target(p, to);
+    p->target = to;
     if (p->pm.kind == PM_DYNAMIC)
         log_info("pool %s: more than max_spare %u idle for %ums, %u -> %u "
                  "workers", pc->name, pc->max_spare, PM_DYNAMIC_WINDOW_MS,
@@ -474,7 +468,7 @@ stop_idle_timed_out(struct pool *p, const struct pm_sample *smp,
         return;
     unsigned was = p->target;
     unsigned to = was > n ? was - n : 0;
-    set_target(p, to > p->pm.floor ? to : p->pm.floor);
+    p->target = to > p->pm.floor ? to : p->pm.floor;
     log_info("pool %s: %u worker%s idle for %ums, %u -> %u workers",
              pc->name, n, n == 1 ? "" : "s", pc->idle_timeout_ms, was,
              p->target);
@@ -526,7 +520,7 @@ run_pm(struct pool *p, uint64_t now)
     if (st->kind == PM_ONDEMAND)
         stop_idle_timed_out(p, &s, now);
     if (p->target < st->floor)
-        set_target(p, st->floor);
+        p->target = st->floor;
     st->surge = d.surge;
     st->tick_at = d.tick_at;
     busy_wake_settle(p, now);

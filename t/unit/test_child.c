@@ -1,5 +1,4 @@
-/* Unit tests for manager/child.c: how a worker's death is described and
- * counted, respawns with backoff, and stops escalating to KILL, with fork,
+/* Unit tests for manager/child.c: how a worker's death is counted, respawns with backoff, and stops escalating to KILL, with fork,
  * kill and /proc reads replaced by t/unit/fake_sys.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,32 +12,6 @@
 
 #include "child.h"
 #include "pool_fixture.h"
-#include "wstatus.h"
-
-static void
-test_status_strings(void **state)
-{
-    char buf[96];
-
-    (void)state;
-    assert_string_equal(wstatus_describe(W_EXITCODE(3, 0), buf, sizeof(buf)),
-                        "exited with status 3");
-    assert_string_equal(wstatus_describe(W_EXITCODE(0, SIGKILL), buf,
-                                         sizeof(buf)),
-                        "killed by SIGKILL");
-    assert_string_equal(wstatus_describe(W_EXITCODE(0, SIGSEGV) | WCOREFLAG,
-                                         buf, sizeof(buf)),
-                        "killed by SIGSEGV (core dumped)");
-}
-
-static void
-test_clean_exit(void **state)
-{
-    (void)state;
-    assert_true(wstatus_is_clean(W_EXITCODE(0, 0)));
-    assert_false(wstatus_is_clean(W_EXITCODE(1, 0)));
-    assert_false(wstatus_is_clean(W_EXITCODE(0, SIGTERM)));
-}
 
 static void
 test_backoff_doubles_until_cap(void **state)
@@ -412,8 +385,6 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_strings),
-        cmocka_unit_test(test_clean_exit),
         cmocka_unit_test(test_backoff_doubles_until_cap),
         cmocka_unit_test(test_clean_exits_are_not_crashes_unless_instant),
         cmocka_unit_test_setup_teardown(test_clean_exits_are_bounded, setup,
