@@ -1,6 +1,6 @@
 /* Status reports as plain data, and their text (php-fpm's layout), JSON
- * and OpenMetrics forms; which page and format a request asks for. Pure:
- * no I/O, no clock (status.c fills the report from the master). */
+ * and OpenMetrics forms. Pure: no I/O, no clock (status_report.c fills
+ * the report from the master). */
 #ifndef FCGIPM_STATUS_FORMAT_H
 #define FCGIPM_STATUS_FORMAT_H
 
@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "scoreboard.h"
+#include "status_route.h"
 
 /* A number fcgipm cannot know (exec workers are opaque, a queue that
  * could not be read): "-" in text, null in JSON, no OpenMetrics sample. */
@@ -78,42 +79,6 @@ struct status_report {
     struct status_pool *pools;
     size_t npools;
 };
-
-enum status_format {
-    STATUS_FORMAT_TEXT,
-    STATUS_FORMAT_JSON,
-    STATUS_FORMAT_OPENMETRICS,
-};
-
-/* What the query string asks for. */
-struct status_query {
-    enum status_format format;
-    bool full;
-};
-
-/* Parse a query string such as "json&full": the words json, openmetrics
- * and full (a value after '=' is ignored; of two formats the last
- * wins); anything else is ignored. NULL is the empty query. */
-void status_query_parse(const char *query, struct status_query *out);
-
-enum status_route {
-    STATUS_ROUTE_STATUS,
-    STATUS_ROUTE_PING,
-    STATUS_ROUTE_NOT_FOUND,
-};
-
-/* The page a request names: its path is DOCUMENT_URI, else SCRIPT_NAME,
- * else the part of REQUEST_URI before '?' (the first of them that is set
- * and not empty; NULL means unset). */
-enum status_route status_route(const char *document_uri,
-                               const char *script_name,
-                               const char *request_uri,
-                               const char *status_path,
-                               const char *ping_path);
-/* The query: QUERY_STRING when set, else what follows '?' in
- * REQUEST_URI, else NULL. */
-const char *status_query_of(const char *query_string,
-                            const char *request_uri);
 
 /* Append the report in format q->format (with per-worker rows when
  * q->full) to out. 0, or -1 when out of memory. */
