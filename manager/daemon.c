@@ -15,8 +15,6 @@
 #include "sigdefaults.h"
 #include "sys.h"
 
-static int ready_fd = -1;
-
 /* In the foreground process: wait for the daemon's word, then exit. */
 static _Noreturn void
 wait_for_daemon(int fd)
@@ -86,7 +84,7 @@ close_foreign_fds(void)
 }
 
 int
-daemon_start(void)
+daemon_start(int *ready_fd)
 {
     int fds[2];
 
@@ -119,22 +117,22 @@ daemon_start(void)
     }
     if (pid > 0)
         _exit(0);
-    ready_fd = fds[1];
+    *ready_fd = fds[1];
     close_foreign_fds();
     return 0;
 }
 
 void
-daemon_report_ready(void)
+daemon_report_ready(int *ready_fd)
 {
     static const char msg[] = "READY\n";
 
-    if (ready_fd == -1)
+    if (*ready_fd == -1)
         return;
-    if (write(ready_fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+    if (write(*ready_fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
         log_warn_errno("daemon: cannot report readiness");
-    close(ready_fd);
-    ready_fd = -1;
+    close(*ready_fd);
+    *ready_fd = -1;
     int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (nul == -1) {
         log_warn_errno("daemon: cannot open /dev/null");

@@ -1,4 +1,6 @@
-/* Listening sockets: Unix (mode, owner, stale files) and TCP (v4, v6). */
+/* Listening sockets: Unix (mode, owner, stale files) and TCP (v4, v6),
+ * for the pools and the status socket alike; and the sockets inherited
+ * at start-up. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,11 +25,12 @@ clear_stale_unix(const struct listener *l)
     if (lstat(l->addr.path, &st) == -1) {
         if (errno == ENOENT)
             return 0;
-        log_error_errno("listen %s: cannot stat %s", l->name, l->addr.path);
+        log_error_errno("%s %s: cannot stat %s", l->kind, l->name,
+                        l->addr.path);
         return -1;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        log_error("listen %s: %s exists and is not a socket", l->name,
+        log_error("%s %s: %s exists and is not a socket", l->kind, l->name,
                   l->addr.path);
         return -1;
     }
@@ -35,20 +38,21 @@ clear_stale_unix(const struct listener *l)
      * too, and a server with a full accept queue must not stall it. */
     int busy = fcgi_addr_probe_unix(&l->addr);
     if (busy == 1) {
-        log_error("listen %s: another server answers on %s", l->name,
+        log_error("%s %s: another server answers on %s", l->kind, l->name,
                   l->addr.path);
         return -1;
     }
     if (busy == -1) {
-        log_error_errno("listen %s: cannot probe %s", l->name, l->addr.path);
-        return -1;
-    }
-    if (unlink(l->addr.path) == -1 && errno != ENOENT) {
-        log_error_errno("listen %s: cannot remove stale %s", l->name,
+        log_error_errno("%s %s: cannot probe %s", l->kind, l->name,
                         l->addr.path);
         return -1;
     }
-    log_info("listen %s: removed stale socket file", l->name);
+    if (unlink(l->addr.path) == -1 && errno != ENOENT) {
+        log_error_errno("%s %s: cannot remove stale %s", l->kind, l->name,
+                        l->addr.path);
+        return -1;
+    }
+    log_info("%s %s: removed stale socket file", l->kind, l->name);
     return 0;
 }
 
@@ -56,21 +60,21 @@ clear_stale_unix(const struct listener *l)
  * bound to: its directory may be writable by a pool user, who could
  * have put a symlink to any file in its place since. */
 static int
-apply_unix_perms(struct listener *l, const struct pool_conf *pc)
+apply_unix_perms(struct listener *l, const struct listen_settings *set)
 {
-    return sockperm_apply(l->fd, l->addr.path, pc->socket_mode,
-                          pc->socket_uid, pc->socket_gid, "listen", l->name);
+    return sockperm_apply(l->fd, l->addr.path, set->mode, set->uid,
+                          set->gid, l->kind, l->name);
 }
 
 static int
-bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
+bind_unix(struct listener *l, int fd, const struct listen_settings *set)
 {
     /* An abstract name has no file: nothing stale to replace (the kernel
      * frees the name with its last socket, and bind() says EADDRINUSE
      * while one lives), no mode or owner, nothing to remove at exit. */
     if (fcgi_addr_is_abstract(&l->addr)) {
         if (bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen) == -1) {
-            log_error_errno("listen %s: cannot bind", l->name);
+            log_error_errno("%s %s: cannot bind", l->kind, l->name);
             return -1;
         }
         return 0;
@@ -80,11 +84,11 @@ bind_unix(struct listener *l, int fd, const struct pool_conf *pc)
     /* The umask decides the mode bind() gives the file; set it so the
      * socket is never reachable with looser permissions, even briefly.
      * The master is single-threaded, so the process-wide umask is safe. */
-    mode_t old = umask(~pc->socket_mode & 0777);
+    mode_t old = umask(~set->mode & 0777);
     int rc = bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen);
     umask(old);
     if (rc == -1) {
-        log_error_errno("listen %s: cannot bind", l->name);
+        log_error_errno("%s %s: cannot bind", l->kind, l->name);
         return -1;
     }
     l->owns_path = true;
@@ -97,7 +101,7 @@ bind_inet(struct listener *l, int fd)
     int one = 1;
 
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) {
-        log_error_errno("listen %s: cannot set SO_REUSEADDR", l->name);
+        log_error_errno("%s %s: cannot set SO_REUSEADDR", l->kind, l->name);
         return -1;
     }
     /* Like nginx: [::]:port means IPv6 only, so that 0.0.0.0:port can be
@@ -105,35 +109,25 @@ bind_inet(struct listener *l, int fd)
     if (l->addr.family == AF_INET6
         && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))
                == -1) {
-        log_error_errno("listen %s: cannot set IPV6_V6ONLY", l->name);
+        log_error_errno("%s %s: cannot set IPV6_V6ONLY", l->kind, l->name);
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&l->addr.sa, l->addr.salen) == -1) {
-        log_error_errno("listen %s: cannot bind", l->name);
+        log_error_errno("%s %s: cannot bind", l->kind, l->name);
         return -1;
     }
     return 0;
 }
 
-/* Sockets handed to us at start-up, waiting for a listen_open() of the
- * same address. */
-struct inherited {
-    int fd;
-    bool owns_path;
-    struct fcgi_addr addr;
-    char from[32];
-};
-static struct inherited inherited[64];
-static size_t ninherited;
-
 int
-listen_inherit(int fd, const char *from, bool owns_path)
+listen_inherit(struct inherited_sockets *in, int fd, const char *from,
+               bool owns_path)
 {
     int listening = 0, type = 0;
     socklen_t len = sizeof(listening), tlen = sizeof(type);
-    struct inherited *in = &inherited[ninherited];
+    struct inherited_socket *is = &in->at[in->n];
 
-    if (ninherited == sizeof(inherited) / sizeof(*inherited)) {
+    if (in->n == LISTEN_INHERITED_MAX) {
         log_error("%s: too many inherited sockets", from);
         return -1;
     }
@@ -143,7 +137,7 @@ listen_inherit(int fd, const char *from, bool owns_path)
         log_error("%s: fd %d is not a listening stream socket", from, fd);
         return -1;
     }
-    if (fcgi_addr_of_socket(fd, &in->addr) == -1) {
+    if (fcgi_addr_of_socket(fd, &is->addr) == -1) {
         log_error_errno("%s: fd %d: cannot read its address", from, fd);
         return -1;
     }
@@ -152,40 +146,40 @@ listen_inherit(int fd, const char *from, bool owns_path)
         log_error_errno("%s: fd %d: cannot set close-on-exec", from, fd);
         return -1;
     }
-    in->fd = fd;
-    in->owns_path = owns_path;
-    snprintf(in->from, sizeof(in->from), "%s", from);
-    ninherited++;
+    is->fd = fd;
+    is->owns_path = owns_path;
+    snprintf(is->from, sizeof(is->from), "%s", from);
+    in->n++;
     return 0;
 }
 
 static void
-adopt(struct listener *l, struct inherited *in)
+adopt(struct listener *l, struct inherited_socket *is)
 {
-    char name[sizeof(in->addr.path) + 16];
+    char name[sizeof(is->addr.path) + 16];
 
-    l->fd = in->fd;
+    l->fd = is->fd;
     l->owns_path = false;
-    l->claim_path = in->owns_path && in->addr.family == AF_UNIX
-                    && !fcgi_addr_is_abstract(&in->addr);
+    l->claim_path = is->owns_path && is->addr.family == AF_UNIX
+                    && !fcgi_addr_is_abstract(&is->addr);
     if (l->name == NULL) {
-        fcgi_addr_format(&in->addr, name, sizeof(name));
+        fcgi_addr_format(&is->addr, name, sizeof(name));
         l->name = strdup(name);
-        l->addr = in->addr;
+        l->addr = is->addr;
     }
-    log_info("listen %s: adopted fd %d from %s", l->name ? l->name : "?",
-             in->fd, in->from);
-    in->fd = -1;
+    log_info("%s %s: adopted fd %d from %s", l->kind,
+             l->name ? l->name : "?", is->fd, is->from);
+    is->fd = -1;
 }
 
 /* 0 when an inherited socket for l's address was adopted, else -1. */
 static int
-take_inherited(struct listener *l)
+take_inherited(struct inherited_sockets *in, struct listener *l)
 {
-    for (size_t i = 0; i < ninherited; i++) {
-        if (inherited[i].fd != -1
-            && fcgi_addr_equal(&inherited[i].addr, &l->addr)) {
-            adopt(l, &inherited[i]);
+    for (size_t i = 0; in != NULL && i < in->n; i++) {
+        if (in->at[i].fd != -1
+            && fcgi_addr_equal(&in->at[i].addr, &l->addr)) {
+            adopt(l, &in->at[i]);
             return 0;
         }
     }
@@ -193,13 +187,14 @@ take_inherited(struct listener *l)
 }
 
 int
-listen_adopt_any(struct listener *l)
+listen_adopt_any(struct inherited_sockets *in, struct listener *l)
 {
     memset(l, 0, sizeof(*l));
+    l->kind = "listen";
     l->fd = -1;
-    for (size_t i = 0; i < ninherited; i++) {
-        if (inherited[i].fd != -1) {
-            adopt(l, &inherited[i]);
+    for (size_t i = 0; i < in->n; i++) {
+        if (in->at[i].fd != -1) {
+            adopt(l, &in->at[i]);
             return l->name != NULL ? 0 : -1;
         }
     }
@@ -207,18 +202,19 @@ listen_adopt_any(struct listener *l)
 }
 
 void
-listen_inherit_close_unused(void)
+listen_inherit_close_unused(struct inherited_sockets *in)
 {
-    for (size_t i = 0; i < ninherited; i++) {
-        if (inherited[i].fd == -1)
+    for (size_t i = 0; i < in->n; i++) {
+        struct inherited_socket *is = &in->at[i];
+        if (is->fd == -1)
             continue;
         log_info("closing inherited fd %d from %s: no pool listens on it",
-                 inherited[i].fd, inherited[i].from);
-        if (close(inherited[i].fd) == -1)
-            log_warn_errno("close inherited fd %d", inherited[i].fd);
-        inherited[i].fd = -1;
+                 is->fd, is->from);
+        if (close(is->fd) == -1)
+            log_warn_errno("close inherited fd %d", is->fd);
+        is->fd = -1;
     }
-    ninherited = 0;
+    in->n = 0;
 }
 
 void
@@ -226,68 +222,98 @@ listen_unlink(struct listener *l)
 {
     if (!l->owns_path || l->addr.family != AF_UNIX)
         return;
-    if (sockperm_unlink(l->fd, l->addr.path, "listen", l->name) == 0)
-        log_info("listen %s: socket file removed: no new connections",
+    if (sockperm_unlink(l->fd, l->addr.path, l->kind, l->name) == 0)
+        log_info("%s %s: socket file removed: no new connections", l->kind,
                  l->name);
     l->owns_path = false;
 }
 
 int
-listen_refresh(struct listener *l, const struct pool_conf *pc)
+listen_refresh_with(struct listener *l, const struct listen_settings *set)
 {
     /* The file first: one that is no longer ours fails the refresh
      * before anything changed. */
     if (l->owns_path && l->addr.family == AF_UNIX
-        && apply_unix_perms(l, pc) == -1)
+        && apply_unix_perms(l, set) == -1)
         return -1;
     /* listen() on a listening socket only updates its backlog. */
-    if (listen(l->fd, pc->backlog) == -1) {
-        log_error_errno("listen %s: cannot set backlog %d", l->name,
-                        pc->backlog);
+    if (listen(l->fd, set->backlog) == -1) {
+        log_error_errno("%s %s: cannot set backlog %d", l->kind, l->name,
+                        set->backlog);
         return -1;
     }
     return 0;
 }
 
+static struct listen_settings
+settings_of(const struct pool_conf *pc)
+{
+    return (struct listen_settings){ .kind = "listen",
+                                     .backlog = pc->backlog,
+                                     .mode = pc->socket_mode,
+                                     .uid = pc->socket_uid,
+                                     .gid = pc->socket_gid };
+}
+
 int
-listen_open(struct listener *l, const char *name, const struct pool_conf *pc)
+listen_refresh(struct listener *l, const struct pool_conf *pc)
+{
+    struct listen_settings set = settings_of(pc);
+
+    return listen_refresh_with(l, &set);
+}
+
+int
+listen_open_with(struct listener *l, const char *name,
+                 const struct listen_settings *set,
+                 struct inherited_sockets *in)
 {
     char err[256];
 
     memset(l, 0, sizeof(*l));
+    l->kind = set->kind;
     l->fd = -1;
     l->name = strdup(name);
     if (l->name == NULL) {
-        log_error_errno("listen %s: out of memory", name);
+        log_error_errno("%s %s: out of memory", l->kind, name);
         return -1;
     }
     if (fcgi_addr_parse(name, &l->addr, err, sizeof(err)) == -1) {
-        log_error("listen %s: %s", name, err);
+        log_error("%s %s: %s", l->kind, name, err);
         goto fail;
     }
-    if (take_inherited(l) == 0)
-        return listen_refresh(l, pc) == 0 ? 0 : (listen_close(l), -1);
+    if (take_inherited(in, l) == 0)
+        return listen_refresh_with(l, set) == 0 ? 0 : (listen_close(l), -1);
     l->fd = socket(l->addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->fd == -1) {
-        log_error_errno("listen %s: cannot create socket", name);
+        log_error_errno("%s %s: cannot create socket", l->kind, name);
         goto fail;
     }
-    int rc = l->addr.family == AF_UNIX ? bind_unix(l, l->fd, pc)
+    int rc = l->addr.family == AF_UNIX ? bind_unix(l, l->fd, set)
                                        : bind_inet(l, l->fd);
     if (rc == -1)
         goto fail;
-    if (listen(l->fd, pc->backlog) == -1) {
-        log_error_errno("listen %s: cannot listen", name);
+    if (listen(l->fd, set->backlog) == -1) {
+        log_error_errno("%s %s: cannot listen", l->kind, name);
         goto fail;
     }
     /* Once listening: the file has its mode from bind (the umask), and a
      * client that sees it must not be refused while the owner is set. */
-    if (l->owns_path && apply_unix_perms(l, pc) == -1)
+    if (l->owns_path && apply_unix_perms(l, set) == -1)
         goto fail;
     return 0;
 fail:
     listen_close(l);
     return -1;
+}
+
+int
+listen_open(struct listener *l, const char *name, const struct pool_conf *pc,
+            struct inherited_sockets *in)
+{
+    struct listen_settings set = settings_of(pc);
+
+    return listen_open_with(l, name, &set, in);
 }
 
 void
@@ -296,10 +322,10 @@ listen_close(struct listener *l)
     /* The file goes first: only the open socket can tell which file is
      * ours. */
     if (l->owns_path && l->fd != -1)
-        sockperm_unlink(l->fd, l->addr.path, "listen", l->name);
+        sockperm_unlink(l->fd, l->addr.path, l->kind, l->name);
     l->owns_path = false;
     if (l->fd != -1 && close(l->fd) == -1)
-        log_warn_errno("listen %s: close", l->name);
+        log_warn_errno("%s %s: close", l->kind, l->name);
     l->fd = -1;
     free(l->name);
     l->name = NULL;

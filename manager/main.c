@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
+#include "orphan.h"
 #include "output.h"
 #include "pidfile.h"
 #include "pool.h"
@@ -208,24 +209,25 @@ ensure_stdio(void)
     return 0;
 }
 
-/* Sockets handed to us: by an old master (upgrade), by systemd (socket
- * activation), or by a web server as fd 0 (lighttpd bin-path,
- * spawn-fcgi). Returns how many, or -1 (logged). */
+/* Sockets handed to us, into m->inherited: by an old master (upgrade),
+ * by systemd (socket activation), or by a web server as fd 0 (lighttpd
+ * bin-path, spawn-fcgi). Returns how many, or -1 (logged). */
 static int
-take_inherited_sockets(void)
+take_inherited_sockets(struct manager *m)
 {
     int n = 0;
     const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
     long lpid, nfds;
 
-    if (upgrade_take_sockets() == -1)
+    if (upgrade_take_sockets(m) == -1)
         return -1;
-    if (upgrade_parent() != 0)
+    if (upgrade_parent(m) != 0)
         return 1;
     if (pid != NULL && fds != NULL && parse_number(pid, &lpid) == 0
         && lpid == getpid() && parse_number(fds, &nfds) == 0) {
         for (long i = 0; i < nfds; i++, n++)
-            if (listen_inherit(3 + (int)i, "systemd", false) == -1)
+            if (listen_inherit(&m->inherited, 3 + (int)i, "systemd",
+                               false) == -1)
                 return -1;
     }
     /* Not for the workers' eyes, whatever clear_env says. */
@@ -236,7 +238,7 @@ take_inherited_sockets(void)
     socklen_t len = sizeof(listening);
     if (n == 0 && getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len)
                       == 0 && listening) {
-        if (listen_inherit(0, "fd 0", false) == -1)
+        if (listen_inherit(&m->inherited, 0, "fd 0", false) == -1)
             return -1;
         n++;
     }
@@ -256,8 +258,8 @@ start_pools(struct manager *m)
     for (; m->npools < m->conf.npools; m->npools++) {
         const struct pool_conf *pc = &m->conf.pools[m->npools];
         struct listener *ls = NULL;
-        int n = pool_listen_all(pc, &ls);
-        if (n == 0 && listen_adopt_any(&ls[0]) == 0)
+        int n = pool_listen_all(pc, &m->inherited, &ls);
+        if (n == 0 && listen_adopt_any(&m->inherited, &ls[0]) == 0)
             n = 1;
         else if (n == 0) {
             log_error("pool %s: no listen address, and no inherited "
@@ -277,7 +279,6 @@ start_pools(struct manager *m)
         if (pc->mode == MODE_MODULE && pc->preload && module_load(pc) == -1)
             return -1;
     }
-    listen_inherit_close_unused();
     return 0;
 }
 
@@ -309,17 +310,26 @@ start(struct manager *m)
         return -1;
     }
     /* An upgrade's new master is detached already: its parent was. */
-    if (m->conf.daemon && upgrade_parent() == 0) {
+    if (m->conf.daemon && upgrade_parent(m) == 0) {
         if (strcmp(m->conf.log, "stderr") == 0)
             log_warn("daemon: log = stderr is discarded once started; set "
                      "log to a file or syslog");
-        if (daemon_start() == -1)
+        if (daemon_start(&m->daemon_ready_fd) == -1)
             return -1;
     }
-    if (loop_init(m) == -1 || start_pools(m) == -1 || status_start(m) == -1)
+    if (loop_init(m) == -1 || sig_watch(m) == -1)
         return -1;
+    /* Here, after daemonizing and before the first worker. */
+    orphan_init();
+    /* The status socket first: a pool with no listen adopts whatever
+     * inherited socket is left, which must not be the status socket an
+     * old master handed over. */
+    if (status_start(m) == -1 || start_pools(m) == -1)
+        return -1;
+    listen_inherit_close_unused(&m->inherited);
     if (m->conf.pid_file != NULL
-        && pidfile_write(m->conf.pid_file, getpid(), upgrade_parent()) == -1)
+        && pidfile_write(m->conf.pid_file, getpid(), upgrade_parent(m))
+               == -1)
         return -1;
     log_info("fcgipm %s started: pid %d, %zu pool%s", FCGIPM_VERSION,
              (int)getpid(), m->npools, m->npools == 1 ? "" : "s");
@@ -328,11 +338,13 @@ start(struct manager *m)
 
 /* Check or run the configuration o describes; returns the exit code. */
 static int
-run(struct options *o)
+run(struct options *o, char **argv)
 {
-    struct manager m = { .epfd = -1, .sigfd = -1 };
+    struct manager m;
     char err[1024];
 
+    manager_init(&m);
+    upgrade_init(&m, argv);
     if (ensure_stdio() == -1) {
         perror("fcgipm: cannot open /dev/null for stdio");
         return 1;
@@ -343,7 +355,7 @@ run(struct options *o)
         perror("fcgipm: cannot set up signal handling");
         return 1;
     }
-    int inherited = take_inherited_sockets();
+    int inherited = take_inherited_sockets(&m);
     if (inherited == -1)
         return 1;
     o->cli.listen_optional = inherited > 0;
@@ -359,10 +371,10 @@ run(struct options *o)
         conf_free(&m.conf);
         return 0;
     }
-    int rc = start(&m) == 0 ? loop_run(&m) : 1;
+    int rc = start(&m) == 0 ? manager_run(&m) : 1;
     /* Workers are reaped; log what they wrote last, before the log and
      * the pools go. */
-    output_drain_all();
+    output_drain_all(&m);
     status_stop(&m);
     stop_pools(&m);
     if (m.conf.pid_file != NULL)
@@ -379,12 +391,10 @@ main(int argc, char **argv)
     struct options o = { 0 };
     int rc = parse_args(argc, argv, &o);
 
-    upgrade_init(argv);
-
     if (rc == 0 && (o.help || o.version))
         fputs(o.help ? usage_text : "fcgipm " FCGIPM_VERSION "\n", stdout);
     else if (rc == 0)
-        rc = run(&o);
+        rc = run(&o, argv);
     options_free(&o);
     return rc;
 }

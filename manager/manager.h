@@ -1,19 +1,22 @@
-/* The master's state: pools of worker slots, pending work from signals,
- * and the deadlines the loop sleeps until. */
+/* The master's state, all of it: pools of worker slots, pending work
+ * from signals, the status server, the workers' output pipes, the
+ * sockets inherited at start-up and an upgrade in progress; and the
+ * orchestration the loop runs (manager.c). */
 #ifndef FCGIPM_MANAGER_H
 #define FCGIPM_MANAGER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "conf.h"
 #include "listen.h"
+#include "loop.h"
+#include "output.h"
 #include "pm.h"
 #include "scoreboard.h"
-
-/* No deadline: the loop may sleep forever. */
-#define NEVER UINT64_MAX
+#include "status.h"
 
 /* The most slots a pool ever has, and so the size of its scoreboard.
  * Workers write the scoreboard they inherited at fork, and the master
@@ -28,18 +31,6 @@
  * as needed up to this (pool.c, free_slot), and the master walks only
  * that, so an index always has its scoreboard slot. */
 #define POOL_SLOTS_MAX (4 * CONF_MAX_WORKERS + 8)
-
-struct manager;
-struct watch;
-
-/* Called by the loop when w->fd has the events it was watched for. */
-typedef void watch_fn(struct manager *m, struct watch *w, uint32_t events);
-
-/* A descriptor in the loop's epoll set; embed it in the owner's struct. */
-struct watch {
-    int fd;
-    watch_fn *fn;
-};
 
 enum slot_state {
     SLOT_EMPTY,                 /* no process, none wanted yet */
@@ -152,6 +143,15 @@ struct upgrade {
     bool handed_over;           /* the new master is serving: we drain */
 };
 
+/* How this master was started (upgrade.c): the command an upgrade execs
+ * again, and the old master that started this one, if one did. */
+struct upgrade_origin {
+    char **argv;
+    char exe_path[PATH_MAX];    /* "": use argv[0] */
+    pid_t parent;               /* the old master; 0: none */
+    int ready_fd;               /* to tell it we serve; -1: told, or none */
+};
+
 /* A process left by a dead worker, reparented to the master (a child
  * subreaper) and killed, not yet reaped. */
 struct orphan {
@@ -171,15 +171,39 @@ struct manager {
     size_t npools;
     struct old_conf *old_confs;
     int epfd;
+    struct loop_stale stale;    /* the loop's batch bookkeeping */
     int sigfd;
     struct watch sig_watch;
     unsigned pending;           /* enum pending bits */
     int resize;                 /* TTIN minus TTOU not yet applied */
     enum run_state state;
     struct upgrade upgrade;
+    struct upgrade_origin origin;
+    struct inherited_sockets inherited;  /* start-up only: drained once
+                                   the pools and the status socket took
+                                   theirs */
+    int daemon_ready_fd;        /* -D: the waiting foreground process */
+    struct status_server status;
+    struct output_set outputs;
     struct orphan orphans[ORPHANS_MAX];  /* killed, not yet reaped */
     size_t norphans;
     bool orphans_unlisted;      /* reading our children failed: logged */
 };
+
+/* An idle manager: nothing open, nothing listening, no pool. */
+void manager_init(struct manager *m);
+
+/* Run m until every pool has stopped: the first due work (the first
+ * workers), readiness (to an old master, a -D parent, systemd), then
+ * the loop. Returns the exit code. */
+int manager_run(struct manager *m);
+
+/* After the loop's wait: the work signals asked for (enum pending),
+ * in a fixed order: reap, stop, reopen, reload, upgrade, resize. */
+void manager_run_pending(struct manager *m, uint64_t now);
+/* Every module's work due at now; sets RUN_DONE once stopping is over. */
+void manager_run_due(struct manager *m, uint64_t now);
+/* The earliest deadline of every module, or NEVER. */
+uint64_t manager_next_deadline(const struct manager *m);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "manager.h"
 #include "output.h"
 #include "sys.h"
 
@@ -48,12 +49,6 @@ struct output {
     struct lines lines;
 };
 
-/* Every open reader, for output_drain_all. */
-static struct output *outputs;
-/* How many of them have dropped lines not yet reported, or are paused:
- * while none is, output_next_deadline need not look. */
-static size_t nreports_due;
-static size_t npaused;
 /* The master is single-threaded: one read buffer serves every pipe. */
 static char read_buf[READ_MAX];
 
@@ -181,7 +176,7 @@ report_drops(struct output *o, uint64_t now)
 
     if (!output_budget_report(&o->budget, now, &lines, &bytes))
         return;
-    nreports_due--;
+    o->m->outputs.nreports_due--;
     log_warn("pool %s: worker %d: output over output_rate_limit (%llu "
              "bytes a second): %llu lines (%llu bytes) dropped", o->pool,
              (int)o->pid, o->budget.limit, lines, bytes);
@@ -197,7 +192,7 @@ take(struct output *o, const char *data, size_t n)
     report_drops(o, now);
     output_take(&o->lines, &o->budget, data, n, now, log_line, o);
     if (!was_due && o->budget.dropped_bytes > 0)
-        nreports_due++;
+        o->m->outputs.nreports_due++;
     return o->budget.dropping;
 }
 
@@ -207,14 +202,14 @@ pause_reading(struct output *o)
 {
     loop_unwatch(o->m, &o->watch);
     o->resume_at = sys_now_ms() + FLOOD_PAUSE_MS;
-    npaused++;
+    o->m->outputs.npaused++;
 }
 
 static void
 resume_reading(struct output *o)
 {
     o->resume_at = 0;
-    npaused--;
+    o->m->outputs.npaused--;
     if (loop_watch(o->m, &o->watch, EPOLLIN) == -1)
         log_error("pool %s: worker %d: its output is no longer read",
                   o->pool, (int)o->pid);
@@ -225,9 +220,11 @@ resume_reading(struct output *o)
 static void
 output_free(struct output *o)
 {
+    struct output_set *set = &o->m->outputs;
+
     report_drops(o, UINT64_MAX);
     if (o->resume_at != 0)
-        npaused--;
+        set->npaused--;
     if (close(o->watch.fd) == -1)
         log_warn_errno("pool %s: worker %d: cannot close its output pipe",
                        o->pool, (int)o->pid);
@@ -236,7 +233,7 @@ output_free(struct output *o)
     if (o->prev != NULL)
         o->prev->next = o->next;
     else
-        outputs = o->next;
+        set->list = o->next;
     if (o->next != NULL)
         o->next->prev = o->prev;
     free(o->pool);
@@ -323,10 +320,10 @@ output_open(struct manager *m, const struct pool_conf *pc)
         free(o);
         return NULL;
     }
-    o->next = outputs;
-    if (outputs != NULL)
-        outputs->prev = o;
-    outputs = o;
+    o->next = m->outputs.list;
+    if (o->next != NULL)
+        o->next->prev = o;
+    m->outputs.list = o;
     return o;
 }
 
@@ -380,10 +377,10 @@ drain_one(struct output *o)
 }
 
 void
-output_drain_all(void)
+output_drain_all(struct manager *m)
 {
-    while (outputs != NULL) {
-        struct output *o = outputs;
+    while (m->outputs.list != NULL) {
+        struct output *o = m->outputs.list;
         drain_one(o);
         /* No loop_unwatch: the loop is over, and closing the last
          * descriptor of the pipe's read end drops its registration. */
@@ -392,12 +389,14 @@ output_drain_all(void)
 }
 
 uint64_t
-output_next_deadline(void)
+output_next_deadline(const struct manager *m)
 {
+    const struct output_set *set = &m->outputs;
     uint64_t next = NEVER;
 
-    for (struct output *o = outputs;
-         (nreports_due > 0 || npaused > 0) && o != NULL; o = o->next) {
+    for (const struct output *o = set->list;
+         (set->nreports_due > 0 || set->npaused > 0) && o != NULL;
+         o = o->next) {
         if (o->budget.dropped_bytes > 0 && o->budget.window_end_at < next)
             next = o->budget.window_end_at;
         if (o->resume_at != 0 && o->resume_at < next)
@@ -407,10 +406,13 @@ output_next_deadline(void)
 }
 
 void
-output_run_due(uint64_t now)
+output_run_due(struct manager *m, uint64_t now)
 {
-    for (struct output *o = outputs;
-         (nreports_due > 0 || npaused > 0) && o != NULL; o = o->next) {
+    struct output_set *set = &m->outputs;
+
+    for (struct output *o = set->list;
+         (set->nreports_due > 0 || set->npaused > 0) && o != NULL;
+         o = o->next) {
         report_drops(o, now);
         if (o->resume_at != 0 && now >= o->resume_at)
             resume_reading(o);

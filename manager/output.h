@@ -10,7 +10,8 @@
 
 #include "conf.h"
 #include "lines.h"
-#include "manager.h"
+
+struct manager;
 
 /* How much a worker may log: limit bytes a second (output_rate_limit);
  * beyond it, lines are dropped and counted until the second is over. */
@@ -53,6 +54,15 @@ size_t output_relayed_level(const char *text, size_t len, const char *pool,
 
 struct output;
 
+/* Every open reader, in struct manager. */
+struct output_set {
+    struct output *list;
+    /* How many of them have dropped lines not yet reported, or are
+     * paused: while none is, output_next_deadline need not look. */
+    size_t nreports_due;
+    size_t npaused;
+};
+
 /*
  * Before forking a worker of pool pc: make its output pipe and watch the
  * read end in m's loop. Returns the object (it frees itself at end of
@@ -71,12 +81,13 @@ void output_abort(struct output *o);
  * At exit, once every worker is reaped: log what is left in every pipe
  * (bounded, without blocking), then close and free all of them.
  */
-void output_drain_all(void);
+void output_drain_all(struct manager *m);
 
-/* When a pipe's count of dropped lines is next due to be logged; NEVER
- * when none is. */
-uint64_t output_next_deadline(void);
-/* Log the counts of dropped lines that are due at now. */
-void output_run_due(uint64_t now);
+/* When a pipe's count of dropped lines is next due to be logged, or a
+ * paused one to be read again; NEVER when none is. */
+uint64_t output_next_deadline(const struct manager *m);
+/* Log the counts of dropped lines that are due at now, and read again
+ * the pipes whose pause is over. */
+void output_run_due(struct manager *m, uint64_t now);
 
 #endif

@@ -19,7 +19,8 @@ pool_plan(unsigned target, unsigned live)
 }
 
 int
-pool_listen_all(const struct pool_conf *pc, struct listener **out)
+pool_listen_all(const struct pool_conf *pc, struct inherited_sockets *in,
+                struct listener **out)
 {
     struct listener *ls = calloc(pc->nlisten + 1, sizeof(*ls));
 
@@ -28,7 +29,7 @@ pool_listen_all(const struct pool_conf *pc, struct listener **out)
         return -1;
     }
     for (size_t i = 0; i < pc->nlisten; i++) {
-        if (listen_open(&ls[i], pc->listen[i], pc) == -1) {
+        if (listen_open(&ls[i], pc->listen[i], pc, in) == -1) {
             while (i-- > 0)
                 listen_close(&ls[i]);
             free(ls);

@@ -8,10 +8,11 @@
 /* Workers to start (> 0) or stop (< 0) to bring live to target. Pure. */
 int pool_plan(unsigned target, unsigned live);
 
-/* Bind every address of pc into a new array *out (free with pool_fini or
- * listen_close + free). Returns how many, or -1 having logged why and
- * closed what it had opened. */
-int pool_listen_all(const struct pool_conf *pc, struct listener **out);
+/* Bind every address of pc, or take it from in, into a new array *out
+ * (free with pool_fini or listen_close + free). Returns how many, or -1
+ * having logged why and closed what it had opened. */
+int pool_listen_all(const struct pool_conf *pc, struct inherited_sockets *in,
+                    struct listener **out);
 
 /* Set up p for pc with the nls listeners ls, which p now owns; its
  * target is the pm's start size (pm_initial_target). */

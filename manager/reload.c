@@ -11,6 +11,7 @@
 #include "pidfile.h"
 #include "pool.h"
 #include "reload.h"
+#include "status.h"
 
 /* The listeners prepared for one new pool. */
 struct plan {
@@ -164,7 +165,8 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
         const struct pool_conf *was = NULL;
         struct listener *cur = find_listener(m, pc->listen[pl->nls], &was);
         if (cur == NULL) {
-            if (listen_open(l, pc->listen[pl->nls], pc) == -1)
+            if (listen_open(l, pc->listen[pl->nls], pc, &m->inherited)
+                == -1)
                 return -1;
             log_info("pool %s: listening on %s", pc->name, l->name);
             continue;
@@ -381,6 +383,9 @@ reload_run(struct manager *m, uint64_t now)
             apply_globals(m, &was);
         if (moved && old_pid_file != NULL)
             pidfile_remove(old_pid_file, getpid());
+        /* Before "done": whoever waits for it finds the status socket
+         * where, and as, the new configuration says. */
+        status_reconfigure(m);
         log_info("reload: done, %zu pool%s", nc.npools,
                  nc.npools == 1 ? "" : "s");
     }

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "sig.h"
 
 static const int handled[] = {
@@ -57,11 +59,14 @@ record(struct manager *m, const struct signalfd_siginfo *si)
     }
 }
 
-void
-sig_dispatch(struct manager *m)
+/* Read every queued signal from the signalfd and record it in m. */
+static void
+on_signalfd(struct manager *m, struct watch *w, uint32_t events)
 {
     struct signalfd_siginfo si[16];
 
+    (void)w;
+    (void)events;
     for (;;) {
         ssize_t n = read(m->sigfd, si, sizeof(si));
         if (n == -1) {
@@ -74,4 +79,12 @@ sig_dispatch(struct manager *m)
         for (size_t i = 0; i < (size_t)n / sizeof(*si); i++)
             record(m, &si[i]);
     }
+}
+
+int
+sig_watch(struct manager *m)
+{
+    m->sig_watch.fd = m->sigfd;
+    m->sig_watch.fn = on_signalfd;
+    return loop_watch(m, &m->sig_watch, EPOLLIN);
 }

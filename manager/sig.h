@@ -11,8 +11,9 @@
  * non-blocking), or -1 with errno. SIGPIPE is ignored. */
 int sig_setup(void);
 
-/* Read every queued signal from m->sigfd and record it in m. */
-void sig_dispatch(struct manager *m);
+/* Watch m->sigfd in m's loop: each wake-up reads every queued signal
+ * and records it in m (pending bits). 0 or -1 (logged). */
+int sig_watch(struct manager *m);
 
 /* The set of signals sig_setup() blocks, for children to unblock. */
 void sig_handled_set(sigset_t *set);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "manager.h"
 #include "queue.h"
 #include "status_report.h"
 
@@ -14,16 +15,12 @@
 #define QUEUE_SAMPLE_MS 1000
 
 /* A pool's highest values seen, by name, so they outlive reloads. */
-struct peak {
+struct status_peak {
     char *name;
     uint64_t active;
     uint64_t queue;
     bool queue_failing;         /* logged once until it reads again */
 };
-
-static struct peak *peaks;
-static size_t npeaks;
-static uint64_t sampled_at;
 
 static const char *
 pm_name(enum pm_kind pm)
@@ -50,28 +47,30 @@ mode_name(enum pool_mode mode)
 
 /* The peaks of the pool called name, created at zero; NULL when out of
  * memory (the report then shows current values as peaks). */
-static struct peak *
-peak_of(const char *name)
+static struct status_peak *
+peak_of(struct status_peaks *peaks, const char *name)
 {
-    for (size_t i = 0; i < npeaks; i++)
-        if (strcmp(peaks[i].name, name) == 0)
-            return &peaks[i];
-    struct peak *grown = realloc(peaks, (npeaks + 1) * sizeof(*grown));
+    for (size_t i = 0; i < peaks->n; i++)
+        if (strcmp(peaks->all[i].name, name) == 0)
+            return &peaks->all[i];
+    struct status_peak *grown = realloc(peaks->all,
+                                        (peaks->n + 1) * sizeof(*grown));
     if (grown == NULL)
         return NULL;
-    peaks = grown;
-    struct peak *pk = &peaks[npeaks];
-    *pk = (struct peak){ .name = strdup(name) };
+    peaks->all = grown;
+    struct status_peak *pk = &peaks->all[peaks->n];
+    *pk = (struct status_peak){ .name = strdup(name) };
     if (pk->name == NULL)
         return NULL;
-    npeaks++;
+    peaks->n++;
     return pk;
 }
 
 /* The pool's accept queue, summed over its sockets. false when none
  * could be read (logged once until one can). */
 static bool
-read_queue(const struct pool *p, struct peak *pk, struct queue_depth *out)
+read_queue(const struct pool *p, struct status_peak *pk,
+           struct queue_depth *out)
 {
     bool any = false;
     int err = 0;
@@ -175,17 +174,18 @@ count_workers(const struct pool *p, struct counts *c,
 void
 status_sample_peaks(struct manager *m, uint64_t now)
 {
-    bool queues = now >= sampled_at + QUEUE_SAMPLE_MS;
+    struct status_peaks *peaks = &m->status.peaks;
+    bool queues = now >= peaks->sampled_at + QUEUE_SAMPLE_MS;
 
     if (queues)
-        sampled_at = now;
+        peaks->sampled_at = now;
     for (size_t i = 0; i < m->npools; i++) {
         struct pool *p = m->pools[i];
         struct counts c;
         struct queue_depth q;
         if (p->retired)
             continue;
-        struct peak *pk = peak_of(p->conf->name);
+        struct status_peak *pk = peak_of(peaks, p->conf->name);
         if (pk == NULL)
             return;
         if (p->conf->mode != MODE_EXEC) {
@@ -222,11 +222,11 @@ describe_pool(const struct pool *p, double now_wall, struct status_pool *out)
 }
 
 static int
-collect_pool(struct pool *p, bool full, uint64_t now_ms, double now_wall,
-             struct status_pool *out)
+collect_pool(struct pool *p, struct status_peaks *peaks, bool full,
+             uint64_t now_ms, double now_wall, struct status_pool *out)
 {
     bool visible = p->conf->mode != MODE_EXEC;
-    struct peak *pk = peak_of(p->conf->name);
+    struct status_peak *pk = peak_of(peaks, p->conf->name);
     struct queue_depth q;
     struct counts c;
     const char **listen = calloc(p->nlisteners + 1, sizeof(*listen));
@@ -282,8 +282,8 @@ status_collect(struct manager *m, bool full, uint64_t now_ms,
         /* A retired pool drains under a name a new pool may have. */
         if (m->pools[i]->retired)
             continue;
-        if (collect_pool(m->pools[i], full, now_ms, now_wall,
-                         &r->pools[r->npools]) == -1) {
+        if (collect_pool(m->pools[i], &m->status.peaks, full, now_ms,
+                         now_wall, &r->pools[r->npools]) == -1) {
             status_report_free(r);
             return -1;
         }
@@ -341,12 +341,10 @@ status_answer(struct manager *m, const struct status_request *rq,
 }
 
 void
-status_peaks_free(void)
+status_peaks_free(struct status_peaks *pk)
 {
-    for (size_t i = 0; i < npeaks; i++)
-        free(peaks[i].name);
-    free(peaks);
-    peaks = NULL;
-    npeaks = 0;
-    sampled_at = 0;
+    for (size_t i = 0; i < pk->n; i++)
+        free(pk->all[i].name);
+    free(pk->all);
+    *pk = (struct status_peaks){ 0 };
 }

@@ -4,9 +4,23 @@
 #ifndef FCGIPM_STATUS_REPORT_H
 #define FCGIPM_STATUS_REPORT_H
 
-#include "manager.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "status_conn.h"
 #include "status_format.h"
+
+struct manager;
+struct status_peak;
+
+/* The pools' highest values seen, by pool name, so that they outlive
+ * reloads; the status server keeps them (struct status_server). */
+struct status_peaks {
+    struct status_peak *all;
+    size_t n;
+    uint64_t sampled_at;        /* when accept queues were last read */
+};
 
 /* Fill *r from m's pools (workers too when full) at now_ms (monotonic)
  * and now_wall (epoch), updating the peaks. The report points into m:
@@ -25,6 +39,6 @@ int status_answer(struct manager *m, const struct status_request *rq,
  * otherwise only see the moments someone asked for the status. */
 void status_sample_peaks(struct manager *m, uint64_t now);
 /* Forget the peaks (exit). */
-void status_peaks_free(void);
+void status_peaks_free(struct status_peaks *pk);
 
 #endif

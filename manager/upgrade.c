@@ -18,6 +18,7 @@
 #include "pidfile.h"
 #include "sig.h"
 #include "sigdefaults.h"
+#include "status.h"
 #include "sys.h"
 #include "upgrade.h"
 #include "wstatus.h"
@@ -26,18 +27,21 @@
 #define ENV_READY "FCGIPM_READY_FD"
 #define ENV_FROM "FCGIPM_UPGRADE_FROM"
 
-static char **saved_argv;
-static char exe_path[PATH_MAX];
-static pid_t parent_pid;
-static int ready_fd = -1;
+void
+upgrade_origin_init(struct upgrade_origin *o)
+{
+    *o = (struct upgrade_origin){ .ready_fd = -1 };
+}
 
 void
-upgrade_init(char **argv)
+upgrade_init(struct manager *m, char **argv)
 {
     static const char deleted[] = " (deleted)";
+    char *exe_path = m->origin.exe_path;
+    size_t room = sizeof(m->origin.exe_path);
 
-    saved_argv = argv;
-    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+    m->origin.argv = argv;
+    ssize_t n = readlink("/proc/self/exe", exe_path, room - 1);
     if (n <= 0) {
         exe_path[0] = '\0';
         return;
@@ -63,7 +67,7 @@ parse_fd(const char *s, const char **end)
 }
 
 static int
-take_fd_list(const char *list)
+take_fd_list(struct inherited_sockets *in, const char *list)
 {
     const char *p = list;
 
@@ -78,7 +82,7 @@ take_fd_list(const char *list)
             log_error(ENV_FDS "=%s: malformed", list);
             return -1;
         }
-        if (listen_inherit(fd, "the old master", owned) == -1)
+        if (listen_inherit(in, fd, "the old master", owned) == -1)
             return -1;
         if (*p == ',')
             p++;
@@ -87,7 +91,7 @@ take_fd_list(const char *list)
 }
 
 int
-upgrade_take_sockets(void)
+upgrade_take_sockets(struct manager *m)
 {
     const char *fds = getenv(ENV_FDS), *ready = getenv(ENV_READY);
     const char *from = getenv(ENV_FROM), *end;
@@ -95,19 +99,20 @@ upgrade_take_sockets(void)
 
     if (fds == NULL)
         return 0;
-    if (take_fd_list(fds) == -1)
+    if (take_fd_list(&m->inherited, fds) == -1)
         rc = -1;
     if (ready != NULL) {
-        ready_fd = parse_fd(ready, &end);
-        if (ready_fd == -1 || fcntl(ready_fd, F_SETFD, FD_CLOEXEC) == -1) {
+        int fd = parse_fd(ready, &end);
+        if (fd == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
             log_error(ENV_READY "=%s: not an open descriptor", ready);
-            ready_fd = -1;
+            fd = -1;
             rc = -1;
         }
+        m->origin.ready_fd = fd;
     }
     if (from != NULL) {
         int pid = parse_fd(from, &end);
-        parent_pid = pid > 0 ? pid : 0;
+        m->origin.parent = pid > 0 ? pid : 0;
     }
     /* Neither workers nor a later upgrade may see these again. */
     unsetenv(ENV_FDS);
@@ -117,20 +122,25 @@ upgrade_take_sockets(void)
 }
 
 pid_t
-upgrade_parent(void)
+upgrade_parent(const struct manager *m)
 {
-    return parent_pid;
+    return m->origin.parent;
 }
 
-/* Run fn on every listener of every pool. */
+/* Run fn on every listener of every pool, and on the status socket: it
+ * passes to a new master like a pool's. */
 static void
 each_listener(struct manager *m, void (*fn)(struct listener *l, void *arg),
               void *arg)
 {
+    struct listener *status = status_listener(m);
+
     for (size_t i = 0; i < m->npools; i++)
         for (size_t j = 0; j < m->pools[i]->nlisteners; j++)
             if (m->pools[i]->listeners[j].fd != -1)
                 fn(&m->pools[i]->listeners[j], arg);
+    if (status != NULL)
+        fn(status, arg);
 }
 
 static void
@@ -145,17 +155,18 @@ void
 upgrade_report_ready(struct manager *m)
 {
     static const char msg[] = "READY\n";
+    struct upgrade_origin *o = &m->origin;
 
-    if (ready_fd == -1)
+    if (o->ready_fd == -1)
         return;
-    if (write(ready_fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
+    if (write(o->ready_fd, msg, sizeof(msg) - 1) != sizeof(msg) - 1)
         log_error_errno("upgrade: cannot tell the old master %d we are "
-                        "ready", (int)parent_pid);
+                        "ready", (int)o->parent);
     else
         each_listener(m, claim_path, NULL);
-    if (close(ready_fd) == -1)
+    if (close(o->ready_fd) == -1)
         log_warn_errno("upgrade: close readiness pipe");
-    ready_fd = -1;
+    o->ready_fd = -1;
 }
 
 static void
@@ -176,12 +187,20 @@ keep_open_on_exec(struct listener *l, void *arg)
         log_error_errno("upgrade: cannot pass fd %d", l->fd);
 }
 
+/* The binary to exec: ours, or argv[0] when /proc could not say. */
+static const char *
+upgrade_exe(const struct manager *m)
+{
+    return m->origin.exe_path[0] != '\0' ? m->origin.exe_path
+                                         : m->origin.argv[0];
+}
+
 /* In the forked child: exec the binary again with the sockets open. */
 static _Noreturn void
 exec_new_master(struct manager *m, int ready_w, pid_t old)
 {
     char fds[4096] = "", num[32];
-    const char *exe = exe_path[0] != '\0' ? exe_path : saved_argv[0];
+    const char *exe = upgrade_exe(m);
 
     sigdefaults_reset();
     each_listener(m, append_fd, fds);
@@ -200,7 +219,7 @@ exec_new_master(struct manager *m, int ready_w, pid_t old)
         log_error_errno("upgrade: cannot set " ENV_FROM);
         _exit(127);
     }
-    execv(exe, saved_argv);
+    execv(exe, m->origin.argv);
     log_error_errno("upgrade: cannot execute %s", exe);
     _exit(127);
 }
@@ -242,8 +261,7 @@ upgrade_start(struct manager *m, uint64_t now)
         return;
     }
     log_info("upgrade: started new master %d (%s), waiting up to %.3gs for "
-             "it to be ready", (int)pid,
-             exe_path[0] ? exe_path : saved_argv[0],
+             "it to be ready", (int)pid, upgrade_exe(m),
              m->conf.upgrade_timeout_ms / 1000.0);
 }
 
@@ -279,6 +297,7 @@ hand_over(struct manager *m)
     notify_send(msg);
     log_info("upgrade: new master %d is ready; this one drains and exits",
              (int)m->upgrade.pid);
+    status_handover(m);
     m->pending |= PENDING_STOP_GRACEFUL;
 }
 

@@ -7,21 +7,25 @@
 
 #include "manager.h"
 
-/* Remember how we were started (argv, the binary's path) so that an
- * upgrade can exec the same command again. */
-void upgrade_init(char **argv);
+/* No origin known yet: not started by an upgrade, nothing to exec. */
+void upgrade_origin_init(struct upgrade_origin *o);
+/* Remember in m how we were started (argv, the binary's path) so that
+ * an upgrade can exec the same command again. */
+void upgrade_init(struct manager *m, char **argv);
 
-/* At start-up of a master started by an upgrade: offer the sockets the
- * old master handed over to listen_open(), and note the old master's pid
- * (upgrade_parent()). 0, or -1 (logged) on a malformed hand-over. */
-int upgrade_take_sockets(void);
+/* At start-up of a master started by an upgrade: put the sockets the
+ * old master handed over in m->inherited, for listen_open(), and note
+ * the old master's pid (upgrade_parent()). 0, or -1 (logged) on a
+ * malformed hand-over. */
+int upgrade_take_sockets(struct manager *m);
 /* The old master's pid when we were started by an upgrade, else 0. */
-pid_t upgrade_parent(void);
+pid_t upgrade_parent(const struct manager *m);
 /* Tell the old master we serve now (once our workers are forked); from
  * then on the socket files it handed over are ours to remove. */
 void upgrade_report_ready(struct manager *m);
 
-/* Fork and exec the new master, handing it every listening socket. */
+/* Fork and exec the new master, handing it every listening socket, the
+ * status socket's too. */
 void upgrade_start(struct manager *m, uint64_t now);
 /* Give up on a new master that did not get ready in time. */
 void upgrade_run_due(struct manager *m, uint64_t now);

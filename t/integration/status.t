@@ -301,6 +301,7 @@ log_has 'status .*closing a client' || fail "bad clients were not logged"
 ok "the master is alive, answers, logged the bad clients at debug"
 
 # --- upgrade and reload ------------------------------------------------------
+inode=$(stat -c %i "$SSOCK")
 upgrade_master "$TMP/fcgipm.pid"
 wait_workers 4
 same_pids() {
@@ -308,8 +309,10 @@ same_pids() {
         >/dev/null
 }
 wait_until 10 same_pids || fail "after USR2, ?full shows other pids"
-log_has 'took the socket over from the old master' \
+log_has "status unix:$SSOCK: adopted fd [0-9]+ from the old master" \
     || fail "the new master did not take the status socket over"
+[ "$(stat -c %i "$SSOCK")" = "$inode" ] \
+    || fail "the status socket file was recreated, not handed over"
 ok "after USR2 the new master answers on the same status socket"
 sed -i "s|^status_listen = .*|status_listen = \"unix:$TMP/status2.sock\"|" \
     "$TMP/fcgipm.conf"
@@ -320,21 +323,33 @@ wait_until 10 answers "unix:$TMP/status2.sock" /ping \
 SSOCK=$TMP/status2.sock
 ok "a reload moves the status socket and removes the old file"
 
-# Owner and mode: what lets a front-end in without 0666.
+# Owner and mode: what lets a front-end in without 0666. They are set
+# before the reload says it is done, so that whoever waits for that finds
+# them: the log has the one line before the other.
+want_perm="640 $(id -un):$(id -gn)"
+sed -i "/^status_listen/a status_socket_mode = 0640" "$TMP/fcgipm.conf"
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null \
     && getent group nogroup >/dev/null; then
-    sed -i "/^status_listen/a status_socket_mode = 0640\\
-status_socket_user = \"nobody\"\\
+    sed -i "/^status_socket_mode/a status_socket_user = \"nobody\"\\
 status_socket_group = \"nogroup\"" "$TMP/fcgipm.conf"
-    reloads=$(log_count 'reload: done')
-    kill -HUP "$FCGIPM_PID"
-    reloaded() { [ "$(log_count 'reload: done')" -gt "$reloads" ]; }
-    wait_until 10 reloaded || fail "no reload"
-    perm=$(stat -c '%a %U:%G' "$SSOCK")
-    [ "$perm" = "640 nobody:nogroup" ] || fail "status socket is $perm"
-    [ "$(st /ping)" = pong ] || fail "/ping after the owner changed"
-    ok "a reload gives the status socket status_socket_mode, _user, _group"
+    want_perm="640 nobody:nogroup"
 fi
+reloads=$(log_count 'reload: done')
+kill -HUP "$FCGIPM_PID"
+reloaded() { [ "$(log_count 'reload: done')" -gt "$reloads" ]; }
+wait_until 10 reloaded || fail "no reload"
+perm=$(stat -c '%a %U:%G' "$SSOCK")
+[ "$perm" = "$want_perm" ] || fail "status socket is $perm"
+# last_line REGEX: the number of the last log line matching REGEX.
+last_line() { grep -nE -- "$1" "$LOG" | tail -1 | cut -d: -f1; }
+applied=$(last_line "status unix:$SSOCK: mode 0640 and owner applied")
+done_at=$(last_line 'reload: done')
+[ -n "$applied" ] && [ "$applied" -lt "$done_at" ] \
+    || fail "mode and owner applied at log line ${applied:-none}, after\
+ 'reload: done' at line $done_at"
+[ "$(st /ping)" = pong ] || fail "/ping after the owner changed"
+ok "a reload gives the status socket status_socket_mode (${want_perm})" \
+    "before it logs 'reload: done'"
 
 # --- through nginx, with the shipped example ---------------------------------
 if { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 \
@@ -460,7 +475,7 @@ answered_by_new() {
         | grep -q '^pool: *default'
 }
 wait_until 10 answered_by_new || fail "no answer on $ABS after USR2"
-log_has "status $ABS: the old master still holds it; retrying" \
-    || fail "the new master did not wait for the old one's abstract name"
+log_has "status $ABS: adopted fd [0-9]+ from the old master" \
+    || fail "the new master did not take the abstract name by descriptor"
 ok "an abstract status socket (unix:@name) answers, also after USR2"
 done_testing

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fcgi_record.h"
+#include "manager.h"
 #include "status_conn.h"
 #include "status_format.h"
 #include "status_report.h"
@@ -184,6 +185,7 @@ teardown(void **state)
     struct fixture *f = *state;
 
     scoreboard_destroy(f->mod.scoreboard);
+    status_peaks_free(&f->m.status.peaks);
     for (int i = 0; i < 2; i++)
         close(f->clients[i]);
     close(f->mod_l.fd);
