@@ -3,8 +3,10 @@
 # worker is busy, reports a waiting Unix socket's accept queue, and
 # shrugs off garbage, cut records, huge lengths, 200 idle connections
 # and a client that never reads; then nginx serves it through the
-# shipped etc/examples/nginx-status.conf. Last, after a reload from 2 to
-# 20 workers, ?full has every worker's scoreboard row and requests.
+# shipped etc/examples/nginx-status.conf. After a reload from 2 to 20
+# workers, ?full has every worker's scoreboard row and requests. Last,
+# the status socket is bound like a pool's (a stale file replaced, a
+# live one not) and passes to a new master by descriptor (USR2).
 . "$(dirname "$0")/lib.sh"
 
 need perl
@@ -453,6 +455,40 @@ served (pid count): $(cat "$TMP/served")
 rows: $(cat "$TMP/rows")"
 ok "requests served by $(wc -l <"$TMP/served") of the new workers show in\
  their rows and in accepted conn"
+kill -QUIT "$FCGIPM_PID"
+wait_status "$FCGIPM_PID"
+[ "$STATUS" = 0 ] || fail "fcgipm exited $STATUS on QUIT"
+
+# --- what is found at the status socket's path -------------------------------
+# It is bound like a pool's socket: a stale file (nothing answers there)
+# is replaced; one a master answers on is not, and the second master
+# exits 1 without touching it.
+STALE=$TMP/stale-status.sock
+perl -MSocket -e 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "$!\n";
+    bind($s, pack_sockaddr_un($ARGV[0])) or die "$!\n"' "$STALE" \
+    || fail "perl could not make a stale socket"
+[ -S "$STALE" ] || fail "no stale socket file to test with"
+cat >"$TMP/stale.conf" <<CONF
+status_listen = "unix:$STALE"
+listen = "unix:$TMP/stale-app.sock"
+command = {"$HELLO"}
+workers = 1
+CONF
+start_fcgipm -c "$TMP/stale.conf"
+wait_until 10 answers "unix:$STALE" /ping \
+    || fail "a stale status socket file was not replaced"
+log_has "status unix:$STALE: removed stale socket file" \
+    || fail "the stale status socket file was not logged"
+sed "s|stale-app.sock|stale-app2.sock|" "$TMP/stale.conf" >"$TMP/busy.conf"
+rc=0
+timeout -k 2 10 "$FCGIPM" -c "$TMP/busy.conf" </dev/null >"$TMP/busy.err" \
+    2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "a second master on a live status socket: exit $rc"
+grep -qF "status unix:$STALE: another server answers on $STALE" \
+    "$TMP/busy.err" || fail "not refused as in use: $(cat "$TMP/busy.err")"
+[ "$("$FCGI_REQUEST" "unix:$STALE" /ping)" = pong ] \
+    || fail "the first master no longer answers on its status socket"
+ok "a stale status socket file is replaced; a live one is not (exit 1)"
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "fcgipm exited $STATUS on QUIT"
