@@ -1,6 +1,8 @@
 /* conf_check(): the checks across keys and pools, once the file is read
- * and the CLI applied, naming the pool and the key; they make pm sizes,
- * chroot and cgi_root, the command's path and the ids effective. */
+ * and the CLI applied, naming the pool and the key: where keys apply (the
+ * modes and pms of their rows), then the cross-field ones by hand, which
+ * make pm sizes, chroot and cgi_root, the command's path and ids
+ * effective. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -184,10 +186,10 @@ conf_check_pm(struct conf_ctx *x, struct pool_conf *p,
         p->min_workers = 0;
         break;
     }
-    if (workers_line == CONF_FROM_DEFAULT)
-        p->workers = p->pm == PM_ONDEMAND ? 0
-                     : p->workers > p->min_workers ? p->workers
-                     : p->min_workers;
+    if (workers_line == CONF_FROM_DEFAULT && p->pm == PM_ONDEMAND)
+        p->workers = 0;
+    else if (workers_line == CONF_FROM_DEFAULT && p->workers < p->min_workers)
+        p->workers = p->min_workers;
     return 0;
 }
 
@@ -408,13 +410,13 @@ static int
 conf_check_command(struct conf_ctx *x, struct pool_conf *p,
                    const struct conf_src *s)
 {
+    int line = conf_keys_line(s, "command");
     char why[CONF_MSG_MAX];
 
     if (p->mode != MODE_EXEC)
         return 0;
     if (p->chroot != NULL) {
-        if (conf_check_in_chroot(x, p, conf_keys_line(s, "command"), "command",
-                                 p->command[0]) == -1)
+        if (conf_check_in_chroot(x, p, line, "command", p->command[0]) == -1)
             return -1;
         p->command_path = conf_strdup(x, p->command[0]);
         return p->command_path != NULL ? 0 : -1;
@@ -422,31 +424,32 @@ conf_check_command(struct conf_ctx *x, struct pool_conf *p,
     p->command_path = conf_path_command(p->command[0], p->chdir, why,
                                         sizeof(why));
     if (p->command_path == NULL) {
-        conf_fail_at(x, p->name, conf_keys_line(s, "command"), "command", "%s", why);
+        conf_fail_at(x, p->name, line, "command", "%s", why);
         return -1;
     }
     return 0;
 }
 
 /* uid/gid from user/group: user alone means its primary group. The names
- * were checked as they were read; looking them up again here takes the
- * CLI's into account. */
+ * were checked as they were read, from the file or the CLI; these lookups
+ * resolve them, and fail only if the user database changed meanwhile. */
 static int
 conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
                const struct conf_src *s)
 {
+    int user_line = conf_keys_line(s, "user");
     gid_t primary = (gid_t)-1, unused;
 
     if (p->user != NULL
         && conf_value_user_lookup(p->user, &p->uid, &primary) == -1)
-        conf_fail_at(x, p->name, conf_keys_line(s, "user"), "user", "unknown user '%s'",
+        conf_fail_at(x, p->name, user_line, "user", "unknown user '%s'",
                      p->user);
     else if (p->group != NULL
              && conf_value_group_lookup(p->group, &p->gid) == -1)
         conf_fail_at(x, p->name, 0, "group", "unknown group '%s'", p->group);
     else if (p->user != NULL && p->group == NULL) {
         if (primary == (gid_t)-1)
-            conf_fail_at(x, p->name, conf_keys_line(s, "user"), "user", "%s has no passwd "
+            conf_fail_at(x, p->name, user_line, "user", "%s has no passwd "
                          "entry: set group too", p->user);
         p->gid = primary;
     }

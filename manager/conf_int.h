@@ -82,23 +82,9 @@ int conf_line_at(const struct conf_ctx *x, const struct conf_src *s,
 
 /* conf_value.c: single values, parsed, checked and written back. */
 
-/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
-int conf_value_parse_long(const char *s, long *out);
-/*
- * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
- * milliseconds (rounded). 0, or -1 with errno = EINVAL (not a duration)
- * or ERANGE (longer than a day).
- */
-int conf_value_parse_duration_ms(const char *s, unsigned *out);
 /* ms in the largest unit that writes it exactly: "2m", "30s", "100ms";
  * returns buf. */
 const char *conf_value_format_duration(unsigned ms, char *buf, size_t len);
-/*
- * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
- * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
- * EINVAL (not a size) or ERANGE (more than 1024g).
- */
-int conf_value_parse_size(const char *s, unsigned long long *out);
 /* bytes in the largest unit that writes it exactly: "10m", "512k", "123";
  * returns buf. */
 const char *conf_value_format_size(unsigned long long bytes, char *buf,
@@ -107,8 +93,10 @@ const char *conf_value_format_size(unsigned long long bytes, char *buf,
  * The value s of key k as the file or the CLI writes it, parsed and
  * checked alone, by its type: 0 with the number in *n (durations in ms,
  * sizes in bytes, rlimit_core's "unlimited" as -2, an enum's index, a
- * signal, a mode); strings are only checked. -1 with why, which starts
- * with the value. bound is the value of k->bound so far: a number that no
+ * signal, a mode); strings are only checked. -1 with why. Durations are
+ * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, at
+ * most a day; sizes "512k", "10m", "1g" or a bare number of bytes, at
+ * most 1024g. bound is the value of k->bound so far: a number that no
  * bound allows names it as the upper end. Booleans are libconfuse's.
  */
 int conf_value_parse_key(const struct conf_key *k, const char *s, long bound,
@@ -129,15 +117,12 @@ int conf_value_user_lookup(const char *s, uid_t *uid, gid_t *gid);
 /* A group by name or number: 0 with its gid, or -1. */
 int conf_value_group_lookup(const char *s, gid_t *gid);
 /* Checks of one string value: 0, or -1 with why. nonempty: not "".
- * listen: an address fcgi_addr_parse() takes. user, group: they exist.
- * env: "NAME=value" with a name a shell would accept. client: an
- * allowed_clients entry, IPv4. http_path: status_path, ping_path.
- * module_name: a built-in, or a path with a slash (whether the file exists
- * is checked later). */
+ * listen: an address fcgi_addr_parse() takes. env: "NAME=value" with a
+ * name a shell would accept. client: an allowed_clients entry, IPv4.
+ * http_path: status_path, ping_path. module_name: a built-in, or a path
+ * with a slash (whether the file exists is checked later). */
 int conf_value_check_nonempty(const char *s, char *why, size_t len);
 int conf_value_check_listen(const char *s, char *why, size_t len);
-int conf_value_check_user(const char *s, char *why, size_t len);
-int conf_value_check_group(const char *s, char *why, size_t len);
 int conf_value_check_env(const char *s, char *why, size_t len);
 int conf_value_check_client(const char *s, char *why, size_t len);
 int conf_value_check_http_path(const char *s, char *why, size_t len);

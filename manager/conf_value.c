@@ -25,7 +25,8 @@ static const char *const conf_builtins[] = {
     "builtin:hello", "builtin:echo",
 };
 
-int
+/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
+static int
 conf_value_parse_long(const char *s, long *out)
 {
     char *end;
@@ -59,8 +60,13 @@ conf_value_duration_unit(const char *s)
     return 0;
 }
 
-/* Fixed point rather than strtod, which depends on the locale. */
-int
+/*
+ * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
+ * milliseconds (rounded). 0, or -1 with errno = EINVAL (not a duration)
+ * or ERANGE (longer than a day). Fixed point rather than strtod, which
+ * depends on the locale.
+ */
+static int
 conf_value_parse_duration_ms(const char *s, unsigned *out)
 {
     uint64_t whole = 0, frac = 0, scale = 1;
@@ -136,7 +142,12 @@ conf_value_size_shift(const char *s)
     return -1;
 }
 
-int
+/*
+ * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
+ * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
+ * EINVAL (not a size) or ERANGE (more than 1024g).
+ */
+static int
 conf_value_parse_size(const char *s, unsigned long long *out)
 {
     unsigned long long v = 0;
@@ -182,6 +193,7 @@ conf_value_format_size(unsigned long long bytes, char *buf, size_t len)
     return buf;
 }
 
+/* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
 static int
 conf_value_parse_mode(const char *s, mode_t *out)
 {
@@ -401,7 +413,8 @@ conf_value_check_listen(const char *s, char *why, size_t len)
     return -1;
 }
 
-int
+/* user, group: they exist. */
+static int
 conf_value_check_user(const char *s, char *why, size_t len)
 {
     uid_t uid;
@@ -413,7 +426,7 @@ conf_value_check_user(const char *s, char *why, size_t len)
     return -1;
 }
 
-int
+static int
 conf_value_check_group(const char *s, char *why, size_t len)
 {
     gid_t gid;
