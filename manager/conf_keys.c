@@ -1,6 +1,7 @@
 /* The config keys, one row each (see conf_keys.h): the table, what the
  * plain copy of a row cannot do, and the rows' fields in the plain
- * structs. Adding a key is a row here and its entry in fcgipm.conf(5). */
+ * structs. Adding a key is a row here, the field it fills and its entry
+ * in fcgipm.conf(5). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -360,7 +361,9 @@ conf_keys_fix_clients(struct conf_ctx *x, const struct conf_key *k,
 {
     struct pool_conf *p = base;
 
-    (void)x, (void)k, (void)s;
+    (void)x;
+    (void)k;
+    (void)s;
     if (p->nallowed_clients == 0) {
         conf_strv_free(p->allowed_clients);
         p->allowed_clients = NULL;
@@ -388,22 +391,29 @@ conf_keys_fix_module_args(struct conf_ctx *x, const struct conf_key *k,
     struct pool_conf *p = base;
     char **args = p->module_args;
     size_t n = p->nmodule_args;
-    const char **v = NULL;
+    const char **v;
+    int rc = 0;
 
-    (void)k, (void)s;
+    (void)k;
+    (void)s;
     p->module_args = NULL;
     p->nmodule_args = 0;
-    if (p->module != NULL && args != NULL) {
-        if ((v = calloc(n + 2, sizeof(*v))) == NULL)
-            conf_oom(x);
-        for (size_t i = 0; v != NULL && i <= n; i++)
-            v[i] = i == 0 ? p->module : args[i - 1];
-        if (v != NULL)
-            p->module_args = conf_strv_dup(x, v, n + 1, &p->nmodule_args);
+    if (p->module == NULL)
+        goto out;
+    if ((v = calloc(n + 2, sizeof(*v))) == NULL) {
+        conf_oom(x);
+        rc = -1;
+        goto out;
     }
+    v[0] = p->module;
+    for (size_t i = 0; i < n; i++)
+        v[i + 1] = args[i];
+    p->module_args = conf_strv_dup(x, v, n + 1, &p->nmodule_args);
+    rc = p->module_args != NULL ? 0 : -1;
     free(v);
+out:
     conf_strv_free(args);
-    return x->failed ? -1 : 0;
+    return rc;
 }
 
 /* slowlog, access_log: made absolute, relative to the directory fcgipm
