@@ -1,22 +1,15 @@
-/* conf_load(): the libconfuse option tables and their callbacks, the parse,
- * the copy into plain struct conf, and conf_free(). The only file that
- * includes confuse.h; errors of the load in progress are reported here. */
+/* conf_load(): the libconfuse options, built from the rows of conf_keys,
+ * and their callbacks, the parse, the copy into plain struct conf by the
+ * rows, and conf_free(). The only file that includes confuse.h; errors of
+ * the load in progress are reported here. */
 #include <confuse.h>
 #include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "conf.h"
 #include "conf_int.h"
-#include "access.h"
-#include "fcgi_addr.h"
-
-#define CONF_MAX_NOFILE 1048576        /* the kernel's default nr_open */
 
 /* The line of one value, noted while libconfuse parses: cfg_opt_t has no
  * line of its own in libconfuse 3.3. opt is per section, since libconfuse
@@ -28,43 +21,6 @@ struct conf_line {
 };
 
 static struct conf_ctx *conf_cur;
-
-struct conf_range {
-    const char *key;
-    long lo, hi;
-};
-
-static const struct conf_range conf_ranges[] = {
-    { "backlog", 1, 65535 },
-    { "workers", 0, CONF_MAX_WORKERS },
-    { "max_workers", 1, CONF_MAX_WORKERS },
-    /* max_requests + max_requests_jitter then fits an unsigned. */
-    { "max_requests", 0, INT_MAX },
-    { "max_requests_jitter", 0, INT_MAX },
-    { "min_workers", 0, CONF_MAX_WORKERS },
-    { "min_spare", 0, CONF_MAX_WORKERS },
-    { "max_spare", 1, CONF_MAX_WORKERS },
-    { "max_spawn_rate", 0, INT_MAX },
-    { "rlimit_files", 1, CONF_MAX_NOFILE },
-    { "priority", -20, 19 },
-    { "keepalive_max", 0, 1024 },
-};
-
-/* Durations where 0 is an error: a zero backoff would respawn a crashing
- * worker at once, forever; a zero idle_timeout would stop a worker the
- * moment it goes idle. */
-static const char *const conf_nonzero_durations[] = {
-    "restart_backoff", "restart_backoff_max", "idle_timeout",
-    "upgrade_timeout", "read_timeout", "keepalive_timeout",
-};
-
-/* Keys valid at the top level only. */
-static const char *const conf_top_keys[] = {
-    "pid_file", "log", "log_level", "daemon", "upgrade_timeout",
-    "status_listen",
-    "status_socket_mode", "status_socket_user", "status_socket_group",
-    "status_path", "ping_path", "pool",
-};
 
 void CONF_PRINTF(2, 3)
 conf_fail(struct conf_ctx *x, const char *fmt, ...)
@@ -176,171 +132,10 @@ conf_line_of(const struct conf_ctx *x, cfg_t *sec, const char *key,
 }
 
 int
-conf_key_line(const struct conf_ctx *x, const struct conf_src *s,
-              const char *key)
+conf_line_at(const struct conf_ctx *x, const struct conf_src *s,
+             const char *key, unsigned idx)
 {
-    if (strcmp(key, "command") == 0)
-        return (cfg_size(s->sec, key) > 0 || s->command == CONF_FROM_CLI)
-               ? s->command : CONF_FROM_DEFAULT;
-    if (cfg_size(s->sec, key) == 0)
-        return CONF_FROM_DEFAULT;
-    return conf_line_of(x, s->sec, key, 0);
-}
-
-int
-conf_line_in(const struct conf_ctx *x, const struct conf_src *s,
-             const char *key)
-{
-    return conf_line_of(x, s->sec, key, 0);
-}
-
-bool
-conf_has_default(const struct conf_src *s, const char *key)
-{
-    return cfg_getint(s->sec, key) == cfg_getopt(s->sec, key)->def.number;
-}
-
-static int
-conf_on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    *(const char **)result = value;
-    return 0;
-}
-
-static const struct conf_range *
-conf_range_of(const char *key)
-{
-    for (size_t i = 0; i < CONF_NELEM(conf_ranges); i++)
-        if (strcmp(conf_ranges[i].key, key) == 0)
-            return &conf_ranges[i];
-    return NULL;
-}
-
-static int
-conf_on_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    const struct conf_range *r = conf_range_of(opt->name);
-    long v, hi = r->hi;
-    int rc;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    rc = conf_value_parse_long(value, &v);
-    /* workers is checked against the final max_workers after parsing; the
-     * one known so far makes the better message for a hopeless value. */
-    if (strcmp(opt->name, "workers") == 0 && (rc == -1 || v < r->lo))
-        hi = cfg_getint(cfg, "max_workers");
-    if (rc == -1) {
-        cfg_error(cfg, "%s: '%s' is not a number in %ld..%ld", opt->name,
-                  value, r->lo, hi);
-        return -1;
-    }
-    if (v < r->lo || v > r->hi) {
-        cfg_error(cfg, "%s: %ld is not in %ld..%ld", opt->name, v, r->lo,
-                  hi);
-        return -1;
-    }
-    *(long *)result = v;
-    return 0;
-}
-
-static int
-conf_on_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
-                 void *result)
-{
-    unsigned ms;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    if (conf_value_parse_duration_ms(value, &ms) == -1) {
-        if (errno == ERANGE)
-            cfg_error(cfg, "%s: '%s' is longer than 24h", opt->name, value);
-        else
-            cfg_error(cfg, "%s: '%s' is not a duration (like 30s, 500ms, "
-                      "2m, 1.5s)", opt->name, value);
-        return -1;
-    }
-    for (size_t i = 0; ms == 0 && i < CONF_NELEM(conf_nonzero_durations);
-         i++)
-        if (strcmp(opt->name, conf_nonzero_durations[i]) == 0) {
-            cfg_error(cfg, "%s: must be at least 1ms", opt->name);
-            return -1;
-        }
-    *(long *)result = (long)ms;
-    return 0;
-}
-
-/* Sizes stay strings in libconfuse, whose integers are a long: 32 bits on
- * some Linux targets. conf_copy_pool() parses them again. */
-static int
-conf_on_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    unsigned long long bytes;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    if (conf_value_parse_size(value, &bytes) == -1) {
-        if (errno == ERANGE)
-            cfg_error(cfg, "%s: '%s' is more than 1024g", opt->name, value);
-        else
-            cfg_error(cfg, "%s: '%s' is not a size (like 512k, 10m, 1g, or "
-                      "a number of bytes)", opt->name, value);
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-/* rlimit_core: "unlimited" or a size, kept as a string like sizes. */
-static int
-conf_on_core_size(cfg_t *cfg, cfg_opt_t *opt, const char *value,
-                  void *result)
-{
-    unsigned long long bytes;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    if (strcasecmp(value, CONF_CORE_UNLIMITED) == 0) {
-        *(const char **)result = value;
-        return 0;
-    }
-    if (conf_value_parse_size(value, &bytes) == -1) {
-        if (errno == ERANGE)
-            cfg_error(cfg, "%s: '%s' is more than 1024g (write unlimited)",
-                      opt->name, value);
-        else
-            cfg_error(cfg, "%s: '%s' is neither unlimited nor a size (like "
-                      "512k, 10m, 1g, or a number of bytes)", opt->name,
-                      value);
-        return -1;
-    }
-    /* The field is a long: 32 bits on some Linux targets. */
-    if (bytes > (unsigned long long)LONG_MAX) {
-        cfg_error(cfg, "%s: '%s' does not fit a long here (write "
-                  "unlimited)", opt->name, value);
-        return -1;
-    }
-    *(const char **)result = value;
-    return 0;
-}
-
-static int
-conf_on_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-    char names[CONF_MSG_MAX];
-    int v;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    if ((v = conf_value_enum_parse(opt->name, value)) == -1) {
-        cfg_error(cfg, "%s: '%s' is not one of %s", opt->name, value,
-                  conf_value_enum_list(opt->name, names, sizeof(names)));
-        return -1;
-    }
-    *(long *)result = v;
-    return 0;
+    return conf_line_of(x, s->sec, key, idx);
 }
 
 static int
@@ -348,8 +143,6 @@ conf_on_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
     int b;
 
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
     if ((b = cfg_parse_boolean(value)) == -1) {
         cfg_error(cfg, "%s: '%s' is not a boolean (true or false)",
                   opt->name, value);
@@ -359,272 +152,107 @@ conf_on_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
     return 0;
 }
 
+/* Every value of every key comes here first: its line is noted, and it is
+ * parsed and checked by its row. Strings are checked once set
+ * (conf_on_valid). Sizes stay strings in libconfuse, whose integers are a
+ * long: 32 bits on some Linux targets; the copy parses them again. */
 static int
-conf_on_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+conf_on_value(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-    mode_t m;
+    const struct conf_key *k = conf_keys_find(opt->name);
+    char why[CONF_MSG_MAX];
+    long long n = 0;
+    long bound;
 
     if (conf_note_line(cfg, opt) == -1)
         return -1;
-    if (conf_value_parse_mode(value, &m) == -1) {
-        cfg_error(cfg, "%s: '%s' is not an octal mode in 0000..0777",
-                  opt->name, value);
-        return -1;
+    if (opt->type == CFGT_BOOL)
+        return conf_on_bool(cfg, opt, value, result);
+    if (!conf_keys_is_str(k)) {
+        bound = k->bound != NULL ? cfg_getint(cfg, k->bound) : 0;
+        if (conf_value_parse_key(k, value, bound, &n, why, sizeof(why))
+            == -1) {
+            cfg_error(cfg, "%s: %s", opt->name, why);
+            return -1;
+        }
     }
-    *(long *)result = (long)m;
+    if (opt->type == CFGT_INT)
+        *(long *)result = (long)n;
+    else
+        *(const char **)result = value;
     return 0;
 }
 
+/* The string just set, checked by its row. libconfuse validates a list
+ * after each value and again at its closing brace, so the last value is
+ * the one to check. */
 static int
-conf_on_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+conf_on_valid(cfg_t *cfg, cfg_opt_t *opt)
 {
-    int sig;
-
-    if (conf_note_line(cfg, opt) == -1)
-        return -1;
-    sig = conf_signal_number(value);
-    if (sig == -1 || !conf_signal_is_stop(sig)) {
-        cfg_error(cfg, "%s: '%s' is not one of HUP, INT, QUIT, TERM, USR1, "
-                  "USR2, KILL", opt->name, value);
-        return -1;
-    }
-    *(long *)result = sig;
-    return 0;
-}
-
-/* The value just set. libconfuse validates a list after each value and
- * again at its closing brace, so the last value is the one to check. */
-static const char *
-conf_last_str(cfg_opt_t *opt)
-{
-    if (opt->nvalues == 0)
-        return NULL;
-    return cfg_opt_getnstr(opt, opt->nvalues - 1);
-}
-
-static int
-conf_valid_listen(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
+    const struct conf_key *k = conf_keys_find(opt->name);
+    const char *s = NULL;
     char why[CONF_MSG_MAX];
-    struct fcgi_addr a;
+    long long unused;
 
-    if (s != NULL && fcgi_addr_parse(s, &a, why, sizeof(why)) == -1) {
-        cfg_error(cfg, "%s: '%s': %s", opt->name, s, why);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-conf_valid_user(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
-    uid_t uid;
-    gid_t gid;
-
-    if (s != NULL && conf_value_user_lookup(s, &uid, &gid) == -1) {
-        cfg_error(cfg, "%s: unknown user '%s'", opt->name, s);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-conf_valid_group(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
-    gid_t gid;
-
-    if (s != NULL && conf_value_group_lookup(s, &gid) == -1) {
-        cfg_error(cfg, "%s: unknown group '%s'", opt->name, s);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-conf_valid_dir(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
-    struct stat st;
-
-    if (s == NULL)
-        return 0;
-    if (stat(s, &st) == -1) {
-        cfg_error(cfg, "%s: '%s': %s", opt->name, s, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        cfg_error(cfg, "%s: '%s' is not a directory", opt->name, s);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-conf_valid_nonempty(cfg_t *cfg, cfg_opt_t *opt)
-{
-    const char *s = conf_last_str(opt);
-
-    if (s != NULL && *s == '\0') {
-        cfg_error(cfg, "%s: empty", opt->name);
-        return -1;
-    }
-    return 0;
-}
-
-/* A check of one string value: 0, or -1 with why. */
-typedef int conf_check_fn(const char *s, char *why, size_t len);
-
-static int
-conf_valid_with(cfg_t *cfg, cfg_opt_t *opt, conf_check_fn *check)
-{
-    const char *s = conf_last_str(opt);
-    char why[CONF_MSG_MAX];
-
-    if (s != NULL && check(s, why, sizeof(why)) == -1) {
+    if (opt->nvalues > 0)
+        s = cfg_opt_getnstr(opt, opt->nvalues - 1);
+    if (s != NULL
+        && conf_value_parse_key(k, s, 0, &unused, why, sizeof(why)) == -1) {
         cfg_error(cfg, "%s: %s", opt->name, why);
         return -1;
     }
     return 0;
 }
 
-static int
-conf_valid_env(cfg_t *cfg, cfg_opt_t *opt)
+/* The option of row k. Every value goes through conf_on_value(), which
+ * notes its line; strings are then validated as cfg_set_validate_func()
+ * would, set here for every section's copy of the option at once. */
+static cfg_opt_t
+conf_opt_of(const struct conf_key *k)
 {
-    return conf_valid_with(cfg, opt, conf_value_check_env);
+    cfg_opt_t o = { .name = k->name, .parsecb = conf_on_value };
+
+    if (conf_keys_is_str(k)) {
+        o.type = CFGT_STR;
+        o.flags = k->type == CONF_T_LIST ? CFGF_LIST : CFGF_NONE;
+        o.def.string = k->def_str;
+        o.validcb = conf_on_valid;
+    } else if (k->type == CONF_T_BOOL) {
+        o.type = CFGT_BOOL;
+        o.def.boolean = k->def != 0 ? cfg_true : cfg_false;
+    } else if (k->type == CONF_T_SIZE || k->type == CONF_T_CORE) {
+        o.type = CFGT_STR;      /* unset: the copy takes the row's default */
+    } else {
+        o.type = CFGT_INT;
+        o.def.number = (long)k->def;
+    }
+    return o;
 }
 
-static int
-conf_valid_client(cfg_t *cfg, cfg_opt_t *opt)
+/* The options of a pool section, then of the top level (its own keys, a
+ * pool's for the default pool, and the pool sections), in one block to
+ * free once cfg_init() has copied them; *top points into it. NULL when
+ * out of memory. */
+static cfg_opt_t *
+conf_opts_build(cfg_opt_t **top)
 {
-    return conf_valid_with(cfg, opt, conf_value_check_client);
+    size_t n = conf_keys_count, npool = 0;
+    cfg_opt_t *pool = calloc(2 * n + 3, sizeof(*pool));
+
+    if (pool == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (conf_keys[i].scope == CONF_SCOPE_POOL)
+            pool[npool++] = conf_opt_of(&conf_keys[i]);
+    *top = pool + npool + 1;            /* after the pool's CFG_END() */
+    for (size_t i = 0; i < n; i++)
+        (*top)[i] = conf_opt_of(&conf_keys[i]);
+    /* CFGF_NO_TITLE_DUPES: without it, a second pool "x" section silently
+     * merges into the first. */
+    (*top)[n] = (cfg_opt_t)CFG_SEC("pool", pool, CFGF_MULTI | CFGF_TITLE
+                                   | CFGF_NO_TITLE_DUPES);
+    return pool;
 }
-
-static int
-conf_valid_http_path(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return conf_valid_with(cfg, opt, conf_value_check_http_path);
-}
-
-static int
-conf_valid_module(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return conf_valid_with(cfg, opt, conf_value_check_module_name);
-}
-
-static int
-conf_valid_log_path(cfg_t *cfg, cfg_opt_t *opt)
-{
-    return conf_valid_with(cfg, opt, conf_path_check_log);
-}
-
-static int
-conf_valid_access_format(cfg_t *cfg, cfg_opt_t *opt)
-{
-    /* The formatter's own checker: one list of directives. */
-    return conf_valid_with(cfg, opt, access_format_check);
-}
-
-/* Every value goes through a parse callback, which notes its line, so the
- * tables are written out rather than built with CFG_INT_CB and friends,
- * which cannot also set a validate callback. */
-#define CONF_INT(n, d, parse)                                               \
-    { .name = (n), .type = CFGT_INT, .def.number = (d), .parsecb = (parse) }
-#define CONF_BOOL(n, d)                                                     \
-    { .name = (n), .type = CFGT_BOOL, .def.boolean = (d),                   \
-      .parsecb = conf_on_bool }
-#define CONF_STR(n, d, valid)                                               \
-    { .name = (n), .type = CFGT_STR, .def.string = (d),                     \
-      .parsecb = conf_on_str, .validcb = (valid) }
-#define CONF_LIST(n, valid)                                                 \
-    { .name = (n), .type = CFGT_STR, .flags = CFGF_LIST,                    \
-      .parsecb = conf_on_str, .validcb = (valid) }
-#define CONF_SIZE(n, d)                                                     \
-    { .name = (n), .type = CFGT_STR, .def.string = (d),                     \
-      .parsecb = conf_on_size }
-#define CONF_CORE_SIZE(n)                                                   \
-    { .name = (n), .type = CFGT_STR, .parsecb = conf_on_core_size }
-
-/* A pool's keys: in pool sections, and at the top level for the default
- * pool. Defaults here are the documented ones (fcgipm.conf(5)). */
-#define CONF_POOL_OPTS                                                      \
-    CONF_LIST("listen", conf_valid_listen),                                 \
-    CONF_INT("backlog", 511, conf_on_int),                                  \
-    CONF_INT("socket_mode", 0660, conf_on_mode),                            \
-    CONF_STR("socket_user", NULL, conf_valid_user),                         \
-    CONF_STR("socket_group", NULL, conf_valid_group),                       \
-    CONF_INT("mode", MODE_EXEC, conf_on_enum),                              \
-    CONF_INT("pm", PM_STATIC, conf_on_enum),                                \
-    CONF_LIST("command", NULL),                                             \
-    CONF_LIST("allowed_clients", conf_valid_client),                        \
-    CONF_STR("user", NULL, conf_valid_user),                                \
-    CONF_STR("group", NULL, conf_valid_group),                              \
-    CONF_STR("chroot", NULL, conf_valid_dir),                               \
-    CONF_STR("chdir", NULL, NULL),                                          \
-    CONF_INT("rlimit_files", -1, conf_on_int),                              \
-    CONF_CORE_SIZE("rlimit_core"),                                          \
-    CONF_INT("priority", 0, conf_on_int),                                   \
-    CONF_BOOL("clear_env", cfg_true),                                       \
-    CONF_LIST("env", conf_valid_env),                                       \
-    CONF_INT("workers", 1, conf_on_int),                                    \
-    CONF_INT("max_workers", 256, conf_on_int),                              \
-    CONF_INT("min_workers", 1, conf_on_int),                                \
-    CONF_INT("min_spare", 1, conf_on_int),                                  \
-    CONF_INT("max_spare", 3, conf_on_int),                                  \
-    CONF_INT("idle_timeout", 10000, conf_on_duration),                      \
-    CONF_INT("max_spawn_rate", 32, conf_on_int),                            \
-    CONF_INT("stop_signal", SIGUSR1, conf_on_signal),                       \
-    CONF_INT("graceful_timeout", 30000, conf_on_duration),                  \
-    CONF_INT("kill_timeout", 5000, conf_on_duration),                       \
-    CONF_INT("restart_backoff", 100, conf_on_duration),                     \
-    CONF_INT("restart_backoff_max", 30000, conf_on_duration),               \
-    CONF_INT("min_uptime", 1000, conf_on_duration),                         \
-    CONF_SIZE("output_rate_limit", "1m"),                                   \
-    CONF_STR("cgi_root", NULL, conf_valid_nonempty),                        \
-    CONF_BOOL("cgi_no_new_privs", cfg_true),                                \
-    CONF_STR("module", NULL, conf_valid_module),                            \
-    CONF_LIST("module_args", NULL),                                         \
-    CONF_BOOL("preload", cfg_false),                                        \
-    CONF_SIZE("max_body", "0"),                                             \
-    CONF_INT("request_timeout", 0, conf_on_duration),                       \
-    CONF_INT("read_timeout", CONF_READ_TIMEOUT_MS, conf_on_duration),       \
-    CONF_INT("keepalive_timeout", CONF_KEEPALIVE_TIMEOUT_MS,                \
-             conf_on_duration),                                             \
-    CONF_INT("keepalive_max", CONF_KEEPALIVE_MAX, conf_on_int),             \
-    CONF_INT("max_requests", 0, conf_on_int),                               \
-    CONF_INT("max_requests_jitter", 0, conf_on_int),                        \
-    CONF_SIZE("max_rss", "0"),                                              \
-    CONF_INT("slow_request_time", 0, conf_on_duration),                     \
-    CONF_STR("slowlog", NULL, conf_valid_log_path),                         \
-    CONF_STR("access_log", NULL, conf_valid_log_path),                      \
-    CONF_STR("access_format", CONF_ACCESS_FORMAT, conf_valid_access_format)
-
-static cfg_opt_t conf_pool_opts[] = {
-    CONF_POOL_OPTS,
-    CFG_END()
-};
-
-/* CFGF_NO_TITLE_DUPES: without it, a second pool "x" section silently
- * merges into the first. */
-static cfg_opt_t conf_top_opts[] = {
-    CONF_STR("pid_file", NULL, conf_valid_nonempty),
-    CONF_STR("log", "stderr", conf_valid_nonempty),
-    CONF_INT("log_level", LOG_LEVEL_INFO, conf_on_enum),
-    CONF_BOOL("daemon", cfg_false),
-    CONF_INT("upgrade_timeout", 30000, conf_on_duration),
-    CONF_STR("status_listen", NULL, conf_valid_listen),
-    CONF_INT("status_socket_mode", 0660, conf_on_mode),
-    CONF_STR("status_socket_user", NULL, conf_valid_user),
-    CONF_STR("status_socket_group", NULL, conf_valid_group),
-    CONF_STR("status_path", "/status", conf_valid_http_path),
-    CONF_STR("ping_path", "/ping", conf_valid_http_path),
-    CONF_POOL_OPTS,
-    CFG_SEC("pool", conf_pool_opts,
-            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_END()
-};
 
 /* libconfuse's own messages.
  * They name the option as 'x' in the middle of a sentence; ours start with
@@ -655,13 +283,14 @@ static const struct conf_confuse_msg conf_confuse_msgs[] = {
       "" },
 };
 
+/* Keys valid at the top level only, and pool sections. */
 static bool
 conf_is_top_key(const char *key)
 {
-    for (size_t i = 0; i < CONF_NELEM(conf_top_keys); i++)
-        if (strcmp(conf_top_keys[i], key) == 0)
-            return true;
-    return false;
+    const struct conf_key *k = conf_keys_find(key);
+
+    return strcmp(key, "pool") == 0
+           || (k != NULL && k->scope == CONF_SCOPE_TOP);
 }
 
 static void CONF_PRINTF(2, 0)
@@ -754,195 +383,83 @@ conf_strv_free(char **v)
     free(v);
 }
 
-/* The values of list key in sec, with the line of each in *lines when
- * lines is not NULL. */
+/* The values of list key in sec. */
 static char **
 conf_get_list(struct conf_ctx *x, cfg_t *sec, const char *key,
-              size_t *count, int **lines)
+              size_t *count)
 {
     unsigned n = cfg_size(sec, key);
     const char **v = calloc(n + 1, sizeof(*v));
-    char **d = NULL;
+    char **d;
 
     if (v == NULL)
         return conf_oom(x);
     for (unsigned i = 0; i < n; i++)
         v[i] = cfg_getnstr(sec, key, i);
-    if (lines != NULL && (*lines = calloc(n + 1, sizeof(**lines))) == NULL)
-        goto out;
-    for (unsigned i = 0; lines != NULL && i < n; i++)
-        (*lines)[i] = conf_line_of(x, sec, key, i);
     d = conf_strv_dup(x, v, n, count);
-out:
-    free(v);
-    return d != NULL ? d : conf_oom(x);
-}
-
-static void
-conf_copy_lines(const struct conf_ctx *x, cfg_t *sec, struct conf_src *s)
-{
-    s->sec = sec;
-    s->mode = conf_line_of(x, sec, "mode", 0);
-    s->pm = conf_line_of(x, sec, "pm", 0);
-    s->workers = conf_line_of(x, sec, "workers", 0);
-    s->command = conf_line_of(x, sec, "command", 0);
-    s->user = conf_line_of(x, sec, "user", 0);
-    s->backoff_min = conf_line_of(x, sec, "restart_backoff", 0);
-    s->backoff_max = conf_line_of(x, sec, "restart_backoff_max", 0);
-    s->min_workers = conf_line_of(x, sec, "min_workers", 0);
-    s->max_workers = conf_line_of(x, sec, "max_workers", 0);
-}
-
-/* A size the parse callback accepted. */
-static unsigned long long
-conf_get_size(cfg_t *sec, const char *key)
-{
-    unsigned long long bytes = 0;
-
-    conf_value_parse_size(cfg_getstr(sec, key), &bytes);
-    return bytes;
-}
-
-/* A log file's path made absolute, relative to the directory fcgipm runs
- * in: a worker opens it after its chdir. NULL for NULL, or having said
- * why. */
-static char *
-conf_get_log_path(struct conf_ctx *x, cfg_t *sec, const char *key)
-{
-    const char *v = cfg_getstr(sec, key);
-    char *abs;
-
-    if (v == NULL)
-        return NULL;
-    if ((abs = conf_path_abs(v, NULL)) == NULL)
-        conf_fail_at(x, NULL, conf_line_of(x, sec, key, 0), key, "'%s': %s",
-                     v, strerror(errno));
-    return abs;
-}
-
-/* fcgipm_init's argv: the module, then module_args. NULL without a
- * module: a pool whose mode uses none has no arguments either. */
-static char **
-conf_get_module_args(struct conf_ctx *x, cfg_t *sec, const char *module,
-                     size_t *count)
-{
-    unsigned n = cfg_size(sec, "module_args");
-    const char **v;
-    char **d;
-
-    if (module == NULL)
-        return NULL;
-    if ((v = calloc(n + 2, sizeof(*v))) == NULL)
-        return conf_oom(x);
-    v[0] = module;
-    for (unsigned i = 0; i < n; i++)
-        v[i + 1] = cfg_getnstr(sec, "module_args", i);
-    d = conf_strv_dup(x, v, n + 1, count);
     free(v);
     return d;
 }
 
-/* rlimit_core as the callback accepted it; -1 when unset. */
-static long
-conf_get_core_size(cfg_t *sec)
-{
-    const char *v = cfg_getstr(sec, "rlimit_core");
-    unsigned long long bytes = 0;
-
-    if (v == NULL)
-        return -1;
-    if (strcasecmp(v, CONF_CORE_UNLIMITED) == 0)
-        return -2;
-    conf_value_parse_size(v, &bytes);
-    return (long)bytes;
-}
-
-/* Copy the process manager's keys, as written: conf_check_pm() makes
- * them effective. */
+/* The value of key k in sec, copied into its field of base. */
 static void
-conf_copy_pm(cfg_t *sec, struct pool_conf *p)
+conf_copy_key(struct conf_ctx *x, cfg_t *sec, const struct conf_key *k,
+              void *base)
 {
-    p->min_workers = (unsigned)cfg_getint(sec, "min_workers");
-    p->min_spare = (unsigned)cfg_getint(sec, "min_spare");
-    p->max_spare = (unsigned)cfg_getint(sec, "max_spare");
-    p->idle_timeout_ms = (unsigned)cfg_getint(sec, "idle_timeout");
-    p->max_spawn_rate = (unsigned)cfg_getint(sec, "max_spawn_rate");
+    void *f = conf_keys_field(k, base);
+    char why[CONF_MSG_MAX];
+    long long n = k->def;
+    const char *v;
+
+    switch (k->type) {
+    case CONF_T_BOOL:
+        conf_keys_set(k, base, cfg_getbool(sec, k->name));
+        break;
+    case CONF_T_SIZE:
+    case CONF_T_CORE:
+        /* As conf_on_value() accepted it. */
+        if ((v = cfg_getstr(sec, k->name)) != NULL)
+            conf_value_parse_key(k, v, 0, &n, why, sizeof(why));
+        conf_keys_set(k, base, n);
+        break;
+    case CONF_T_LIST:
+        *(char ***)f = conf_get_list(x, sec, k->name,
+                                     (size_t *)((char *)base + k->count_off));
+        break;
+    case CONF_T_STR:
+    case CONF_T_USER:
+    case CONF_T_GROUP:
+        *(char **)f = conf_strdup(x, cfg_getstr(sec, k->name));
+        break;
+    default:
+        conf_keys_set(k, base, cfg_getint(sec, k->name));
+        break;
+    }
 }
 
-/* Copy what a worker sets up for itself: root, limits, priority, and the
- * peers it accepts. */
-static void
-conf_copy_process(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
-{
-    p->chroot = conf_strdup(x, cfg_getstr(sec, "chroot"));
-    p->rlimit_files = cfg_getint(sec, "rlimit_files");
-    p->rlimit_core = conf_get_core_size(sec);
-    p->priority = (int)cfg_getint(sec, "priority");
-    p->has_priority = conf_line_of(x, sec, "priority", 0)
-                      != CONF_FROM_DEFAULT;
-    /* NULL rather than an empty list: any peer. */
-    if (cfg_size(sec, "allowed_clients") > 0)
-        p->allowed_clients = conf_get_list(x, sec, "allowed_clients",
-                                           &p->nallowed_clients, NULL);
-}
-
-/* Copy the keys of cgi and module modes. */
-static void
-conf_copy_served(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p)
-{
-    p->cgi_root = conf_strdup(x, cfg_getstr(sec, "cgi_root"));
-    p->cgi_no_new_privs = cfg_getbool(sec, "cgi_no_new_privs");
-    p->module = conf_strdup(x, cfg_getstr(sec, "module"));
-    p->module_args = conf_get_module_args(x, sec, p->module,
-                                          &p->nmodule_args);
-    p->preload = cfg_getbool(sec, "preload");
-    p->max_body = conf_get_size(sec, "max_body");
-    p->request_timeout_ms = (unsigned)cfg_getint(sec, "request_timeout");
-    p->read_timeout_ms = (unsigned)cfg_getint(sec, "read_timeout");
-    p->keepalive_timeout_ms = (unsigned)cfg_getint(sec, "keepalive_timeout");
-    p->keepalive_max = (unsigned)cfg_getint(sec, "keepalive_max");
-    p->max_requests = (unsigned)cfg_getint(sec, "max_requests");
-    p->max_requests_jitter = (unsigned)cfg_getint(sec, "max_requests_jitter");
-    p->max_rss = conf_get_size(sec, "max_rss");
-    p->slow_request_time_ms = (unsigned)cfg_getint(sec, "slow_request_time");
-    p->slowlog = conf_get_log_path(x, sec, "slowlog");
-    p->access_log = conf_get_log_path(x, sec, "access_log");
-    p->access_format = conf_strdup(x, cfg_getstr(sec, "access_format"));
-}
-
-/* Copy the pool keys of sec into p. 0, or -1 having said why. */
+/* Copy the keys of scope from sec into base, noting in s where each came
+ * from, then run the rows' fix hooks. 0, or -1 having said why. */
 static int
-conf_copy_pool(struct conf_ctx *x, cfg_t *sec, struct pool_conf *p,
-               struct conf_src *s)
+conf_copy_keys(struct conf_ctx *x, cfg_t *sec, enum conf_scope scope,
+               void *base, struct conf_src *s)
 {
-    p->listen = conf_get_list(x, sec, "listen", &p->nlisten, &s->listen);
-    p->command = conf_get_list(x, sec, "command", &p->ncommand, NULL);
-    p->env = conf_get_list(x, sec, "env", &p->nenv, NULL);
-    p->socket_user = conf_strdup(x, cfg_getstr(sec, "socket_user"));
-    p->socket_group = conf_strdup(x, cfg_getstr(sec, "socket_group"));
-    p->user = conf_strdup(x, cfg_getstr(sec, "user"));
-    p->group = conf_strdup(x, cfg_getstr(sec, "group"));
-    p->chdir = conf_strdup(x, cfg_getstr(sec, "chdir"));
-    p->backlog = (int)cfg_getint(sec, "backlog");
-    p->socket_mode = (mode_t)cfg_getint(sec, "socket_mode");
-    p->mode = (enum pool_mode)cfg_getint(sec, "mode");
-    p->pm = (enum pm_kind)cfg_getint(sec, "pm");
-    p->clear_env = cfg_getbool(sec, "clear_env");
-    p->workers = (unsigned)cfg_getint(sec, "workers");
-    p->max_workers = (unsigned)cfg_getint(sec, "max_workers");
-    p->stop_signal = (int)cfg_getint(sec, "stop_signal");
-    p->graceful_timeout_ms = (unsigned)cfg_getint(sec, "graceful_timeout");
-    p->kill_timeout_ms = (unsigned)cfg_getint(sec, "kill_timeout");
-    p->backoff_min_ms = (unsigned)cfg_getint(sec, "restart_backoff");
-    p->backoff_max_ms = (unsigned)cfg_getint(sec, "restart_backoff_max");
-    p->min_uptime_ms = (unsigned)cfg_getint(sec, "min_uptime");
-    p->output_rate_limit = conf_get_size(sec, "output_rate_limit");
-    p->uid = p->socket_uid = (uid_t)-1;
-    p->gid = p->socket_gid = (gid_t)-1;
-    conf_copy_pm(sec, p);
-    conf_copy_process(x, sec, p);
-    conf_copy_served(x, sec, p);
-    conf_copy_lines(x, sec, s);
+    s->sec = sec;
+    if ((s->line = calloc(conf_keys_count, sizeof(*s->line))) == NULL) {
+        conf_oom(x);
+        return -1;
+    }
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if (k->scope != scope)
+            continue;
+        conf_copy_key(x, sec, k, base);
+        /* A list emptied with `key = {}` is set nowhere. */
+        if (cfg_size(sec, k->name) > 0)
+            s->line[i] = conf_line_of(x, sec, k->name, 0);
+    }
+    for (size_t i = 0; i < conf_keys_count && !x->failed; i++)
+        if (conf_keys[i].scope == scope && conf_keys[i].fix != NULL)
+            conf_keys[i].fix(x, &conf_keys[i], base, s);
     return x->failed ? -1 : 0;
 }
 
@@ -965,7 +482,9 @@ conf_add_pool(struct conf_ctx *x, struct conf *c, cfg_t *sec,
     }
     if ((p->name = conf_strdup(x, name)) == NULL)
         return -1;
-    return conf_copy_pool(x, sec, p, s);
+    p->uid = p->socket_uid = (uid_t)-1;
+    p->gid = p->socket_gid = (gid_t)-1;
+    return conf_copy_keys(x, sec, CONF_SCOPE_POOL, p, s);
 }
 
 /* The first line where the top level sets a pool key, or 0. */
@@ -1036,26 +555,10 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
     if (top == -1)
         return -1;
     c->path = conf_strdup(x, cli->config);
-    c->pid_file = conf_strdup(x, cfg_getstr(cfg, "pid_file"));
-    c->log = conf_strdup(x, cfg_getstr(cfg, "log"));
-    c->log_level = (enum log_level)cfg_getint(cfg, "log_level");
-    c->daemon = cfg_getbool(cfg, "daemon");
-    c->upgrade_timeout_ms = (unsigned)cfg_getint(cfg, "upgrade_timeout");
-    c->status_listen = conf_strdup(x, cfg_getstr(cfg, "status_listen"));
-    c->status_socket_mode = (mode_t)cfg_getint(cfg, "status_socket_mode");
-    c->status_socket_user = conf_strdup(x, cfg_getstr(cfg,
-                                                      "status_socket_user"));
-    c->status_socket_group = conf_strdup(x, cfg_getstr(cfg,
-                                                       "status_socket_group"));
+    if (conf_copy_keys(x, cfg, CONF_SCOPE_TOP, c, &x->top) == -1)
+        return -1;
     c->status_socket_uid = (uid_t)-1;
     c->status_socket_gid = (gid_t)-1;
-    x->status_socket_user = conf_line_of(x, cfg, "status_socket_user", 0);
-    x->status_socket_group = conf_line_of(x, cfg, "status_socket_group", 0);
-    c->status_path = conf_strdup(x, cfg_getstr(cfg, "status_path"));
-    c->ping_path = conf_strdup(x, cfg_getstr(cfg, "ping_path"));
-    x->status_listen = conf_line_of(x, cfg, "status_listen", 0);
-    x->status_path = conf_line_of(x, cfg, "status_path", 0);
-    x->ping_path = conf_line_of(x, cfg, "ping_path", 0);
     c->pools = calloc(nsec + 1, sizeof(*c->pools));
     x->src = calloc(nsec + 1, sizeof(*x->src));
     if (c->pools == NULL || x->src == NULL) {
@@ -1074,52 +577,44 @@ conf_build(struct conf_ctx *x, cfg_t *cfg, const struct conf_cli *cli,
     return x->failed ? -1 : 0;
 }
 
+/* The strings and lists of the keys of scope in base. */
 static void
-conf_pool_free(struct pool_conf *p)
+conf_free_keys(enum conf_scope scope, void *base)
 {
-    free(p->name);
-    conf_strv_free(p->listen);
-    free(p->socket_user);
-    free(p->socket_group);
-    conf_strv_free(p->command);
-    free(p->command_path);
-    free(p->user);
-    free(p->group);
-    free(p->chdir);
-    free(p->chroot);
-    conf_strv_free(p->allowed_clients);
-    conf_strv_free(p->env);
-    free(p->cgi_root);
-    free(p->module);
-    conf_strv_free(p->module_args);
-    free(p->slowlog);
-    free(p->access_log);
-    free(p->access_format);
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if (k->scope != scope || !conf_keys_is_str(k))
+            continue;
+        if (k->type == CONF_T_LIST)
+            conf_strv_free(*(char ***)conf_keys_field(k, base));
+        else
+            free(*(char **)conf_keys_field(k, base));
+    }
 }
 
 void
 conf_free(struct conf *c)
 {
-    for (size_t i = 0; i < c->npools; i++)
-        conf_pool_free(&c->pools[i]);
+    for (size_t i = 0; i < c->npools; i++) {
+        conf_free_keys(CONF_SCOPE_POOL, &c->pools[i]);
+        free(c->pools[i].name);
+        free(c->pools[i].command_path);
+    }
     free(c->pools);
+    conf_free_keys(CONF_SCOPE_TOP, c);
     free(c->path);
-    free(c->status_listen);
-    free(c->status_socket_user);
-    free(c->status_socket_group);
-    free(c->status_path);
-    free(c->ping_path);
-    free(c->pid_file);
-    free(c->log);
     memset(c, 0, sizeof(*c));
 }
 
 static void
 conf_ctx_free(struct conf_ctx *x, size_t npools)
 {
-    for (size_t i = 0; x->src != NULL && i < npools; i++)
+    for (size_t i = 0; x->src != NULL && i < npools; i++) {
         free(x->src[i].listen);
+        free(x->src[i].line);
+    }
     free(x->src);
+    free(x->top.line);
     free(x->lines);
     free(x->sections);
 }
@@ -1130,13 +625,18 @@ conf_load(const struct conf_cli *cli, struct conf *out, char *err,
 {
     struct conf_ctx x = { .file = cli->config, .err = err,
                           .errlen = errlen };
+    cfg_opt_t *opts, *top = NULL;
+    cfg_t *cfg = NULL;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     conf_cur = &x;
-    cfg_t *cfg = cfg_init(conf_top_opts, CFGF_NONE);
+    /* cfg_init() copies the options, and the sections' with them. */
+    if ((opts = conf_opts_build(&top)) != NULL)
+        cfg = cfg_init(top, CFGF_NONE);
+    free(opts);
     if (cfg == NULL) {
         conf_oom(&x);
     } else {

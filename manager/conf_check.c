@@ -1,6 +1,8 @@
 /* conf_check(): the checks across keys and pools, once the file is read
- * and the CLI applied, naming the pool and the key; they make pm sizes,
- * chroot and cgi_root, the command's path and the ids effective. */
+ * and the CLI applied, naming the pool and the key: where keys apply (the
+ * modes and pms of their rows), then the cross-field ones by hand, which
+ * make pm sizes, chroot and cgi_root, the command's path and ids
+ * effective. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,36 +18,6 @@
 
 /* An address as fcgi_addr_format() writes it. */
 #define CONF_ADDR_MAX (sizeof(((struct fcgi_addr *)0)->path) + 64)
-
-/* Keys that one mode only uses: set in a pool of another mode, they are
- * an error rather than silently ignored. */
-struct conf_mode_key {
-    const char *key;
-    enum pool_mode mode;
-};
-
-static const struct conf_mode_key conf_mode_keys[] = {
-    { "command", MODE_EXEC },   { "cgi_root", MODE_CGI },
-    { "module", MODE_MODULE },  { "module_args", MODE_MODULE },
-    { "preload", MODE_MODULE }, { "cgi_no_new_privs", MODE_CGI },
-};
-
-/* Keys that some process managers only use: set to other than their
- * default in a pool of another pm, they are an error. pms has a bit per
- * enum pm_kind. */
-#define CONF_PM(kind) (1u << (kind))
-
-struct conf_pm_key {
-    const char *key;
-    unsigned pms;
-};
-
-static const struct conf_pm_key conf_pm_keys[] = {
-    { "min_workers", CONF_PM(PM_DYNAMIC) | CONF_PM(PM_ADAPTIVE) },
-    { "min_spare", CONF_PM(PM_DYNAMIC) },
-    { "max_spare", CONF_PM(PM_DYNAMIC) },
-    { "idle_timeout", CONF_PM(PM_ONDEMAND) | CONF_PM(PM_ADAPTIVE) },
-};
 
 /* Whether line a, where a value came from, is later than line b: the CLI
  * comes after the whole file, the defaults before it. */
@@ -98,24 +70,11 @@ conf_check_backoff(struct conf_ctx *x, const struct pool_conf *p,
         return 0;
     conf_value_format_duration(p->backoff_min_ms, lo, sizeof(lo));
     conf_value_format_duration(p->backoff_max_ms, hi, sizeof(hi));
-    conf_fail_order(x, p->name, "restart_backoff", s->backoff_min, lo,
-                    "restart_backoff_max", s->backoff_max, hi);
+    conf_fail_order(x, p->name, "restart_backoff",
+                    conf_keys_line(s, "restart_backoff"), lo,
+                    "restart_backoff_max",
+                    conf_keys_line(s, "restart_backoff_max"), hi);
     return -1;
-}
-
-/* "ondemand, adaptive": the pms of a pm-only key. */
-static const char *
-conf_pm_list(unsigned pms, char *buf, size_t len)
-{
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (int k = PM_STATIC; k <= PM_ADAPTIVE && used < len; k++)
-        if (pms & CONF_PM(k))
-            used += (size_t)snprintf(buf + used, len - used, "%s%s",
-                                     used > 0 ? ", " : "",
-                                     conf_value_enum_name("pm", k));
-    return buf;
 }
 
 /* A key of other process managers, set to other than its default, is an
@@ -124,14 +83,15 @@ static int
 conf_check_pm_keys(struct conf_ctx *x, const struct pool_conf *p,
                    const struct conf_src *s)
 {
-    const struct conf_pm_key *first = NULL;
+    const struct conf_key *first = NULL;
     char pms[CONF_MSG_MAX];
     int first_line = 0;
 
-    for (size_t i = 0; i < CONF_NELEM(conf_pm_keys); i++) {
-        const struct conf_pm_key *k = &conf_pm_keys[i];
-        int line = conf_line_in(x, s, k->key);
-        if ((k->pms & CONF_PM(p->pm)) != 0 || conf_has_default(s, k->key))
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        int line = conf_keys_line(s, k->name);
+        if (k->pms == 0 || (k->pms & CONF_PM_BIT(p->pm)) != 0
+            || conf_keys_is_default(k, p))
             continue;
         if (first == NULL || line < first_line) {
             first = k;
@@ -140,29 +100,30 @@ conf_check_pm_keys(struct conf_ctx *x, const struct pool_conf *p,
     }
     if (first == NULL)
         return 0;
-    conf_fail_at(x, p->name, first_line, first->key, "only used with pm = "
+    conf_fail_at(x, p->name, first_line, first->name, "only used with pm = "
                  "%s (this pool is pm = %s)",
-                 conf_pm_list(first->pms, pms, sizeof(pms)),
+                 conf_value_enum_list("pm", first->pms, pms, sizeof(pms)),
                  conf_value_enum_name("pm", (int)p->pm));
     return -1;
 }
 
-/* The bounds of dynamic and adaptive pools, and the start size between
- * them: workers when set, else at least min_workers. */
+/* The bounds of dynamic and adaptive pools: min_workers up to
+ * max_workers, and workers, when set, between them. */
 static int
-conf_check_min_workers(struct conf_ctx *x, struct pool_conf *p,
+conf_check_min_workers(struct conf_ctx *x, const struct pool_conf *p,
                        const struct conf_src *s)
 {
-    if (conf_check_le(x, p->name, "min_workers", s->min_workers,
-                      p->min_workers, "max_workers", s->max_workers,
+    int min_line = conf_keys_line(s, "min_workers");
+    int workers_line = conf_keys_line(s, "workers");
+
+    if (conf_check_le(x, p->name, "min_workers", min_line, p->min_workers,
+                      "max_workers", conf_keys_line(s, "max_workers"),
                       p->max_workers) == -1)
         return -1;
-    if (s->workers != CONF_FROM_DEFAULT)
-        return conf_check_le(x, p->name, "min_workers", s->min_workers,
-                             p->min_workers, "workers", s->workers,
+    if (workers_line != CONF_FROM_DEFAULT)
+        return conf_check_le(x, p->name, "min_workers", min_line,
+                             p->min_workers, "workers", workers_line,
                              p->workers);
-    if (p->workers < p->min_workers)
-        p->workers = p->min_workers;
     return 0;
 }
 
@@ -172,19 +133,19 @@ static int
 conf_check_dynamic(struct conf_ctx *x, const struct pool_conf *p,
                    const struct conf_src *s)
 {
-    int min_spare = conf_line_in(x, s, "min_spare");
+    int min_spare = conf_keys_line(s, "min_spare");
 
     if (p->mode == MODE_EXEC) {
-        conf_fail_at(x, p->name, s->pm, "pm", "dynamic needs mode cgi or "
-                     "module (fcgipm cannot see whether exec workers are "
-                     "busy; use adaptive)");
+        conf_fail_at(x, p->name, conf_keys_line(s, "pm"), "pm", "dynamic "
+                     "needs mode cgi or module (fcgipm cannot see whether "
+                     "exec workers are busy; use adaptive)");
         return -1;
     }
     if (conf_check_le(x, p->name, "min_spare", min_spare, p->min_spare,
-                      "max_spare", conf_line_in(x, s, "max_spare"),
+                      "max_spare", conf_keys_line(s, "max_spare"),
                       p->max_spare) == -1
         || conf_check_le(x, p->name, "min_spare", min_spare, p->min_spare,
-                         "max_workers", s->max_workers,
+                         "max_workers", conf_keys_line(s, "max_workers"),
                          p->max_workers) == -1)
         return -1;
     return 0;
@@ -192,18 +153,23 @@ conf_check_dynamic(struct conf_ctx *x, const struct pool_conf *p,
 
 /*
  * The process manager's keys, made effective: min_workers is 0 where it
- * is no key (static pools shrink to 0 with TTOU, ondemand ones when idle),
- * and an ondemand pool starts empty unless workers is set.
+ * is no key (static pools shrink to 0 with TTOU, ondemand ones when idle);
+ * workers, when not set, is 0 in an ondemand pool (it starts empty) and
+ * at least min_workers in the others.
  */
 static int
 conf_check_pm(struct conf_ctx *x, struct pool_conf *p,
               const struct conf_src *s)
 {
+    int workers_line = conf_keys_line(s, "workers");
+
     if (conf_check_pm_keys(x, p, s) == -1)
         return -1;
-    if (p->workers > p->max_workers) {
-        conf_fail_at(x, p->name, s->workers, "workers", "%u is not in 0..%u",
-                     p->workers, p->max_workers);
+    /* workers from the file, against a max_workers that may come later in
+     * it; -w was checked when it was applied. */
+    if (workers_line != CONF_FROM_CLI && p->workers > p->max_workers) {
+        conf_fail_at(x, p->name, workers_line, "workers", "%u is not in "
+                     "0..%u", p->workers, p->max_workers);
         return -1;
     }
     switch (p->pm) {
@@ -212,15 +178,18 @@ conf_check_pm(struct conf_ctx *x, struct pool_conf *p,
             return -1;
         /* FALLTHROUGH */
     case PM_ADAPTIVE:
-        return conf_check_min_workers(x, p, s);
+        if (conf_check_min_workers(x, p, s) == -1)
+            return -1;
+        break;
     case PM_ONDEMAND:
-        if (s->workers == CONF_FROM_DEFAULT)
-            p->workers = 0;
-        /* FALLTHROUGH */
     case PM_STATIC:
         p->min_workers = 0;
         break;
     }
+    if (workers_line == CONF_FROM_DEFAULT && p->pm == PM_ONDEMAND)
+        p->workers = 0;
+    else if (workers_line == CONF_FROM_DEFAULT && p->workers < p->min_workers)
+        p->workers = p->min_workers;
     return 0;
 }
 
@@ -231,62 +200,61 @@ conf_check_mode_keys(struct conf_ctx *x, const struct pool_conf *p,
                      const struct conf_src *s)
 {
     const char *mode = conf_value_enum_name("mode", (int)p->mode);
+    unsigned bit = CONF_MODE_BIT(p->mode);
+    char why[CONF_MSG_MAX];
 
-    for (size_t i = 0; i < CONF_NELEM(conf_mode_keys); i++) {
-        const struct conf_mode_key *k = &conf_mode_keys[i];
-        int line = conf_key_line(x, s, k->key);
-        if (k->mode != p->mode && line != CONF_FROM_DEFAULT) {
-            conf_fail_at(x, p->name, line, k->key, "only used in mode %s "
-                         "(this pool is %s)",
-                         conf_value_enum_name("mode", (int)k->mode), mode);
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        int line = conf_keys_line(s, k->name);
+        if (k->modes == 0 || (k->modes & bit) != 0
+            || (k->flags & CONF_KF_REQUEST) || line == CONF_FROM_DEFAULT)
+            continue;
+        conf_fail_at(x, p->name, line, k->name, "only used in mode %s "
+                     "(this pool is %s)", conf_value_enum_list("mode",
+                     k->modes, why, sizeof(why)), mode);
+        return -1;
+    }
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if ((k->flags & CONF_KF_REQUIRED) && (k->modes & bit) != 0
+            && conf_keys_is_default(k, p)) {
+            snprintf(why, sizeof(why), "required in %s mode", mode);
+            conf_fail_missing(x, p->name, s, k->name, why);
             return -1;
         }
     }
-    if (p->mode == MODE_EXEC && p->ncommand == 0)
-        conf_fail_missing(x, p->name, s, "command", "required in exec mode");
-    else if (p->mode == MODE_CGI && p->cgi_root == NULL)
-        conf_fail_missing(x, p->name, s, "cgi_root", "required in cgi mode");
-    else if (p->mode == MODE_MODULE && p->module == NULL)
-        conf_fail_missing(x, p->name, s, "module", "required in module mode");
-    return x->failed ? -1 : 0;
+    return 0;
 }
 
-/* Of the keys about requests that p sets to other than their default, the
- * one set first in the file, with its line; NULL if there is none. */
-static const char *
-conf_first_request_key(const struct conf_ctx *x, const struct pool_conf *p,
-                       const struct conf_src *s, int *line)
+/* Of the keys about requests that p sets to other than their default
+ * while its mode does not see requests, the one set first in the file,
+ * with its line; NULL if there is none. */
+static const struct conf_key *
+conf_first_request_key(const struct pool_conf *p, const struct conf_src *s,
+                       int *line)
 {
-    const struct {
-        const char *key;
-        bool set;
-    } keys[] = {
-        { "max_body", p->max_body != 0 },
-        { "request_timeout", p->request_timeout_ms != 0 },
-        { "read_timeout", p->read_timeout_ms != CONF_READ_TIMEOUT_MS },
-        { "keepalive_timeout",
-          p->keepalive_timeout_ms != CONF_KEEPALIVE_TIMEOUT_MS },
-        { "keepalive_max", p->keepalive_max != CONF_KEEPALIVE_MAX },
-        { "max_requests", p->max_requests != 0 },
-        { "max_requests_jitter", p->max_requests_jitter != 0 },
-        { "max_rss", p->max_rss != 0 },
-        { "slow_request_time", p->slow_request_time_ms != 0 },
-        { "slowlog", p->slowlog != NULL },
-        { "access_log", p->access_log != NULL },
-        { "access_format", strcmp(p->access_format, CONF_ACCESS_FORMAT) != 0 },
-    };
-    const char *first = NULL;
+    const struct conf_key *first = NULL;
 
-    for (size_t i = 0; i < CONF_NELEM(keys); i++) {
-        if (!keys[i].set)
+    for (size_t i = 0; i < conf_keys_count; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if (!(k->flags & CONF_KF_REQUEST)
+            || (k->modes & CONF_MODE_BIT(p->mode)) != 0
+            || conf_keys_is_default(k, p))
             continue;
-        int l = conf_key_line(x, s, keys[i].key);
+        int l = conf_keys_line(s, k->name);
         if (first == NULL || l < *line) {
-            first = keys[i].key;
+            first = k;
             *line = l;
         }
     }
     return first;
+}
+
+/* Whether p sets key to other than its default. */
+static bool
+conf_check_is_set(const struct pool_conf *p, const char *key)
+{
+    return !conf_keys_is_default(conf_keys_find(key), p);
 }
 
 /* Only workers that fcgipm runs itself see requests; and a key that
@@ -295,23 +263,23 @@ static int
 conf_check_request_keys(struct conf_ctx *x, const struct pool_conf *p,
                         const struct conf_src *s)
 {
-    const char *key;
+    const char *mode = conf_value_enum_name("mode", (int)p->mode);
+    const struct conf_key *k;
     int line = 0;
 
-    if (p->mode == MODE_EXEC
-        && (key = conf_first_request_key(x, p, s, &line)) != NULL)
-        conf_fail_at(x, p->name, line, key, "has no effect in mode exec "
-                     "(fcgipm does not see exec workers' requests)");
+    if ((k = conf_first_request_key(p, s, &line)) != NULL)
+        conf_fail_at(x, p->name, line, k->name, "has no effect in mode %s "
+                     "(fcgipm does not see %s workers' requests)", mode,
+                     mode);
     else if (p->max_requests_jitter != 0 && p->max_requests == 0)
-        conf_fail_at(x, p->name, conf_key_line(x, s, "max_requests_jitter"),
+        conf_fail_at(x, p->name, conf_keys_line(s, "max_requests_jitter"),
                      "max_requests_jitter", "has no effect while "
                      "max_requests is 0 (never recycle)");
     else if (p->slowlog != NULL && p->slow_request_time_ms == 0)
-        conf_fail_at(x, p->name, conf_key_line(x, s, "slowlog"), "slowlog",
+        conf_fail_at(x, p->name, conf_keys_line(s, "slowlog"), "slowlog",
                      "has no effect while slow_request_time is 0 (off)");
-    else if (p->access_log == NULL
-             && strcmp(p->access_format, CONF_ACCESS_FORMAT) != 0)
-        conf_fail_at(x, p->name, conf_key_line(x, s, "access_format"),
+    else if (p->access_log == NULL && conf_check_is_set(p, "access_format"))
+        conf_fail_at(x, p->name, conf_keys_line(s, "access_format"),
                      "access_format", "has no effect without access_log");
     return x->failed ? -1 : 0;
 }
@@ -326,7 +294,7 @@ conf_check_chroot(struct conf_ctx *x, struct pool_conf *p,
     if (p->chroot == NULL)
         return 0;
     if ((real = realpath(p->chroot, NULL)) == NULL) {
-        conf_fail_at(x, p->name, conf_key_line(x, s, "chroot"), "chroot",
+        conf_fail_at(x, p->name, conf_keys_line(s, "chroot"), "chroot",
                      "'%s': %s", p->chroot, strerror(errno));
         return -1;
     }
@@ -356,7 +324,7 @@ static int
 conf_check_chdir(struct conf_ctx *x, const struct pool_conf *p,
                  const struct conf_src *s)
 {
-    int line = conf_key_line(x, s, "chdir");
+    int line = conf_keys_line(s, "chdir");
     struct stat st;
 
     if (p->chdir == NULL)
@@ -379,7 +347,7 @@ static int
 conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
                     const struct conf_src *s)
 {
-    int line = conf_key_line(x, s, "cgi_root"), saved;
+    int line = conf_keys_line(s, "cgi_root"), saved;
     char *abs, *real = NULL;
     struct stat st;
 
@@ -420,7 +388,7 @@ conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
     if (p->mode != MODE_MODULE || conf_value_is_builtin(p->module))
         return 0;
     if (p->chroot != NULL && !p->preload)
-        return conf_check_in_chroot(x, p, conf_key_line(x, s, "module"),
+        return conf_check_in_chroot(x, p, conf_keys_line(s, "module"),
                                     "module", p->module);
     abs = conf_path_abs(p->module, p->preload ? NULL : p->chdir);
     if (abs == NULL || stat(abs, &st) == -1)
@@ -433,7 +401,7 @@ conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
         why[0] = '\0';
     free(abs);
     if (why[0] != '\0')
-        conf_fail_at(x, p->name, conf_key_line(x, s, "module"), "module",
+        conf_fail_at(x, p->name, conf_keys_line(s, "module"), "module",
                      "%s", why);
     return x->failed ? -1 : 0;
 }
@@ -442,13 +410,13 @@ static int
 conf_check_command(struct conf_ctx *x, struct pool_conf *p,
                    const struct conf_src *s)
 {
+    int line = conf_keys_line(s, "command");
     char why[CONF_MSG_MAX];
 
     if (p->mode != MODE_EXEC)
         return 0;
     if (p->chroot != NULL) {
-        if (conf_check_in_chroot(x, p, s->command, "command",
-                                 p->command[0]) == -1)
+        if (conf_check_in_chroot(x, p, line, "command", p->command[0]) == -1)
             return -1;
         p->command_path = conf_strdup(x, p->command[0]);
         return p->command_path != NULL ? 0 : -1;
@@ -456,31 +424,32 @@ conf_check_command(struct conf_ctx *x, struct pool_conf *p,
     p->command_path = conf_path_command(p->command[0], p->chdir, why,
                                         sizeof(why));
     if (p->command_path == NULL) {
-        conf_fail_at(x, p->name, s->command, "command", "%s", why);
+        conf_fail_at(x, p->name, line, "command", "%s", why);
         return -1;
     }
     return 0;
 }
 
 /* uid/gid from user/group: user alone means its primary group. The names
- * were checked as they were read; looking them up again here takes the
- * CLI's into account. */
+ * were checked as they were read, from the file or the CLI; these lookups
+ * resolve them, and fail only if the user database changed meanwhile. */
 static int
 conf_check_ids(struct conf_ctx *x, struct pool_conf *p,
                const struct conf_src *s)
 {
+    int user_line = conf_keys_line(s, "user");
     gid_t primary = (gid_t)-1, unused;
 
     if (p->user != NULL
         && conf_value_user_lookup(p->user, &p->uid, &primary) == -1)
-        conf_fail_at(x, p->name, s->user, "user", "unknown user '%s'",
+        conf_fail_at(x, p->name, user_line, "user", "unknown user '%s'",
                      p->user);
     else if (p->group != NULL
              && conf_value_group_lookup(p->group, &p->gid) == -1)
         conf_fail_at(x, p->name, 0, "group", "unknown group '%s'", p->group);
     else if (p->user != NULL && p->group == NULL) {
         if (primary == (gid_t)-1)
-            conf_fail_at(x, p->name, s->user, "user", "%s has no passwd "
+            conf_fail_at(x, p->name, user_line, "user", "%s has no passwd "
                          "entry: set group too", p->user);
         p->gid = primary;
     }
@@ -505,7 +474,7 @@ static int
 conf_check_allowed_clients(struct conf_ctx *x, const struct pool_conf *p,
                            const struct conf_src *s)
 {
-    int line = conf_key_line(x, s, "allowed_clients");
+    int line = conf_keys_line(s, "allowed_clients");
     char why[CONF_MSG_MAX];
     struct fcgi_addr a;
 
@@ -611,12 +580,14 @@ conf_check_status_owner(struct conf_ctx *x, struct conf *c)
     if (c->status_socket_user != NULL
         && conf_value_user_lookup(c->status_socket_user,
                                   &c->status_socket_uid, &unused) == -1)
-        conf_fail_at(x, NULL, x->status_socket_user, "status_socket_user",
+        conf_fail_at(x, NULL, conf_keys_line(&x->top, "status_socket_user"),
+                     "status_socket_user",
                      "unknown user '%s'", c->status_socket_user);
     else if (c->status_socket_group != NULL
              && conf_value_group_lookup(c->status_socket_group,
                                         &c->status_socket_gid) == -1)
-        conf_fail_at(x, NULL, x->status_socket_group, "status_socket_group",
+        conf_fail_at(x, NULL, conf_keys_line(&x->top, "status_socket_group"),
+                     "status_socket_group",
                      "unknown group '%s'", c->status_socket_group);
     return x->failed ? -1 : 0;
 }
@@ -624,6 +595,8 @@ conf_check_status_owner(struct conf_ctx *x, struct conf *c)
 static int
 conf_check_status(struct conf_ctx *x, const struct conf *c)
 {
+    int status_path = conf_keys_line(&x->top, "status_path");
+    int ping_path = conf_keys_line(&x->top, "ping_path");
     char key[CONF_ADDR_MAX], other[CONF_ADDR_MAX];
 
     if (c->status_listen != NULL)
@@ -632,7 +605,8 @@ conf_check_status(struct conf_ctx *x, const struct conf *c)
         for (size_t j = 0; j < c->pools[i].nlisten; j++) {
             conf_listen_key(c->pools[i].listen[j], other, sizeof(other));
             if (strcmp(key, other) == 0) {
-                conf_fail_at(x, NULL, x->status_listen, "status_listen",
+                conf_fail_at(x, NULL, conf_keys_line(&x->top, "status_listen"),
+                             "status_listen",
                              "'%s' is also used by pool %s",
                              c->status_listen, c->pools[i].name);
                 return -1;
@@ -640,11 +614,11 @@ conf_check_status(struct conf_ctx *x, const struct conf *c)
         }
     if (strcmp(c->status_path, c->ping_path) != 0)
         return 0;
-    if (conf_line_is_later(x->status_path, x->ping_path))
-        conf_fail_at(x, NULL, x->status_path, "status_path", "'%s' is also "
+    if (conf_line_is_later(status_path, ping_path))
+        conf_fail_at(x, NULL, status_path, "status_path", "'%s' is also "
                      "ping_path", c->status_path);
     else
-        conf_fail_at(x, NULL, x->ping_path, "ping_path", "'%s' is also "
+        conf_fail_at(x, NULL, ping_path, "ping_path", "'%s' is also "
                      "status_path", c->ping_path);
     return -1;
 }

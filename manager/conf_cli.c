@@ -6,23 +6,10 @@
 
 #include "conf.h"
 #include "conf_int.h"
-#include "fcgi_addr.h"
 
-/* What the CLI calls each key. */
-struct conf_cli_name {
-    const char *key;
-    const char *option;
-};
-
-static const struct conf_cli_name conf_cli_names[] = {
-    { "listen", "option -b" },       { "workers", "option -w" },
-    { "mode", "option -m" },         { "user", "option -u" },
-    { "group", "option -g" },        { "socket_mode", "option -M" },
-    { "socket_user", "option -U" },  { "socket_group", "option -G" },
-    { "pid_file", "option -p" },     { "log", "option -l" },
-    { "log_level", "option --log-level" },
-    { "command", "COMMAND" },
-};
+/* Room for why a value is wrong: an error names the value whole, as far
+ * as the caller's buffer goes. */
+#define CONF_CLI_WHY_MAX 4096
 
 void
 conf_cli_init(struct conf_cli *cli)
@@ -35,10 +22,9 @@ conf_cli_init(struct conf_cli *cli)
 const char *
 conf_cli_option(const char *key)
 {
-    for (size_t i = 0; i < CONF_NELEM(conf_cli_names); i++)
-        if (strcmp(conf_cli_names[i].key, key) == 0)
-            return conf_cli_names[i].option;
-    return key;
+    const struct conf_key *k = conf_keys_find(key);
+
+    return k != NULL && k->option != NULL ? k->option : key;
 }
 
 bool
@@ -63,11 +49,33 @@ conf_cli_replace_str(struct conf_ctx *x, char **dst, const char *src)
     return 0;
 }
 
+/* Key set by the CLI to value over what the file said, in base (c or a
+ * pool), checked as the file's value would be; s notes where it came
+ * from. 0, or -1 having said why, naming the option. */
+static int
+conf_cli_set(struct conf_ctx *x, const char *key, const char *value,
+             void *base, struct conf_src *s)
+{
+    const struct conf_key *k = conf_keys_find(key);
+    char why[CONF_CLI_WHY_MAX];
+    long long n;
+
+    if (value == NULL)
+        return 0;
+    if (conf_value_parse_key(k, value, 0, &n, why, sizeof(why)) == -1) {
+        conf_fail(x, "%s: %s", k->option, why);
+        return -1;
+    }
+    conf_keys_set_line(s, key, CONF_FROM_CLI);
+    if (conf_keys_is_str(k))
+        return conf_cli_replace_str(x, conf_keys_field(k, base), value);
+    conf_keys_set(k, base, n);
+    return 0;
+}
+
 static int
 conf_cli_top(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
 {
-    char names[CONF_MSG_MAX];
-
     if (cli->pid_file != NULL && *cli->pid_file == '\0') {
         conf_fail(x, "option -p: empty file name");
         return -1;
@@ -81,17 +89,8 @@ conf_cli_top(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
         return -1;
     if (cli->log != NULL && conf_cli_replace_str(x, &c->log, cli->log) == -1)
         return -1;
-    if (cli->log_level != NULL) {
-        int v = conf_value_enum_parse("log_level", cli->log_level);
-        if (v == -1) {
-            conf_fail(x, "option --log-level: '%s' is not one of %s",
-                      cli->log_level,
-                      conf_value_enum_list("log_level", names,
-                                           sizeof(names)));
-            return -1;
-        }
-        c->log_level = (enum log_level)v;
-    }
+    if (conf_cli_set(x, "log_level", cli->log_level, c, &x->top) == -1)
+        return -1;
     if (cli->daemon == 1)
         c->daemon = true;
     return 0;
@@ -101,13 +100,15 @@ static int
 conf_cli_binds(struct conf_ctx *x, const char **binds, struct pool_conf *p,
                struct conf_src *s)
 {
-    char why[CONF_MSG_MAX];
-    struct fcgi_addr a;
+    const struct conf_key *k = conf_keys_find("listen");
+    char why[CONF_CLI_WHY_MAX];
+    long long unused;
     size_t n = 0;
 
     for (; binds[n] != NULL; n++)
-        if (fcgi_addr_parse(binds[n], &a, why, sizeof(why)) == -1) {
-            conf_fail(x, "option -b: '%s': %s", binds[n], why);
+        if (conf_value_parse_key(k, binds[n], 0, &unused, why, sizeof(why))
+            == -1) {
+            conf_fail(x, "%s: %s", k->option, why);
             return -1;
         }
     int *lines = calloc(n + 1, sizeof(*lines));
@@ -125,6 +126,7 @@ conf_cli_binds(struct conf_ctx *x, const char **binds, struct pool_conf *p,
     p->listen = v;
     p->nlisten = n;
     s->listen = lines;
+    conf_keys_set_line(s, k->name, CONF_FROM_CLI);
     return 0;
 }
 
@@ -132,32 +134,10 @@ static int
 conf_cli_ids(struct conf_ctx *x, const struct conf_cli *cli,
              struct pool_conf *p, struct conf_src *s)
 {
-    uid_t uid;
-    gid_t gid;
-
-    if (cli->user != NULL
-        && conf_value_user_lookup(cli->user, &uid, &gid) == -1)
-        conf_fail(x, "option -u: unknown user '%s'", cli->user);
-    else if (cli->group != NULL
-             && conf_value_group_lookup(cli->group, &gid) == -1)
-        conf_fail(x, "option -g: unknown group '%s'", cli->group);
-    else if (cli->socket_user != NULL
-             && conf_value_user_lookup(cli->socket_user, &uid, &gid) == -1)
-        conf_fail(x, "option -U: unknown user '%s'", cli->socket_user);
-    else if (cli->socket_group != NULL
-             && conf_value_group_lookup(cli->socket_group, &gid) == -1)
-        conf_fail(x, "option -G: unknown group '%s'", cli->socket_group);
-    if (x->failed)
-        return -1;
-    if (cli->user != NULL)
-        s->user = CONF_FROM_CLI;
-    if ((cli->user != NULL && conf_cli_replace_str(x, &p->user, cli->user))
-        || (cli->group != NULL
-            && conf_cli_replace_str(x, &p->group, cli->group))
-        || (cli->socket_user != NULL
-            && conf_cli_replace_str(x, &p->socket_user, cli->socket_user))
-        || (cli->socket_group != NULL
-            && conf_cli_replace_str(x, &p->socket_group, cli->socket_group)))
+    if (conf_cli_set(x, "user", cli->user, p, s) == -1
+        || conf_cli_set(x, "group", cli->group, p, s) == -1
+        || conf_cli_set(x, "socket_user", cli->socket_user, p, s) == -1
+        || conf_cli_set(x, "socket_group", cli->socket_group, p, s) == -1)
         return -1;
     return 0;
 }
@@ -166,27 +146,13 @@ static int
 conf_cli_mode(struct conf_ctx *x, const struct conf_cli *cli,
               struct pool_conf *p, struct conf_src *s)
 {
-    char names[CONF_MSG_MAX];
-
-    if (cli->socket_mode != NULL
-        && conf_value_parse_mode(cli->socket_mode, &p->socket_mode) == -1) {
-        conf_fail(x, "option -M: '%s' is not an octal mode in 0000..0777",
-                  cli->socket_mode);
+    if (conf_cli_set(x, "socket_mode", cli->socket_mode, p, s) == -1
+        || conf_cli_set(x, "mode", cli->mode, p, s) == -1)
         return -1;
-    }
-    if (cli->mode != NULL) {
-        int v = conf_value_enum_parse("mode", cli->mode);
-        if (v == -1) {
-            conf_fail(x, "option -m: '%s' is not one of %s", cli->mode,
-                      conf_value_enum_list("mode", names, sizeof(names)));
-            return -1;
-        }
-        /* With a COMMAND too, conf_check() names the mismatch. */
-        p->mode = (enum pool_mode)v;
-        s->mode = CONF_FROM_CLI;
-    } else if (cli->command != NULL) {
+    /* With -m too, conf_check() names the mismatch. */
+    if (cli->mode == NULL && cli->command != NULL) {
         p->mode = MODE_EXEC;
-        s->mode = CONF_FROM_CLI;
+        conf_keys_set_line(s, "mode", CONF_FROM_CLI);
     }
     return 0;
 }
@@ -205,7 +171,26 @@ conf_cli_command(struct conf_ctx *x, char *const *command,
     conf_strv_free(p->command);
     p->command = v;
     p->ncommand = n;
-    s->command = CONF_FROM_CLI;
+    conf_keys_set_line(s, "command", CONF_FROM_CLI);
+    return 0;
+}
+
+/* -w, checked here once: against max_workers, which the file has set by
+ * now. */
+static int
+conf_cli_workers(struct conf_ctx *x, long workers, struct pool_conf *p,
+                 struct conf_src *s)
+{
+    const struct conf_key *k = conf_keys_find("workers");
+    char why[CONF_CLI_WHY_MAX];
+
+    if (conf_value_check_number(k, workers, (long)p->max_workers, why,
+                                sizeof(why)) == -1) {
+        conf_fail(x, "%s: %s", k->option, why);
+        return -1;
+    }
+    p->workers = (unsigned)workers;
+    conf_keys_set_line(s, k->name, CONF_FROM_CLI);
     return 0;
 }
 
@@ -233,15 +218,8 @@ conf_cli_pool(struct conf_ctx *x, const struct conf_cli *cli,
         || (cli->command != NULL
             && conf_cli_command(x, cli->command, p, s) == -1))
         return -1;
-    if (cli->workers != -1) {
-        if (cli->workers < 0 || cli->workers > (long)p->max_workers) {
-            conf_fail(x, "option -w: %ld is not in 0..%u", cli->workers,
-                      p->max_workers);
-            return -1;
-        }
-        p->workers = (unsigned)cli->workers;
-        s->workers = CONF_FROM_CLI;
-    }
+    if (cli->workers != -1)
+        return conf_cli_workers(x, cli->workers, p, s);
     return 0;
 }
 

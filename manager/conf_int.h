@@ -9,20 +9,13 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 
 #define CONF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define CONF_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #define CONF_KEY_MAX 64                /* key names the scanner remembers */
 #define CONF_MSG_MAX 512
-#define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
-/* Defaults of the worker loop's keys. A web server sends a request whole,
- * so 10 s is generous; 75 s outlasts nginx's upstream keepalive_timeout
- * (60 s), so that nginx, not fcgipm, closes a kept connection; 64 kept
- * connections per worker cover nginx's "keepalive 32" from two processes. */
-#define CONF_READ_TIMEOUT_MS 10000
-#define CONF_KEEPALIVE_TIMEOUT_MS 75000
-#define CONF_KEEPALIVE_MAX 64
 #define CONF_CORE_UNLIMITED "unlimited"
 
 /* Where a value came from: a line of the file (> 0), the defaults, the CLI */
@@ -31,15 +24,14 @@ enum { CONF_FROM_DEFAULT = 0, CONF_FROM_CLI = -1 };
 struct cfg_t;                           /* libconfuse's cfg_t */
 struct conf_line;                       /* conf.c's */
 
-/* For one pool, the lines of the values that checks after parsing name. */
+/* For one pool, or the top level's own keys: where each value came from,
+ * for the checks after parsing to name. */
 struct conf_src {
-    int section;                /* `pool "x" {`; 0 for the top-level pool */
-    int mode, pm, workers, command, user;
-    int backoff_min, backoff_max;
-    int min_workers, max_workers;
+    int section;                /* `pool "x" {`; 0 for the top level */
+    int *line;                  /* by row of conf_keys: see
+                                   conf_keys_line() */
     int *listen;                /* one per address */
-    struct cfg_t *sec;          /* the pool's section, for the lines of keys
-                                   the CLI cannot set (conf_key_line) */
+    struct cfg_t *sec;          /* the section read (conf_line_at) */
 };
 
 /* One conf_load() in progress. libconfuse callbacks get no user pointer, so
@@ -55,9 +47,8 @@ struct conf_ctx {
     int *sections;              /* line of each `pool "x" {`, in order */
     size_t nsections, capsections;
     int last_line;              /* of the last token in the file */
+    struct conf_src top;        /* the top level's own keys */
     struct conf_src *src;       /* parallel to conf.pools */
-    int status_listen, status_path, ping_path;  /* their lines */
-    int status_socket_user, status_socket_group;
 };
 
 /* conf.c: errors and copies for the load in progress, and the lines that
@@ -84,57 +75,54 @@ char *conf_strdup(struct conf_ctx *x, const char *s);
 char **conf_strv_dup(struct conf_ctx *x, const char *const *v, size_t n,
                      size_t *count);
 void conf_strv_free(char **v);
-/* The line where pool s sets key, CONF_FROM_CLI, or CONF_FROM_DEFAULT
- * when it does not (a list emptied with `key = {}` included). */
-int conf_key_line(const struct conf_ctx *x, const struct conf_src *s,
-                  const char *key);
-/* The line of the (first) value of key in the section of pool s, or
+/* The line of value idx of key in the section s was read from, or
  * CONF_FROM_DEFAULT. */
-int conf_line_in(const struct conf_ctx *x, const struct conf_src *s,
-                 const char *key);
-/* Whether the integer key in the section of pool s has its default. */
-bool conf_has_default(const struct conf_src *s, const char *key);
+int conf_line_at(const struct conf_ctx *x, const struct conf_src *s,
+                 const char *key, unsigned idx);
 
 /* conf_value.c: single values, parsed, checked and written back. */
 
-/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
-int conf_value_parse_long(const char *s, long *out);
-/*
- * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
- * milliseconds (rounded). 0, or -1 with errno = EINVAL (not a duration)
- * or ERANGE (longer than a day).
- */
-int conf_value_parse_duration_ms(const char *s, unsigned *out);
 /* ms in the largest unit that writes it exactly: "2m", "30s", "100ms";
  * returns buf. */
 const char *conf_value_format_duration(unsigned ms, char *buf, size_t len);
-/*
- * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
- * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
- * EINVAL (not a size) or ERANGE (more than 1024g).
- */
-int conf_value_parse_size(const char *s, unsigned long long *out);
 /* bytes in the largest unit that writes it exactly: "10m", "512k", "123";
  * returns buf. */
 const char *conf_value_format_size(unsigned long long bytes, char *buf,
                                    size_t len);
-/* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
-int conf_value_parse_mode(const char *s, mode_t *out);
-/* The enum-valued keys mode, pm and log_level: the index of name among
- * key's values, or -1; the name of a value, "?" if none; and "exec, cgi,
- * module", what an error message offers instead, in buf. */
-int conf_value_enum_parse(const char *key, const char *name);
+/*
+ * The value s of key k as the file or the CLI writes it, parsed and
+ * checked alone, by its type: 0 with the number in *n (durations in ms,
+ * sizes in bytes, rlimit_core's "unlimited" as -2, an enum's index, a
+ * signal, a mode); strings are only checked. -1 with why. Durations are
+ * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, at
+ * most a day; sizes "512k", "10m", "1g" or a bare number of bytes, at
+ * most 1024g. bound is the value of k->bound so far: a number that no
+ * bound allows names it as the upper end. Booleans are libconfuse's.
+ */
+int conf_value_parse_key(const struct conf_key *k, const char *s, long bound,
+                         long long *n, char *why, size_t len);
+/* Whether the number v is in k->lo..hi, where hi is k->hi or, once it is
+ * known, the value of k->bound: 0, or -1 with why. */
+int conf_value_check_number(const struct conf_key *k, long v, long hi,
+                            char *why, size_t len);
+/* The enum-valued keys mode, pm and log_level: the name of a value, "?"
+ * if none; and "cgi, module", the names of the values in mask (a bit per
+ * value), what an error message offers instead, in buf. */
 const char *conf_value_enum_name(const char *key, int value);
-const char *conf_value_enum_list(const char *key, char *buf, size_t len);
+const char *conf_value_enum_list(const char *key, unsigned mask, char *buf,
+                                 size_t len);
 /* A user by name or number: 0 with its uid and primary group ((gid_t)-1
  * for a number without a passwd entry), or -1 if there is no such user. */
 int conf_value_user_lookup(const char *s, uid_t *uid, gid_t *gid);
 /* A group by name or number: 0 with its gid, or -1. */
 int conf_value_group_lookup(const char *s, gid_t *gid);
-/* Checks of one string value: 0, or -1 with why. env: "NAME=value" with
- * a name a shell would accept. client: an allowed_clients entry, IPv4.
+/* Checks of one string value: 0, or -1 with why. nonempty: not "".
+ * listen: an address fcgi_addr_parse() takes. env: "NAME=value" with a
+ * name a shell would accept. client: an allowed_clients entry, IPv4.
  * http_path: status_path, ping_path. module_name: a built-in, or a path
  * with a slash (whether the file exists is checked later). */
+int conf_value_check_nonempty(const char *s, char *why, size_t len);
+int conf_value_check_listen(const char *s, char *why, size_t len);
 int conf_value_check_env(const char *s, char *why, size_t len);
 int conf_value_check_client(const char *s, char *why, size_t len);
 int conf_value_check_http_path(const char *s, char *why, size_t len);
@@ -157,6 +145,8 @@ char *conf_path_command(const char *cmd, const char *dir, char *why,
 /* A file fcgipm appends to: named, not a directory, in a directory that
  * exists. 0, or -1 with why. */
 int conf_path_check_log(const char *s, char *why, size_t len);
+/* A directory that exists (chroot). 0, or -1 with why. */
+int conf_path_check_dir(const char *s, char *why, size_t len);
 
 /* conf_signal.c */
 
@@ -173,6 +163,10 @@ bool conf_signal_is_stop(int sig);
  * each top-level section in x->sections and of the last token in
  * x->last_line. */
 char *conf_scan_file(struct conf_ctx *x, const char *path);
+
+/* conf_print.c: the print hooks of rows. listen: even when empty.
+ * priority: when set. module_args: without the module, argv[0]. */
+conf_print_fn conf_print_listen, conf_print_priority, conf_print_module_args;
 
 /* conf_cli.c */
 

@@ -1,6 +1,6 @@
 /* Paths as a worker will see them: made absolute against its chdir and
- * fcgipm's directory, the program it execs looked up as execvp does, and
- * the directory of a log file it appends to. */
+ * fcgipm's directory, the program it execs looked up as execvp does, the
+ * directory of a log file it appends to, and a chroot that exists. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -149,4 +149,18 @@ conf_path_check_log(const char *s, char *why, size_t len)
         rc = 0;
     free(dir);
     return rc;
+}
+
+int
+conf_path_check_dir(const char *s, char *why, size_t len)
+{
+    struct stat st;
+
+    if (stat(s, &st) == -1)
+        snprintf(why, len, "'%s': %s", s, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(why, len, "'%s' is not a directory", s);
+    else
+        return 0;
+    return -1;
 }

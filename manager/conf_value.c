@@ -1,10 +1,12 @@
 /* Single values without libconfuse: numbers, durations, sizes, modes, the
- * enum-valued keys, users and groups, and the checks of one string value
- * (env entries, clients, HTTP paths, module and pool names). */
+ * enum-valued keys, users and groups, each key's value parsed and checked
+ * by its type, and the checks of one string value (addresses, env
+ * entries, clients, HTTP paths, module and pool names). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,29 +15,18 @@
 #include <strings.h>
 
 #include "conf_int.h"
+#include "fcgi_addr.h"
 
 #define CONF_DAY_MS 86400000UL         /* the longest duration accepted */
 #define CONF_SIZE_MAX (1ULL << 40)     /* 1024g: sizes beyond are typos */
-
-/* Keys of the enum-valued options; the index of a name is its enum value
- * (enum pool_mode, enum pm_kind, enum log_level). */
-struct conf_enum {
-    const char *key;
-    const char *names[5];
-};
-
-static const struct conf_enum conf_enums[] = {
-    { "mode", { "exec", "cgi", "module", NULL } },
-    { "pm", { "static", "dynamic", "ondemand", "adaptive", NULL } },
-    { "log_level", { "error", "warn", "info", "debug", NULL } },
-};
 
 /* module = "builtin:NAME": the handlers in worker/builtin.c. */
 static const char *const conf_builtins[] = {
     "builtin:hello", "builtin:echo",
 };
 
-int
+/* A decimal integer; 0, or -1 with errno = EINVAL or ERANGE. */
+static int
 conf_value_parse_long(const char *s, long *out)
 {
     char *end;
@@ -69,8 +60,13 @@ conf_value_duration_unit(const char *s)
     return 0;
 }
 
-/* Fixed point rather than strtod, which depends on the locale. */
-int
+/*
+ * "30s", "500ms", "2m", "1.5s", "1h", or a bare number of seconds, into
+ * milliseconds (rounded). 0, or -1 with errno = EINVAL (not a duration)
+ * or ERANGE (longer than a day). Fixed point rather than strtod, which
+ * depends on the locale.
+ */
+static int
 conf_value_parse_duration_ms(const char *s, unsigned *out)
 {
     uint64_t whole = 0, frac = 0, scale = 1;
@@ -146,7 +142,12 @@ conf_value_size_shift(const char *s)
     return -1;
 }
 
-int
+/*
+ * "512k", "10m", "1g" (KiB, MiB, GiB) or a bare number of bytes, at most
+ * 1024g. Whole numbers only: "1.5m" is "1536k". 0, or -1 with errno =
+ * EINVAL (not a size) or ERANGE (more than 1024g).
+ */
+static int
 conf_value_parse_size(const char *s, unsigned long long *out)
 {
     unsigned long long v = 0;
@@ -192,7 +193,8 @@ conf_value_format_size(unsigned long long bytes, char *buf, size_t len)
     return buf;
 }
 
-int
+/* "0660" or "660": a mode no wider than 0777; 0, or -1 with EINVAL. */
+static int
 conf_value_parse_mode(const char *s, mode_t *out)
 {
     unsigned long v = 0;
@@ -213,22 +215,12 @@ invalid:
     return -1;
 }
 
-static const struct conf_enum *
-conf_value_enum_of(const char *key)
+/* The index of name among the values of enum key k, or -1. */
+static int
+conf_value_enum_parse(const struct conf_key *k, const char *name)
 {
-    for (size_t i = 0; i < CONF_NELEM(conf_enums); i++)
-        if (strcmp(conf_enums[i].key, key) == 0)
-            return &conf_enums[i];
-    return NULL;
-}
-
-int
-conf_value_enum_parse(const char *key, const char *name)
-{
-    const struct conf_enum *e = conf_value_enum_of(key);
-
-    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
-        if (strcmp(e->names[i], name) == 0)
+    for (int i = 0; k->names[i] != NULL; i++)
+        if (strcmp(k->names[i], name) == 0)
             return i;
     return -1;
 }
@@ -236,24 +228,25 @@ conf_value_enum_parse(const char *key, const char *name)
 const char *
 conf_value_enum_name(const char *key, int value)
 {
-    const struct conf_enum *e = conf_value_enum_of(key);
+    const struct conf_key *k = conf_keys_find(key);
 
-    for (int i = 0; e != NULL && e->names[i] != NULL; i++)
+    for (int i = 0; k != NULL && k->names[i] != NULL; i++)
         if (i == value)
-            return e->names[i];
+            return k->names[i];
     return "?";
 }
 
 const char *
-conf_value_enum_list(const char *key, char *buf, size_t len)
+conf_value_enum_list(const char *key, unsigned mask, char *buf, size_t len)
 {
-    const struct conf_enum *e = conf_value_enum_of(key);
+    const struct conf_key *k = conf_keys_find(key);
     size_t used = 0;
 
     buf[0] = '\0';
-    for (int i = 0; e != NULL && e->names[i] != NULL && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s",
-                                 i > 0 ? ", " : "", e->names[i]);
+    for (int i = 0; k != NULL && k->names[i] != NULL && used < len; i++)
+        if (mask & (1u << i))
+            used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                                     used > 0 ? ", " : "", k->names[i]);
     return buf;
 }
 
@@ -397,4 +390,213 @@ conf_value_pool_name_is_valid(const char *s)
         if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
             return false;
     return true;
+}
+
+int
+conf_value_check_nonempty(const char *s, char *why, size_t len)
+{
+    if (*s != '\0')
+        return 0;
+    snprintf(why, len, "empty");
+    return -1;
+}
+
+int
+conf_value_check_listen(const char *s, char *why, size_t len)
+{
+    char msg[CONF_MSG_MAX];
+    struct fcgi_addr a;
+
+    if (fcgi_addr_parse(s, &a, msg, sizeof(msg)) == 0)
+        return 0;
+    snprintf(why, len, "'%s': %s", s, msg);
+    return -1;
+}
+
+/* user, group: they exist. */
+static int
+conf_value_check_user(const char *s, char *why, size_t len)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (conf_value_user_lookup(s, &uid, &gid) == 0)
+        return 0;
+    snprintf(why, len, "unknown user '%s'", s);
+    return -1;
+}
+
+static int
+conf_value_check_group(const char *s, char *why, size_t len)
+{
+    gid_t gid;
+
+    if (conf_value_group_lookup(s, &gid) == 0)
+        return 0;
+    snprintf(why, len, "unknown group '%s'", s);
+    return -1;
+}
+
+int
+conf_value_check_number(const struct conf_key *k, long v, long hi,
+                        char *why, size_t len)
+{
+    if (v >= k->lo && v <= hi)
+        return 0;
+    snprintf(why, len, "%ld is not in %ld..%ld", v, k->lo, hi);
+    return -1;
+}
+
+static int
+conf_value_parse_number(const struct conf_key *k, const char *s, long bound,
+                        long long *n, char *why, size_t len)
+{
+    long v = 0, hi = k->hi;
+    int rc = conf_value_parse_long(s, &v);
+
+    /* workers is checked against the final max_workers after parsing; the
+     * one known so far makes the better message for a hopeless value. */
+    if (k->bound != NULL && (rc == -1 || v < k->lo))
+        hi = bound;
+    if (rc == -1) {
+        snprintf(why, len, "'%s' is not a number in %ld..%ld", s, k->lo, hi);
+        return -1;
+    }
+    if (conf_value_check_number(k, v, hi, why, len) == -1)
+        return -1;
+    *n = v;
+    return 0;
+}
+
+static int
+conf_value_parse_key_duration(const struct conf_key *k, const char *s,
+                              long long *n, char *why, size_t len)
+{
+    char lo[32];
+    unsigned ms;
+
+    if (conf_value_parse_duration_ms(s, &ms) == -1) {
+        if (errno == ERANGE)
+            snprintf(why, len, "'%s' is longer than 24h", s);
+        else
+            snprintf(why, len, "'%s' is not a duration (like 30s, 500ms, 2m, "
+                     "1.5s)", s);
+        return -1;
+    }
+    if ((long)ms < k->lo) {
+        snprintf(why, len, "must be at least %s",
+                 conf_value_format_duration((unsigned)k->lo, lo, sizeof(lo)));
+        return -1;
+    }
+    *n = ms;
+    return 0;
+}
+
+static int
+conf_value_parse_key_size(const char *s, long long *n, char *why, size_t len)
+{
+    unsigned long long bytes;
+
+    if (conf_value_parse_size(s, &bytes) == -1) {
+        if (errno == ERANGE)
+            snprintf(why, len, "'%s' is more than 1024g", s);
+        else
+            snprintf(why, len, "'%s' is not a size (like 512k, 10m, 1g, or a "
+                     "number of bytes)", s);
+        return -1;
+    }
+    *n = (long long)bytes;
+    return 0;
+}
+
+/* rlimit_core: "unlimited" (-2) or a size. */
+static int
+conf_value_parse_key_core(const char *s, long long *n, char *why, size_t len)
+{
+    unsigned long long bytes;
+
+    if (strcasecmp(s, CONF_CORE_UNLIMITED) == 0) {
+        *n = -2;
+        return 0;
+    }
+    if (conf_value_parse_size(s, &bytes) == -1) {
+        if (errno == ERANGE)
+            snprintf(why, len, "'%s' is more than 1024g (write unlimited)", s);
+        else
+            snprintf(why, len, "'%s' is neither unlimited nor a size (like "
+                     "512k, 10m, 1g, or a number of bytes)", s);
+        return -1;
+    }
+    /* The field is a long: 32 bits on some Linux targets. */
+    if (bytes > (unsigned long long)LONG_MAX) {
+        snprintf(why, len, "'%s' does not fit a long here (write unlimited)",
+                 s);
+        return -1;
+    }
+    *n = (long long)bytes;
+    return 0;
+}
+
+/* mode, pm, log_level, stop_signal, socket modes. */
+static int
+conf_value_parse_key_name(const struct conf_key *k, const char *s,
+                          long long *n, char *why, size_t len)
+{
+    char names[CONF_MSG_MAX];
+    mode_t m;
+    int v;
+
+    if (k->type == CONF_T_MODE) {
+        if (conf_value_parse_mode(s, &m) == 0) {
+            *n = m;
+            return 0;
+        }
+        snprintf(why, len, "'%s' is not an octal mode in 0000..0777", s);
+    } else if (k->type == CONF_T_SIGNAL) {
+        if ((v = conf_signal_number(s)) != -1 && conf_signal_is_stop(v)) {
+            *n = v;
+            return 0;
+        }
+        snprintf(why, len, "'%s' is not one of HUP, INT, QUIT, TERM, USR1, "
+                 "USR2, KILL", s);
+    } else {
+        if ((v = conf_value_enum_parse(k, s)) != -1) {
+            *n = v;
+            return 0;
+        }
+        snprintf(why, len, "'%s' is not one of %s", s,
+                 conf_value_enum_list(k->name, ~0u, names, sizeof(names)));
+    }
+    return -1;
+}
+
+int
+conf_value_parse_key(const struct conf_key *k, const char *s, long bound,
+                     long long *n, char *why, size_t len)
+{
+    switch (k->type) {
+    case CONF_T_INT:
+    case CONF_T_UINT:
+    case CONF_T_LONG:
+        return conf_value_parse_number(k, s, bound, n, why, len);
+    case CONF_T_DURATION:
+        return conf_value_parse_key_duration(k, s, n, why, len);
+    case CONF_T_SIZE:
+        return conf_value_parse_key_size(s, n, why, len);
+    case CONF_T_CORE:
+        return conf_value_parse_key_core(s, n, why, len);
+    case CONF_T_ENUM:
+    case CONF_T_SIGNAL:
+    case CONF_T_MODE:
+        return conf_value_parse_key_name(k, s, n, why, len);
+    case CONF_T_USER:
+        return conf_value_check_user(s, why, len);
+    case CONF_T_GROUP:
+        return conf_value_check_group(s, why, len);
+    case CONF_T_BOOL:
+    case CONF_T_STR:
+    case CONF_T_LIST:
+        break;
+    }
+    return k->check != NULL ? k->check(s, why, len) : 0;
 }

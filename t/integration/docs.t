@@ -1,6 +1,6 @@
 # The manual matches the program: every option `fcgipm -h` and
 # `fcgi-request -h` list is in fcgipm(8) / fcgi-request(1), every config
-# key of the option tables (manager/conf.c) has its entry in
+# key, a row of the table in manager/conf_keys.c, has its entry in
 # fcgipm.conf(5), and every signal of `fcgipm -h` is in fcgipm(8).
 . "$(dirname "$0")/lib.sh"
 
@@ -36,12 +36,12 @@ help=$("$FCGI_REQUEST" -h) || fail "fcgi-request -h exited $?"
 check_options "$MAN/fcgi-request.1" "$help"
 ok "every option of fcgi-request -h is in fcgi-request(1)"
 
-keys=$(grep -ohE '^\s+(CONF_[A-Z_]+|CFG_[A-Z_]+)\("[a-z_0-9]+"' \
-           "$SRC"/manager/conf*.c | sed -E 's/.*\("//; s/"$//' | sort -u)
+# A row starts with CONF_KEY("name", ...).
+keys=$(grep -oE 'CONF_KEY\("[a-z_0-9]+"' "$SRC/manager/conf_keys.c" \
+           | sed -E 's/.*\("//; s/"$//' | sort -u)
 [ "$(echo "$keys" | wc -l)" -ge 40 ] || fail "too few keys found: $keys"
 missing=
 for k in $keys; do
-    [ "$k" = pool ] && continue
     grep -qE "^\.BR? (.*[ \"])?\"?$k\b" "$MAN/fcgipm.conf.5" \
         || missing="$missing $k"
 done
