@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-OBJ=$(dirname "$FCGIPM")
+# Under t/run-valgrind FCGIPM is a wrapper; FCGIPM_BIN is the binary.
+OBJ=$(dirname "${FCGIPM_BIN:-$FCGIPM}")
 need nm
 
 long=$(cd "$SRC" && find common protocol client manager worker bench fuzz \
