@@ -129,18 +129,28 @@ child_signal_stop(struct pool *p, struct slot *s, int sig,
 unsigned
 child_backoff_ms(const struct pool_conf *pc, unsigned streak)
 {
-    if (streak == 0)
+    /* The first quick death in a row is free: an OOM kill or an
+     * operator's kill -9 that lands on a young worker is no crash loop,
+     * and the pool should not stay a worker short for it. */
+    if (streak <= 1)
         return 0;
     uint64_t d = pc->backoff_min_ms;
-    for (unsigned i = 1; i < streak && d < pc->backoff_max_ms; i++)
+    for (unsigned i = 2; i < streak && d < pc->backoff_max_ms; i++)
         d *= 2;
     return d > pc->backoff_max_ms ? pc->backoff_max_ms : (unsigned)d;
 }
 
+/* Respawn slot s after the backoff its fail_streak calls for. The first
+ * quick death in a row is free (child_backoff_ms), except for a failed
+ * fork and a clean exit counted as a crash (over the clean-respawn
+ * budget, or instant), which back off one step further: exits
+ * alternating within and over the budget would otherwise never wait. */
 static void
-schedule_respawn(struct pool *p, struct slot *s, uint64_t now)
+schedule_respawn(struct pool *p, struct slot *s, uint64_t now,
+                 bool no_free_step)
 {
-    unsigned delay = child_backoff_ms(p->conf, s->fail_streak);
+    unsigned delay = child_backoff_ms(p->conf,
+                                      s->fail_streak + no_free_step);
 
     /* Up to 10% jitter keeps slots that crashed together from coming back
      * in lockstep. */
@@ -283,16 +293,28 @@ child_died(struct pool *p, struct slot *s, int st, uint64_t now)
     else
         s->fail_streak = 0;
     s->pid = 0;
-    schedule_respawn(p, s, now);
+    schedule_respawn(p, s, now, crash && wstatus_is_clean(st));
     if (normal)
         return;
     if (wstatus_is_clean(st) && s->fail_streak == 0)
         log_info("pool %s: worker %d (slot %u) %s after %.1fs, "
                  "respawning", p->conf->name, pid, s->index, how, lived_s);
+    else if (s->respawn_at == now)
+        log_warn("pool %s: worker %d (slot %u) %s after %.1fs, "
+                 "respawning", p->conf->name, pid, s->index, how, lived_s);
     else
         log_warn("pool %s: worker %d (slot %u) %s after %.1fs, respawn in "
                  "%ums", p->conf->name, pid, s->index, how, lived_s,
                  (unsigned)(s->respawn_at - now));
+}
+
+void
+child_fork_failed(struct pool *p, struct slot *s, uint64_t now)
+{
+    /* Out of memory or pids: unlike a young worker's death, no reason to
+     * try again at once. */
+    s->fail_streak++;
+    schedule_respawn(p, s, now, true);
 }
 
 void
@@ -302,8 +324,8 @@ child_respawn_due(struct pool *p, struct slot *s, uint64_t now)
 
     s->state = SLOT_EMPTY;
     if (child_spawn(p, s, now) == -1) {
-        s->fail_streak = streak + 1;
-        schedule_respawn(p, s, now);
+        s->fail_streak = streak;
+        child_fork_failed(p, s, now);
         return;
     }
     p->respawns++;

@@ -13,8 +13,9 @@
 int child_spawn(struct pool *p, struct slot *s, uint64_t now);
 
 /* Delay before respawning a slot whose workers died streak times in a row
- * within min_uptime: 0 for streak 0, then doubling from backoff_min_ms,
- * capped at backoff_max_ms. Pure. */
+ * within min_uptime: 0 for streak 0 and 1 (the first quick death is
+ * respawned at once), then backoff_min_ms, doubling, capped at
+ * backoff_max_ms. Pure. */
 unsigned child_backoff_ms(const struct pool_conf *pc, unsigned streak);
 
 /* Whether a worker that lived lived_ms and ended with wait status st
@@ -26,6 +27,10 @@ bool child_died_quickly(const struct pool_conf *pc, int st,
  * stopping one leaves its slot empty, another is respawned, at once or
  * after a backoff if it counts as a crash. Logs how it ended. */
 void child_died(struct pool *p, struct slot *s, int st, uint64_t now);
+
+/* The fork for slot s failed: it waits (SLOT_WAITING) and is tried again
+ * with backoff, from restart_backoff on. */
+void child_fork_failed(struct pool *p, struct slot *s, uint64_t now);
 
 /* Deadlines that have come for slot s: its respawn (SLOT_WAITING,
  * respawn_at), the next step of its stop (SLOT_STOPPING, kill_at), and

@@ -156,12 +156,8 @@ start_one(struct pool *p, uint64_t now)
 
     if (s == NULL)
         return false;
-    if (child_spawn(p, s, now) == -1) {
-        /* fork failed (memory, pid limit): retry like a crash. */
-        s->fail_streak++;
-        s->state = SLOT_WAITING;
-        s->respawn_at = now + child_backoff_ms(p->conf, s->fail_streak);
-    }
+    if (child_spawn(p, s, now) == -1)
+        child_fork_failed(p, s, now);   /* memory, pid limit */
     return true;
 }
 

@@ -13,7 +13,13 @@ start_fcgipm -c "$TMP/fcgipm.conf"
 wait_log "crash loop"
 ok "the log reports the crash loop"
 
-# Delays for one slot must grow: 50, 100, 200, 400, 400...
+# The first quick death is respawned at once (an OOM kill or a kill -9 of
+# a young worker is no crash loop); from the second in a row the delays
+# for one slot grow: 50, 100, 200, 400, 400...
+first=$(grep -m1 -E 'slot 0\) exited with status 3' "$LOG")
+[[ $first == *", respawning" ]] || fail "first quick death waited: $first"
+ok "the first quick death is respawned at once"
+
 three_capped() { [ "$(log_count 'slot 0\) exited with status 3.*respawn in 4[0-9][0-9]ms')" -ge 2 ]; }
 wait_until 10 three_capped || fail "backoff never reached its cap"
 delays=$(grep -oE 'slot 0\) exited with status 3 after [0-9.]+s, respawn in [0-9]+ms' "$LOG" \

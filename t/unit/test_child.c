@@ -18,10 +18,12 @@ test_backoff_doubles_until_cap(void **state)
 {
     (void)state;
     assert_int_equal(child_backoff_ms(&pc, 0), 0);
-    assert_int_equal(child_backoff_ms(&pc, 1), 100);
-    assert_int_equal(child_backoff_ms(&pc, 3), 400);
-    assert_int_equal(child_backoff_ms(&pc, 4), 800);
-    assert_int_equal(child_backoff_ms(&pc, 5), 1000);
+    /* The first quick death in a row is free. */
+    assert_int_equal(child_backoff_ms(&pc, 1), 0);
+    assert_int_equal(child_backoff_ms(&pc, 2), 100);
+    assert_int_equal(child_backoff_ms(&pc, 4), 400);
+    assert_int_equal(child_backoff_ms(&pc, 5), 800);
+    assert_int_equal(child_backoff_ms(&pc, 6), 1000);
     assert_int_equal(child_backoff_ms(&pc, 4000000000u), 1000);
 }
 
@@ -79,6 +81,33 @@ test_long_lived_death_respawns_now(void **state)
     assert_int_equal(p->slots[1].state, SLOT_RUNNING);
     assert_int_equal(p->slots[1].pid, 200);
     assert_int_equal(p->respawns, 1);
+}
+
+/* A young worker killed once (an OOM kill, an operator's kill -9) is
+ * replaced at once; its replacement killed young too waits
+ * restart_backoff; one that lives min_uptime clears the streak, so the
+ * next young death is free again. */
+static void
+test_first_quick_death_respawns_at_once(void **state)
+{
+    struct pool *p = *state;
+
+    fill(p, 5000);
+    child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 5050);
+    assert_int_equal(p->slots[0].fail_streak, 1);
+    assert_int_equal(p->slots[0].respawn_at, 5050);
+    will_return(sys_fork, 200);
+    pool_run_due(p, 5050);
+    assert_int_equal(p->slots[0].pid, 200);
+    child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 5060);
+    assert_int_equal(p->slots[0].fail_streak, 2);
+    assert_true(p->slots[0].respawn_at >= 5060 + pc.backoff_min_ms);
+    will_return(sys_fork, 201);
+    pool_run_due(p, p->slots[0].respawn_at);
+    pool_run_due(p, p->slots[0].stable_at);
+    assert_int_equal(p->slots[0].fail_streak, 0);
+    child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 7000);
+    assert_int_equal(p->slots[0].respawn_at, 7000);
 }
 
 static void
@@ -391,6 +420,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_lived_death_respawns_now,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_first_quick_death_respawns_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_quick_deaths_back_off_and_flag_crash_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(
