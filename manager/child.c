@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "conns.h"
 #include "log.h"
 #include "output.h"
 #include "procfs.h"
@@ -354,13 +355,35 @@ child_stable_due(struct pool *p, struct slot *s)
 #define IDLE_LOOK_MAX_MS 1024   /* the looks back off, doubling, to this */
 #define FREEZE_CHECK_MS 1       /* how soon a SIGSTOP has taken effect */
 #define FREEZE_MAX_MS 100       /* a SIGSTOP that takes longer: retry */
+#define END_GRACE_MS 200        /* stop_signal's time to end an idle one */
+
+enum idle_verdict
+child_idle_verdict(const struct idle_look *l)
+{
+    if (l->asked)
+        return l->conns == 0 ? IDLE_END : IDLE_BUSY;
+    return l->conns == 0 || l->in_accept ? IDLE_ASK : IDLE_BUSY;
+}
+
+/* Look at s's worker: what it does and the connections it holds (not
+ * looked at, -1, when accept() alone settles it). */
+static enum idle_verdict
+look(const struct slot *s, struct idle_look *l)
+{
+    l->asked = s->stop_asked;
+    l->in_accept = procfs_in_accept(s->pid);
+    l->conns = l->in_accept && !s->stop_asked ? -1 : conns_held(s->pid);
+    return child_idle_verdict(l);
+}
 
 /* Ask s's worker to finish and exit. A cgi or module worker stops itself
  * at any moment (its own loop finishes the request in hand and drops no
  * connection it accepted): it gets the stop signal at once. An exec
- * program's libfcgi drops a connection it has just accepted when the
- * signal comes, so it gets the signal only once it is seen waiting in
- * accept(), or after graceful_timeout. */
+ * program gets it once it is seen idle (child_idle_verdict), frozen
+ * meanwhile: libfcgi drops a connection it has just accepted when the
+ * signal comes. One the signal does not end (Go ignores USR1, Ruby's
+ * fcgi exits after one more request) is ended once idle again; one never
+ * seen idle gets TERM at graceful_timeout, KILL kill_timeout later. */
 void
 child_ask_stop(struct pool *p, struct slot *s, uint64_t now)
 {
@@ -373,6 +396,7 @@ child_ask_stop(struct pool *p, struct slot *s, uint64_t now)
     }
     s->state = SLOT_STOPPING;
     s->stage = STOP_IDLE_WAIT;
+    s->stop_asked = false;
     s->give_up_at = now + pc->graceful_timeout_ms;
     s->look_ms = IDLE_LOOK_MIN_MS;
     s->kill_at = now;
@@ -392,23 +416,35 @@ next_look(struct slot *s, uint64_t now)
                                                    : IDLE_LOOK_MAX_MS;
 }
 
+/* graceful_timeout is over and s's worker was never seen idle (or never
+ * again after stop_signal): a fast stop from here. */
+static void
+give_up(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+
+    log_warn("pool %s: worker %d not seen idle within graceful_timeout "
+             "(%ums); sending TERM, KILL in %ums", pc->name, (int)s->pid,
+             pc->graceful_timeout_ms, pc->kill_timeout_ms);
+    child_signal_stop(p, s, SIGTERM, STOP_TERMED, now + pc->kill_timeout_ms);
+}
+
 /* Looks idle: freeze it, so that a connection arriving now cannot be
- * taken between our check and the signal. */
+ * taken between our check and the signal. Stopping a process can make
+ * some of its blocking calls (epoll_wait) return EINTR once it runs
+ * again, which every event loop handles. */
 static void
 idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
+    struct idle_look l;
 
     if (now >= s->give_up_at) {
-        log_warn("pool %s: worker %d not seen idle in accept() within "
-                 "%ums; sending SIG%s anyway", pc->name, (int)s->pid,
-                 pc->graceful_timeout_ms, sigabbrev_np(pc->stop_signal));
-        child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
-                          now + pc->kill_timeout_ms);
+        give_up(p, s, now);
         return;
     }
     next_look(s, now);
-    if (!procfs_in_accept(s->pid))
+    if (look(s, &l) == IDLE_BUSY)
         return;
     s->idle_fds = sys_proc_fd_count(s->pid);
     if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1) {
@@ -437,13 +473,34 @@ thaw(struct slot *s, uint64_t now)
     next_look(s, now);
 }
 
-/* Frozen: if it is still inside the same accept() with no new
- * descriptor, no connection reached it, and the stop signal interrupts
- * the accept() once it runs again. Otherwise let it serve and retry. */
+/* Frozen and idle still: end it. TERM where it ends the worker before
+ * it can take a connection (one thread, or TERM not caught); KILL where
+ * another thread could accept one while the first runs its handler (a
+ * Go program). */
+static void
+end_idle(struct pool *p, struct slot *s, uint64_t now)
+{
+    const struct pool_conf *pc = p->conf;
+    int sig = procfs_term_ends_at_once(s->pid) ? SIGTERM : SIGKILL;
+
+    log_info("pool %s: worker %d idle and still running after SIG%s; "
+             "ending it with SIG%s", pc->name, (int)s->pid,
+             sigabbrev_np(pc->stop_signal), sigabbrev_np(sig));
+    if (sig == SIGTERM)
+        child_signal_stop(p, s, sig, STOP_TERMED, now + pc->kill_timeout_ms);
+    else
+        child_signal_stop(p, s, sig, STOP_KILLED, now + 60000);
+}
+
+/* Frozen: if it is still idle (and, where only accept() told, inside
+ * the same accept() with no new descriptor), no connection reached it:
+ * the signal is seen before it runs again. Otherwise let it serve and
+ * look again. */
 static void
 frozen_due(struct pool *p, struct slot *s, uint64_t now)
 {
     const struct pool_conf *pc = p->conf;
+    struct idle_look l;
 
     if (!procfs_is_stopped(s->pid)) {
         if (now - s->frozen_at < FREEZE_MAX_MS)
@@ -452,14 +509,35 @@ frozen_due(struct pool *p, struct slot *s, uint64_t now)
             thaw(s, now);
         return;
     }
-    if (!procfs_in_accept(s->pid)
-        || sys_proc_fd_count(s->pid) != s->idle_fds) {
+    enum idle_verdict v = look(s, &l);
+    if (v == IDLE_BUSY
+        || (l.conns != 0 && sys_proc_fd_count(s->pid) != s->idle_fds)) {
         thaw(s, now);
+        return;
+    }
+    if (v == IDLE_END) {
+        end_idle(p, s, now);
         return;
     }
     /* child_signal_stop() sends SIGCONT after the signal. */
     child_signal_stop(p, s, pc->stop_signal, STOP_ASKED,
-                      now + pc->graceful_timeout_ms);
+                      now + END_GRACE_MS < s->give_up_at
+                          ? now + END_GRACE_MS : s->give_up_at);
+    s->stop_asked = true;
+}
+
+/* stop_signal went to s's idle exec worker END_GRACE_MS ago and it still
+ * runs: look for it idle again, to end it. */
+static void
+asked_due(struct pool *p, struct slot *s, uint64_t now)
+{
+    if (now >= s->give_up_at) {
+        give_up(p, s, now);
+        return;
+    }
+    s->stage = STOP_IDLE_WAIT;
+    s->look_ms = IDLE_LOOK_MIN_MS;
+    idle_wait_due(p, s, now);
 }
 
 void
@@ -471,6 +549,10 @@ child_escalate_due(struct pool *p, struct slot *s, uint64_t now)
     }
     if (s->stage == STOP_FROZEN) {
         frozen_due(p, s, now);
+        return;
+    }
+    if (s->stage == STOP_ASKED && !s->stops_itself) {
+        asked_due(p, s, now);
         return;
     }
     const char *was = s->stage == STOP_ASKED ? "graceful" : "fast";

@@ -40,9 +40,32 @@ void child_respawn_due(struct pool *p, struct slot *s, uint64_t now);
 void child_escalate_due(struct pool *p, struct slot *s, uint64_t now);
 void child_stable_due(struct pool *p, struct slot *s);
 
+/* What a look at an exec worker being stopped saw. */
+struct idle_look {
+    bool in_accept;             /* blocked in accept() on fd 0 */
+    int conns;                  /* connections it holds from its listening
+                                   socket (conns_held); -1 unknown */
+    bool asked;                 /* stop_signal already sent, idle */
+};
+
+enum idle_verdict {
+    IDLE_BUSY,                  /* serving, or cannot tell: look later */
+    IDLE_ASK,                   /* freeze, look again, send stop_signal */
+    IDLE_END,                   /* freeze, look again, send TERM or KILL */
+};
+
+/* Whether an exec worker may be signalled now. Before stop_signal: when
+ * it holds no connection, or waits in accept() on fd 0 (a threaded
+ * libfcgi program may hold others, which stop_signal lets finish). After
+ * it, the worker is still there: ended only when it holds no connection,
+ * known for sure. Pure. */
+enum idle_verdict child_idle_verdict(const struct idle_look *l);
+
 /* Ask s's worker to finish and exit, within graceful_timeout: a cgi or
  * module worker gets the stop signal at once, an exec worker once it is
- * seen idle in accept(). */
+ * seen idle (child_idle_verdict) and, if that did not end it, TERM or
+ * KILL once idle again; one never idle gets TERM at graceful_timeout,
+ * KILL kill_timeout later. */
 void child_ask_stop(struct pool *p, struct slot *s, uint64_t now);
 
 /* Send sig to s's worker, mark it stopping at stage, to escalate at

@@ -59,6 +59,8 @@ struct slot {
     uint64_t frozen_at;         /* STOP_FROZEN: when SIGSTOP was sent */
     int idle_fds;               /* its open fds while idle in accept() */
     bool freeze_failed;         /* counting fds or SIGSTOP failed: logged */
+    bool stop_asked;            /* exec: stop_signal sent once idle; the
+                                   next idle look ends it */
     uint64_t stable_at;         /* a respawn after a crash counts as
                                    healthy once it lives to this */
     enum stop_stage stage;

@@ -1,6 +1,8 @@
 /* Reading workers' /proc files (through sys.c) and parsing what they say:
- * syscall, stat, io and fdinfo, for the idle check and the pm's samples. */
+ * syscall, stat, status, io, fdinfo and fd links, for the idle check and
+ * the pm's samples. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,36 @@ procfs_fdinfo_mnt_id(const char *text, int *out)
     return 0;
 }
 
+int
+procfs_link_socket_inode(const char *link, unsigned long *ino)
+{
+    char *end;
+
+    if (strncmp(link, "socket:[", 8) != 0 || link[8] < '0' || link[8] > '9')
+        return -1;
+    unsigned long v = strtoul(link + 8, &end, 10);
+    if (end[0] != ']' || end[1] != '\0')
+        return -1;
+    *ino = v;
+    return 0;
+}
+
+bool
+procfs_status_term_at_once(const char *text)
+{
+    uint64_t threads;
+    const char *p = strstr(text, "\nSigCgt:");
+    char *end;
+
+    if (proc_field(text, "Threads", &threads) == 0 && threads == 1)
+        return true;
+    if (p == NULL)
+        return false;
+    /* A hexadecimal mask: signal n is bit n - 1. */
+    unsigned long long caught = strtoull(p + 8, &end, 16);
+    return end != p + 8 && (caught & (1ULL << (SIGTERM - 1))) == 0;
+}
+
 bool
 procfs_in_accept(pid_t pid)
 {
@@ -139,6 +171,38 @@ procfs_activity(pid_t pid, uint64_t *out)
     if (sys_proc_read(pid, "io", buf, sizeof(buf)) <= 0)
         return -1;
     return procfs_io_activity(buf, out);
+}
+
+int
+procfs_socket_inodes(pid_t pid, int nfds, unsigned long *out, int max)
+{
+    char name[32], link[64];
+    int n = 0, found = 0;
+    unsigned long ino;
+
+    if (nfds > PROCFS_FDS_MAX)
+        return -1;
+    for (int fd = 0; found < nfds && fd < PROCFS_FDS_MAX; fd++) {
+        snprintf(name, sizeof(name), "fd/%d", fd);
+        if (sys_proc_readlink(pid, name, link, sizeof(link)) <= 0)
+            continue;           /* a gap, or closed meanwhile */
+        found++;
+        if (procfs_link_socket_inode(link, &ino) == -1)
+            continue;
+        if (n == max)
+            return -1;
+        out[n++] = ino;
+    }
+    return n;
+}
+
+bool
+procfs_term_ends_at_once(pid_t pid)
+{
+    char buf[4096];
+
+    return sys_proc_read(pid, "status", buf, sizeof(buf)) > 0
+           && procfs_status_term_at_once(buf);
 }
 
 /* fds 0-2 are the listening socket and stdio, which may be a socket too

@@ -31,7 +31,28 @@ int procfs_activity(pid_t pid, uint64_t *out);
  * bounds the probe. -1 when fd 0 cannot be read. */
 int procfs_sockets_from_3(pid_t pid, int nfds);
 
+/* The inodes of pid's sockets, from its descriptors' links: at most max
+ * into out, from fd 0 up, nfds (sys_proc_fd_count) bounding the probe.
+ * Returns how many, or -1 when there are more than max, or more than
+ * PROCFS_FDS_MAX descriptors to look through. */
+#define PROCFS_FDS_MAX 256
+int procfs_socket_inodes(pid_t pid, int nfds, unsigned long *out, int max);
+
+/* Whether SIGTERM ends pid before it runs again: it has a single thread,
+ * which runs its handler before it can return from any call, or it does
+ * not catch TERM, which then kills it as it is sent. Unreadable means
+ * no. */
+bool procfs_term_ends_at_once(pid_t pid);
+
 /* The parsers behind these, pure on the text read. */
+
+/* The inode of a descriptor's link text "socket:[1234]" into *ino: 0,
+ * or -1 when the link is not a socket. */
+int procfs_link_socket_inode(const char *link, unsigned long *ino);
+
+/* Whether /proc/PID/status text shows one thread ("Threads:"), or a
+ * process that does not catch SIGTERM ("SigCgt:"). */
+bool procfs_status_term_at_once(const char *text);
 
 /* Whether /proc/PID/syscall text shows accept(2) or accept4(2) on fd 0. */
 bool procfs_syscall_is_accept(const char *text);

@@ -66,6 +66,19 @@ sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
 }
 
 ssize_t
+sys_proc_readlink(pid_t pid, const char *name, char *buf, size_t len)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    ssize_t n = readlink(path, buf, len - 1);
+    if (n == -1)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+ssize_t
 sys_proc_read_all(pid_t pid, const char *name, char **out)
 {
     char path[64];

@@ -16,6 +16,11 @@ pid_t sys_waitpid(pid_t pid, int *status, int options);
 /* Read /proc/PID/NAME into buf, NUL-terminated. Returns the length or
  * -1 with errno. */
 ssize_t sys_proc_read(pid_t pid, const char *name, char *buf, size_t len);
+/* The target of the link /proc/PID/NAME ("fd/3": "socket:[1234]") into
+ * buf, NUL-terminated, cut to len - 1 bytes. Returns the length or -1
+ * with errno. */
+ssize_t sys_proc_readlink(pid_t pid, const char *name, char *buf,
+                          size_t len);
 /* Read all of /proc/PID/NAME (PID 0: /proc/thread-self/NAME), however
  * long, into a new NUL-terminated buffer *out (the caller frees it).
  * Returns the length or -1 with errno. */

@@ -17,4 +17,14 @@
 int unixdiag_query(int fd, unsigned show, unsigned short attr, void *out,
                    size_t len, unsigned char *state);
 
+/*
+ * The same about the Unix socket with inode ino, which another process
+ * may hold (a worker's connection), for an attribute of any length: up
+ * to *len bytes of it into out, and *len set to its whole length.
+ * Returns 1, 0 or -1 with errno (ENOENT: no Unix socket has that inode).
+ */
+int unixdiag_query_ino(unsigned long ino, unsigned show,
+                       unsigned short attr, void *out, size_t *len,
+                       unsigned char *state);
+
 #endif

@@ -69,6 +69,22 @@ sys_proc_read(pid_t pid, const char *name, char *buf, size_t len)
 }
 
 ssize_t
+sys_proc_readlink(pid_t pid, const char *name, char *buf, size_t len)
+{
+    const char *text;
+
+    check_expected(pid);
+    check_expected(name);
+    text = mock_ptr_type(const char *);
+    if (text == NULL) {
+        errno = ENOENT;
+        return -1;
+    }
+    snprintf(buf, len, "%s", text);
+    return (ssize_t)strlen(buf);
+}
+
+ssize_t
 sys_proc_read_all(pid_t pid, const char *name, char **out)
 {
     const char *text;

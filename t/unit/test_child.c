@@ -1,5 +1,6 @@
-/* Unit tests for manager/child.c: how a worker's death is counted, respawns with backoff, and stops escalating to KILL, with fork,
- * kill and /proc reads replaced by t/unit/fake_sys.c. */
+/* Unit tests for manager/child.c: how a worker's death is counted,
+ * respawns with backoff, and stops escalating to KILL, with fork, kill
+ * and /proc reads replaced by t/unit/fake_sys.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,25 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "conns.h"
 #include "pool_fixture.h"
+
+/* The connections a worker holds, from the cmocka queue: conns.c reads
+ * /proc and sock_diag (test_procfs.c tests its parsers). This double
+ * takes the place of conns.o in this executable. */
+int
+conns_held(pid_t pid)
+{
+    check_expected(pid);
+    return mock_type(int);
+}
+
+static void
+will_hold(pid_t pid, int conns)
+{
+    expect_value(conns_held, pid, pid);
+    will_return(conns_held, conns);
+}
 
 static void
 test_backoff_doubles_until_cap(void **state)
@@ -158,11 +177,45 @@ one_stopping(void **state)
 }
 
 static void
+test_idle_verdict(void **state)
+{
+    struct idle_look l = { .in_accept = false, .conns = 1 };
+
+    (void)state;
+    assert_int_equal(child_idle_verdict(&l), IDLE_BUSY);
+    /* Go: waits in epoll, holds nothing. */
+    l.conns = 0;
+    assert_int_equal(child_idle_verdict(&l), IDLE_ASK);
+    /* Unknown connections, not in accept(): nothing to go by. */
+    l.conns = -1;
+    assert_int_equal(child_idle_verdict(&l), IDLE_BUSY);
+    /* libfcgi in accept(), as before; a threaded one may hold others,
+     * which its stop signal lets finish. */
+    l.in_accept = true;
+    assert_int_equal(child_idle_verdict(&l), IDLE_ASK);
+    l.conns = 2;
+    assert_int_equal(child_idle_verdict(&l), IDLE_ASK);
+    /* After the stop signal only holding nothing, for sure, ends it. */
+    l.asked = true;
+    assert_int_equal(child_idle_verdict(&l), IDLE_BUSY);
+    l.conns = -1;
+    assert_int_equal(child_idle_verdict(&l), IDLE_BUSY);
+    l.conns = 0;
+    assert_int_equal(child_idle_verdict(&l), IDLE_END);
+    l.in_accept = false;
+    assert_int_equal(child_idle_verdict(&l), IDLE_END);
+}
+
+#define ONE_THREAD "Name:\tapp\nThreads:\t1\nSigCgt:\t0000000000004000\n"
+#define GO_THREADS "Name:\tapp\nThreads:\t5\nSigCgt:\tfffffffd7fc1feff\n"
+
+static void
 test_graceful_stop_waits_for_idle_accept(void **state)
 {
     struct pool *p = one_stopping(state);
 
     will_read(100, "syscall", IN_SLEEP);        /* busy: look again */
+    will_hold(100, 1);
     pool_run_due(p, 6000);
     assert_int_equal(pool_next_deadline(p), 6010);
     will_read(100, "syscall", IN_ACCEPT);       /* idle: freeze it */
@@ -179,12 +232,81 @@ test_graceful_stop_waits_for_idle_accept(void **state)
     expect_signal(100, SIGCONT);
     pool_run_due(p, 6012);
     assert_int_equal(p->slots[0].stage, STOP_ASKED);
-    assert_int_equal(pool_next_deadline(p), 6012 + pc.graceful_timeout_ms);
-    expect_signal(-100, SIGKILL);
-    pool_run_due(p, 6012 + pc.graceful_timeout_ms);
-    assert_int_equal(p->slots[0].stage, STOP_KILLED);
-    child_died(p, &p->slots[0], W_EXITCODE(0, SIGKILL), 40000);
+    /* libfcgi has exited by now; one still there (Ruby's fcgi waits for
+     * one more request) and idle, single-threaded, gets TERM. */
+    assert_int_equal(pool_next_deadline(p), 6212);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_hold(100, 0);
+    will_return(sys_proc_fd_count, 3);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6212);
+    will_read(100, "stat", STOPPED);
+    will_read(100, "syscall", IN_ACCEPT);
+    will_hold(100, 0);
+    will_read(100, "status", ONE_THREAD);
+    expect_signal(100, SIGTERM);
+    expect_signal(100, SIGCONT);
+    pool_run_due(p, 6213);
+    assert_int_equal(p->slots[0].stage, STOP_TERMED);
+    assert_int_equal(pool_next_deadline(p), 6213 + pc.kill_timeout_ms);
+    child_died(p, &p->slots[0], W_EXITCODE(0, 0), 6214);
     assert_true(pool_is_empty(p));
+}
+
+/* A Go worker waits in epoll, never in accept(), and ignores SIGUSR1:
+ * holding no connection, it gets the stop signal, then, idle again
+ * after the grace, KILL, for its other threads could accept a
+ * connection while one runs a TERM handler. A connection it took
+ * meanwhile (it holds one when frozen) thaws it to finish. */
+static void
+test_idle_without_accept_is_asked_then_ended(void **state)
+{
+    struct pool *p = one_stopping(state);
+
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 0);
+    will_return(sys_proc_fd_count, 7);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6000);
+    will_read(100, "stat", STOPPED);
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 0);
+    expect_signal(100, SIGUSR1);
+    expect_signal(100, SIGCONT);
+    pool_run_due(p, 6001);
+    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+    /* After the grace: serving a request, look later. */
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 1);
+    pool_run_due(p, 6201);
+    assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
+    assert_int_equal(pool_next_deadline(p), 6211);
+    /* Idle, frozen, but a connection came before the stop took. */
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 0);
+    will_return(sys_proc_fd_count, 7);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, 6211);
+    will_read(100, "stat", STOPPED);
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 1);
+    expect_signal(100, SIGCONT);
+    pool_run_due(p, 6212);
+    assert_int_equal(p->slots[0].stage, STOP_IDLE_WAIT);
+    /* Idle at last. */
+    uint64_t at = pool_next_deadline(p);
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 0);
+    will_return(sys_proc_fd_count, 7);
+    expect_signal(100, SIGSTOP);
+    pool_run_due(p, at);
+    will_read(100, "stat", STOPPED);
+    will_read(100, "syscall", IN_SLEEP);
+    will_hold(100, 0);
+    will_read(100, "status", GO_THREADS);
+    expect_signal(-100, SIGKILL);
+    pool_run_due(p, at + 1);
+    assert_int_equal(p->slots[0].stage, STOP_KILLED);
 }
 
 static void
@@ -221,6 +343,7 @@ test_looks_at_a_busy_exec_worker_back_off(void **state)
 
     while (now < end) {
         will_read(100, "syscall", IN_SLEEP);
+        will_hold(100, 1);
         pool_run_due(p, now);
         uint64_t next = pool_next_deadline(p);
         assert_true(next > now);
@@ -235,9 +358,9 @@ test_looks_at_a_busy_exec_worker_back_off(void **state)
     }
     assert_int_equal(now, end);     /* exactly at graceful_timeout */
     assert_true(looks < 40);        /* 30 s: 7 doublings, then ~1/s */
-    expect_signal(100, SIGUSR1);
+    expect_signal(100, SIGTERM);
     pool_run_due(p, end);
-    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+    assert_int_equal(p->slots[0].stage, STOP_TERMED);
 }
 
 static const struct pool_conf mod1 = {
@@ -308,15 +431,19 @@ test_stop_follows_the_mode_a_worker_started_in(void **state)
 }
 
 static void
-test_never_idle_is_signalled_after_graceful_timeout(void **state)
+test_never_idle_gets_term_after_graceful_timeout(void **state)
 {
     struct pool *p = one_stopping(state);
     uint64_t end = 6000 + pc.graceful_timeout_ms;
 
-    expect_signal(100, SIGUSR1);
+    /* graceful_timeout is over: a fast stop, TERM then KILL, 35 s in
+     * all, as the log and fcgipm.conf(5) say. */
+    expect_signal(100, SIGTERM);
     pool_run_due(p, end);
-    assert_int_equal(p->slots[0].stage, STOP_ASKED);
+    assert_int_equal(p->slots[0].stage, STOP_TERMED);
     assert_int_equal(pool_next_deadline(p), end + pc.kill_timeout_ms);
+    expect_signal(-100, SIGKILL);
+    pool_run_due(p, end + pc.kill_timeout_ms);
 }
 
 static void
@@ -424,12 +551,15 @@ main(void)
             test_first_quick_death_respawns_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_quick_deaths_back_off_and_flag_crash_loop, setup, teardown),
+        cmocka_unit_test(test_idle_verdict),
         cmocka_unit_test_setup_teardown(
             test_graceful_stop_waits_for_idle_accept, setup, teardown),
         cmocka_unit_test_setup_teardown(
+            test_idle_without_accept_is_asked_then_ended, setup, teardown),
+        cmocka_unit_test_setup_teardown(
             test_frozen_with_a_new_connection_is_thawed, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_never_idle_is_signalled_after_graceful_timeout, setup,
+            test_never_idle_gets_term_after_graceful_timeout, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             test_looks_at_a_busy_exec_worker_back_off, setup, teardown),

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "procfs.h"
 
 static void
@@ -91,6 +93,81 @@ test_fdinfo_mnt_id(void **state)
     assert_int_equal(procfs_fdinfo_mnt_id("mnt_id:\t\n", &id), -1);
 }
 
+static void
+test_link_socket_inode(void **state)
+{
+    unsigned long ino = 0;
+
+    (void)state;
+    assert_int_equal(procfs_link_socket_inode("socket:[129537389]", &ino),
+                     0);
+    assert_int_equal(ino, 129537389);
+    assert_int_equal(procfs_link_socket_inode("pipe:[129537393]", &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("anon_inode:[eventpoll]",
+                                              &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("socket:[12", &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("socket:[]", &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("socket:[-1]", &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("socket:[12]x", &ino), -1);
+    assert_int_equal(procfs_link_socket_inode("/tmp/socket:[12]", &ino), -1);
+}
+
+static void
+test_status_term_at_once(void **state)
+{
+    (void)state;
+    /* One thread: its TERM handler runs before it can take anything. */
+    assert_true(procfs_status_term_at_once("Name:\truby\nThreads:\t1\n"
+                                           "SigCgt:\t0000000042016e4f\n"));
+    /* Several threads, TERM not caught: it dies as TERM is sent. */
+    assert_true(procfs_status_term_at_once("Name:\tx\nThreads:\t4\n"
+                                           "SigCgt:\t0000000000000200\n"));
+    /* Go: several threads, everything caught. */
+    assert_false(procfs_status_term_at_once("Name:\tapp\nThreads:\t5\n"
+                                            "SigCgt:\tfffffffd7fc1feff\n"));
+    assert_false(procfs_status_term_at_once("Name:\tx\nThreads:\t5\n"));
+    assert_false(procfs_status_term_at_once("Name:\tx\nThreads:\t5\n"
+                                            "SigCgt:\tzz\n"));
+    assert_false(procfs_status_term_at_once(""));
+}
+
+static void
+will_link(int fd, const char *target)
+{
+    static char names[8][16];
+
+    snprintf(names[fd], sizeof(names[fd]), "fd/%d", fd);
+    expect_value(sys_proc_readlink, pid, 100);
+    expect_string(sys_proc_readlink, name, names[fd]);
+    will_return(sys_proc_readlink, target);
+}
+
+/* Go's descriptors: the listener on 0 and its copy on 3, pipes, an
+ * epoll; one fd number closed meanwhile (a gap). */
+static void
+test_socket_inodes(void **state)
+{
+    unsigned long inos[4];
+
+    (void)state;
+    will_link(0, "socket:[500]");
+    will_link(1, "pipe:[7]");
+    will_link(2, NULL);
+    will_link(3, "socket:[500]");
+    will_link(4, "anon_inode:[eventpoll]");
+    will_link(5, "socket:[501]");
+    assert_int_equal(procfs_socket_inodes(100, 5, inos, 4), 3);
+    assert_int_equal(inos[0], 500);
+    assert_int_equal(inos[1], 500);
+    assert_int_equal(inos[2], 501);
+    /* More sockets than room: cannot tell. */
+    will_link(0, "socket:[500]");
+    will_link(1, "socket:[501]");
+    assert_int_equal(procfs_socket_inodes(100, 3, inos, 1), -1);
+    assert_int_equal(procfs_socket_inodes(100, PROCFS_FDS_MAX + 1, inos, 4),
+                     -1);
+}
+
 int
 main(void)
 {
@@ -101,6 +178,9 @@ main(void)
         cmocka_unit_test(test_io_activity),
         cmocka_unit_test(test_stat_before_exec),
         cmocka_unit_test(test_fdinfo_mnt_id),
+        cmocka_unit_test(test_link_socket_inode),
+        cmocka_unit_test(test_status_term_at_once),
+        cmocka_unit_test(test_socket_inodes),
     };
     return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);
 }
