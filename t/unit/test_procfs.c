@@ -91,6 +91,20 @@ test_fdinfo_mnt_id(void **state)
     assert_int_equal(procfs_fdinfo_mnt_id("mnt_id:\t\n", &id), -1);
 }
 
+static void
+test_statm_rss(void **state)
+{
+    uint64_t pages = 0;
+
+    (void)state;
+    assert_int_equal(procfs_statm_rss("6142 301 245 1 0 157 0\n", &pages), 0);
+    assert_int_equal(pages, 301);
+    assert_int_equal(procfs_statm_rss("6142 301", &pages), 0);
+    assert_int_equal(procfs_statm_rss("6142", &pages), -1);
+    assert_int_equal(procfs_statm_rss("6142 x 1", &pages), -1);
+    assert_int_equal(procfs_statm_rss("", &pages), -1);
+}
+
 int
 main(void)
 {
@@ -101,6 +115,7 @@ main(void)
         cmocka_unit_test(test_io_activity),
         cmocka_unit_test(test_stat_before_exec),
         cmocka_unit_test(test_fdinfo_mnt_id),
+        cmocka_unit_test(test_statm_rss),
     };
     return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);
 }
