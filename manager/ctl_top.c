@@ -47,8 +47,9 @@ term_setup(struct top_term *t)
     struct winsize ws;
 
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGINT, &sa, NULL) == -1
+        || sigaction(SIGTERM, &sa, NULL) == -1)
+        perror("fcgipm ctl: top: sigaction");
     t->screen = isatty(STDOUT_FILENO);
     t->cols = 0;
     if (t->screen && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0
@@ -68,8 +69,8 @@ term_setup(struct top_term *t)
 static void
 term_restore(const struct top_term *t)
 {
-    if (t->keys)
-        tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+    if (t->keys && tcsetattr(STDIN_FILENO, TCSANOW, &t->saved) == -1)
+        perror("fcgipm ctl: top: cannot restore the terminal");
 }
 
 /* Wait a frame's time; true when the user asked to quit meanwhile. */

@@ -1,6 +1,6 @@
 /* The master's orchestration: what the loop runs after each wake-up.
  * Signals leave pending bits (sig.c), run here in order; then the due
- * work of every module: pools, outputs, status, upgrade. */
+ * work of every module: pools, outputs, status, control, upgrade. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
