@@ -21,6 +21,7 @@ struct conf {
     gid_t status_socket_gid;    /* resolved; (gid_t)-1 when unset */
     char *status_path;          /* default "/status" */
     char *ping_path;            /* default "/ping"; answers "pong" */
+    char *control_listen;       /* fcgipm ctl's socket; NULL: none */
     char *pid_file;             /* NULL: none */
     char *log;                  /* "stderr", "syslog" or a path */
     enum log_level log_level;   /* default info */

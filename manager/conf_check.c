@@ -623,6 +623,38 @@ conf_check_status(struct conf_ctx *x, const struct conf *c)
     return -1;
 }
 
+/* The control socket is neither the status socket, which a web server
+ * may expose, nor a pool's. */
+static int
+conf_check_control(struct conf_ctx *x, const struct conf *c)
+{
+    int line = conf_keys_line(&x->top, "control_listen");
+    char key[CONF_ADDR_MAX], other[CONF_ADDR_MAX];
+
+    if (c->control_listen == NULL)
+        return 0;
+    conf_listen_key(c->control_listen, key, sizeof(key));
+    if (c->status_listen != NULL) {
+        conf_listen_key(c->status_listen, other, sizeof(other));
+        if (strcmp(key, other) == 0) {
+            conf_fail_at(x, NULL, line, "control_listen", "'%s' is also "
+                         "status_listen", c->control_listen);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < c->npools; i++)
+        for (size_t j = 0; j < c->pools[i].nlisten; j++) {
+            conf_listen_key(c->pools[i].listen[j], other, sizeof(other));
+            if (strcmp(key, other) == 0) {
+                conf_fail_at(x, NULL, line, "control_listen", "'%s' is also "
+                             "used by pool %s", c->control_listen,
+                             c->pools[i].name);
+                return -1;
+            }
+        }
+    return 0;
+}
+
 int
 conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
 {
@@ -645,6 +677,7 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
     }
     if (conf_check_listen_unique(x, c) == -1
         || conf_check_status(x, c) == -1
+        || conf_check_control(x, c) == -1
         || conf_check_status_owner(x, c) == -1)
         return -1;
     for (size_t i = 0; i < c->npools; i++)

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "access.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "fcgi_addr.h"
 
 #define CONF_MAX_NOFILE 1048576        /* the kernel's default nr_open */
 #define CONF_ACCESS_FORMAT "%R - %u %t \"%m %r%Q%q\" %s %d"
@@ -58,6 +60,7 @@ _Static_assert(sizeof(enum pool_mode) == sizeof(int), "enum pool_mode");
 _Static_assert(sizeof(enum pm_kind) == sizeof(int), "enum pm_kind");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level");
 
+static conf_check_fn conf_keys_check_control;
 static conf_fix_fn conf_keys_fix_listen, conf_keys_fix_clients,
     conf_keys_fix_priority, conf_keys_fix_module_args, conf_keys_fix_log;
 
@@ -83,6 +86,8 @@ const struct conf_key conf_keys[] = {
       .check = conf_value_check_http_path },
     { CONF_KEY("ping_path", TOP, ping_path, STR), .def_str = "/ping",
       .check = conf_value_check_http_path },
+    { CONF_KEY("control_listen", TOP, control_listen, STR),
+      .check = conf_keys_check_control },
 
     /* Sockets. */
     { CONF_KEY("listen", POOL, listen, LIST), CONF_COUNT(nlisten),
@@ -414,6 +419,26 @@ conf_keys_fix_module_args(struct conf_ctx *x, const struct conf_key *k,
 out:
     conf_strv_free(args);
     return rc;
+}
+
+/* control_listen: a socket file by its absolute path, since its mode and
+ * owner keep others out, and fcgipm ctl -c finds it from any directory. */
+static int
+conf_keys_check_control(const char *s, char *why, size_t len)
+{
+    struct fcgi_addr a;
+    char msg[CONF_MSG_MAX];
+
+    if (fcgi_addr_parse(s, &a, msg, sizeof(msg)) == -1) {
+        snprintf(why, len, "'%s': %s", s, msg);
+        return -1;
+    }
+    if (a.family == AF_UNIX && !fcgi_addr_is_abstract(&a)
+        && a.path[0] == '/')
+        return 0;
+    snprintf(why, len, "'%s': not a Unix socket file by its absolute path "
+             "(unix:/path)", s);
+    return -1;
 }
 
 /* slowlog, access_log: made absolute, relative to the directory fcgipm

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "handler.h"
 #include "log.h"
@@ -56,6 +58,7 @@ static const char usage_text[] =
     "\n"
     "Signals: QUIT graceful stop, TERM/INT fast stop, HUP reload, USR2\n"
     "binary upgrade, TTIN/TTOU one more/fewer worker, USR1 reopen logs.\n"
+    "'fcgipm ctl --help': the control command (control_listen).\n"
     "Exit: 0 ok, 64 usage, 78 config, 1 runtime failure.\n"
     "See fcgipm(8) and fcgipm.conf(5).\n";
 
@@ -321,10 +324,11 @@ start(struct manager *m)
         return -1;
     /* Here, after daemonizing and before the first worker. */
     orphan_init();
-    /* The status socket first: a pool with no listen adopts whatever
-     * inherited socket is left, which must not be the status socket an
-     * old master handed over. */
-    if (status_start(m) == -1 || start_pools(m) == -1)
+    /* The status and control sockets first: a pool with no listen adopts
+     * whatever inherited socket is left, which must not be one of those
+     * an old master handed over. */
+    if (status_start(m) == -1 || control_start(m) == -1
+        || start_pools(m) == -1)
         return -1;
     listen_inherit_close_unused(&m->inherited);
     if (m->conf.pid_file != NULL
@@ -376,6 +380,7 @@ run(struct options *o, char **argv)
      * the pools go. */
     output_drain_all(&m);
     status_stop(&m);
+    control_stop(&m);
     stop_pools(&m);
     if (m.conf.pid_file != NULL)
         pidfile_remove(m.conf.pid_file, getpid());
@@ -389,6 +394,9 @@ int
 main(int argc, char **argv)
 {
     struct options o = { 0 };
+
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+        return ctl_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
 
     if (rc == 0 && (o.help || o.version))

@@ -1,12 +1,13 @@
 /* The master's orchestration: what the loop runs after each wake-up.
  * Signals leave pending bits (sig.c), run here in order; then the due
- * work of every module: pools, outputs, status, upgrade. */
+ * work of every module: pools, outputs, status, control, upgrade. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
 #include "child.h"
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -26,6 +27,7 @@ manager_init(struct manager *m)
     *m = (struct manager){ .epfd = -1, .sigfd = -1, .daemon_ready_fd = -1 };
     upgrade_origin_init(&m->origin);
     status_init(&m->status);
+    control_init(&m->control);
 }
 
 /* Each death may leave orphans, reparented to us as it happened: look
@@ -93,17 +95,20 @@ apply_resize(struct manager *m)
     m->resize = 0;
 }
 
-/* USR1: our log now; the workers' access and slow logs before their
- * next line, told by the scoreboard's generation. */
-static void
-reopen_logs(struct manager *m)
+/* The workers' access and slow logs follow before their next line,
+ * told by the scoreboard's generation. */
+int
+manager_reopen_logs(struct manager *m)
 {
-    if (log_reopen() == -1)
+    int rc = log_reopen();
+
+    if (rc == -1)
         log_error_errno("cannot reopen the log file");
     else
         log_info("log file reopened");
     for (size_t i = 0; i < m->npools; i++)
         scoreboard_next_log_generation(m->pools[i]->scoreboard);
+    return rc;
 }
 
 void
@@ -119,7 +124,7 @@ manager_run_pending(struct manager *m, uint64_t now)
     if (todo & PENDING_STOP_GRACEFUL)
         begin_stop(m, true, now);
     if (todo & PENDING_REOPEN_LOGS)
-        reopen_logs(m);
+        manager_reopen_logs(m);
     if ((todo & PENDING_RELOAD) && m->state == RUN_SERVING) {
         notify_send("RELOADING=1");
         reload_run(m, now);
@@ -175,10 +180,14 @@ manager_run_due(struct manager *m, uint64_t now)
     if (m->old_confs != NULL)
         drop_drained(m);
     upgrade_run_due(m, now);
+    /* After every step that may end a reload or an upgrade: pending work
+     * (reload, reap), the ready pipe (dispatch), the upgrade's deadline. */
+    control_take_results(m);
+    control_run_due(m, now);
     status_run_due(m, now);
     output_run_due(m, now);
     if (m->state != RUN_SERVING && empty && !upgrade_in_progress(m)
-        && !orphan_pending(m))
+        && !orphan_pending(m) && !control_busy(m))
         m->state = RUN_DONE;
 }
 
@@ -188,9 +197,12 @@ manager_next_deadline(const struct manager *m)
     uint64_t next = upgrade_deadline(m);
     uint64_t status_at = status_next_deadline(m);
     uint64_t output_at = output_next_deadline(m);
+    uint64_t control_at = control_next_deadline(m);
 
     if (status_at < next)
         next = status_at;
+    if (control_at < next)
+        next = control_at;
     if (output_at < next)
         next = output_at;
 

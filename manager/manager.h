@@ -1,7 +1,7 @@
 /* The master's state, all of it: pools of worker slots, pending work
- * from signals, the status server, the workers' output pipes, the
- * sockets inherited at start-up and an upgrade in progress; and the
- * orchestration the loop runs (manager.c). */
+ * from signals, the status and control servers, the workers' output
+ * pipes, the sockets inherited at start-up and an upgrade in progress;
+ * and the orchestration the loop runs (manager.c). */
 #ifndef FCGIPM_MANAGER_H
 #define FCGIPM_MANAGER_H
 
@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "control.h"
 #include "listen.h"
 #include "loop.h"
 #include "output.h"
@@ -186,6 +187,9 @@ struct manager {
                                    theirs */
     int daemon_ready_fd;        /* -D: the waiting foreground process */
     struct status_server status;
+    struct control_server control;
+    struct control_result reload_result;   /* for fcgipm ctl reload */
+    struct control_result upgrade_result;  /* for fcgipm ctl upgrade */
     struct output_set outputs;
     struct orphan orphans[ORPHANS_MAX];  /* killed, not yet reaped */
     size_t norphans;
@@ -203,6 +207,10 @@ int manager_run(struct manager *m);
 /* After the loop's wait: the work signals asked for (enum pending),
  * in a fixed order: reap, stop, reopen, reload, upgrade, resize. */
 void manager_run_pending(struct manager *m, uint64_t now);
+/* USR1's work, also fcgipm ctl reopen's: reopen the log now, the
+ * workers' logs before their next line. 0, or -1 (logged) when the log
+ * file cannot be reopened. */
+int manager_reopen_logs(struct manager *m);
 /* Every module's work due at now; sets RUN_DONE once stopping is over. */
 void manager_run_due(struct manager *m, uint64_t now);
 /* The earliest deadline of every module, or NEVER. */

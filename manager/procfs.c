@@ -226,3 +226,30 @@ procfs_sockets_from_3(pid_t pid, int nfds)
     }
     return n;
 }
+
+int
+procfs_statm_rss(const char *text, uint64_t *pages)
+{
+    char *end;
+
+    /* "size resident shared text lib data dt", in pages. */
+    strtoull(text, &end, 10);
+    if (end == text || *end != ' ')
+        return -1;
+    const char *p = end + 1;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
+        return -1;
+    *pages = v;
+    return 0;
+}
+
+int
+procfs_rss_pages(pid_t pid, uint64_t *out)
+{
+    char buf[256];
+
+    if (sys_proc_read(pid, "statm", buf, sizeof(buf)) <= 0)
+        return -1;
+    return procfs_statm_rss(buf, out);
+}

@@ -75,4 +75,11 @@ int procfs_io_activity(const char *text, uint64_t *out);
  * text lacks it. */
 int procfs_fdinfo_mnt_id(const char *text, int *out);
 
+/* pid's resident memory in pages (/proc/PID/statm), into *out: what
+ * fcgipm ctl shows. 0, or -1 when it cannot be read. */
+int procfs_rss_pages(pid_t pid, uint64_t *out);
+/* The resident pages in /proc/PID/statm text (its second field). 0, or
+ * -1 when the text lacks it. */
+int procfs_statm_rss(const char *text, uint64_t *pages);
+
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "control_proto.h"
 #include "handler.h"
 #include "log.h"
 #include "pidfile.h"
@@ -351,16 +353,24 @@ reload_run(struct manager *m, uint64_t now)
     log_info("reload: reading the configuration again");
     if (conf_load(m->cli, &nc, err, sizeof(err)) == -1) {
         log_error("reload: %s; keeping the running configuration", err);
+        control_result_set(&m->reload_result, CONTROL_EXIT_CONFIG, "%s",
+                           err);
         return;
     }
     struct plan *plans = plan_all(m, &nc);
     if (plans == NULL) {
         log_error("reload: keeping the running configuration");
+        control_result_set(&m->reload_result, CONTROL_EXIT_FAILED,
+                           "a socket or module could not be prepared (see "
+                           "the log); nothing changed");
         conf_free(&nc);
         return;
     }
     bool moved = pid_file_moves(m->conf.pid_file, nc.pid_file);
     if (plan_pid_file(m->conf.pid_file, nc.pid_file) == -1) {
+        control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "pid "
+                           "file %s cannot be written; nothing changed",
+                           nc.pid_file);
         undo_all(m, plans, nc.npools);
         free(plans);
         conf_free(&nc);
@@ -372,6 +382,8 @@ reload_run(struct manager *m, uint64_t now)
                         .daemon = m->conf.daemon };
     char *old_pid_file = m->conf.pid_file ? strdup(m->conf.pid_file) : NULL;
     if (commit(m, &nc, plans, now) == -1) {
+        control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "out of "
+                           "memory; nothing changed");
         undo_all(m, plans, nc.npools);
         if (moved && nc.pid_file != NULL)
             pidfile_remove(nc.pid_file, getpid());
@@ -386,8 +398,12 @@ reload_run(struct manager *m, uint64_t now)
         /* Before "done": whoever waits for it finds the status socket
          * where, and as, the new configuration says. */
         status_reconfigure(m);
+        control_reconfigure(m);
         log_info("reload: done, %zu pool%s", nc.npools,
                  nc.npools == 1 ? "" : "s");
+        control_result_set(&m->reload_result, CONTROL_EXIT_OK, "reload "
+                           "done, %zu pool%s", nc.npools,
+                           nc.npools == 1 ? "" : "s");
     }
     free(plans);
     free(was.log);

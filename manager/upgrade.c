@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "control.h"
+#include "control_proto.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -127,13 +129,14 @@ upgrade_parent(const struct manager *m)
     return m->origin.parent;
 }
 
-/* Run fn on every listener of every pool, and on the status socket: it
- * passes to a new master like a pool's. */
+/* Run fn on every listener of every pool, and on the status and control
+ * sockets: they pass to a new master like a pool's. */
 static void
 each_listener(struct manager *m, void (*fn)(struct listener *l, void *arg),
               void *arg)
 {
     struct listener *status = status_listener(m);
+    struct listener *control = control_listener(m);
 
     for (size_t i = 0; i < m->npools; i++)
         for (size_t j = 0; j < m->pools[i]->nlisteners; j++)
@@ -141,6 +144,8 @@ each_listener(struct manager *m, void (*fn)(struct listener *l, void *arg),
                 fn(&m->pools[i]->listeners[j], arg);
     if (status != NULL)
         fn(status, arg);
+    if (control != NULL)
+        fn(control, arg);
 }
 
 static void
@@ -239,6 +244,8 @@ upgrade_start(struct manager *m, uint64_t now)
     }
     if (pipe2(fds, O_CLOEXEC) == -1) {
         log_error_errno("upgrade: cannot create the readiness pipe");
+        control_result_set(&m->upgrade_result, CONTROL_EXIT_FAILED,
+                           "cannot create the readiness pipe");
         return;
     }
     pid_t old = getpid();
@@ -248,6 +255,8 @@ upgrade_start(struct manager *m, uint64_t now)
     close(fds[1]);
     if (pid == -1) {
         log_error_errno("upgrade: cannot fork the new master");
+        control_result_set(&m->upgrade_result, CONTROL_EXIT_FAILED,
+                           "cannot fork the new master");
         close(fds[0]);
         return;
     }
@@ -258,6 +267,8 @@ upgrade_start(struct manager *m, uint64_t now)
         sys_kill(pid, SIGKILL);
         close(fds[0]);
         u->waiting = false;
+        control_result_set(&m->upgrade_result, CONTROL_EXIT_FAILED,
+                           "cannot watch the readiness pipe");
         return;
     }
     log_info("upgrade: started new master %d (%s), waiting up to %.3gs for "
@@ -297,7 +308,11 @@ hand_over(struct manager *m)
     notify_send(msg);
     log_info("upgrade: new master %d is ready; this one drains and exits",
              (int)m->upgrade.pid);
+    control_result_set(&m->upgrade_result, CONTROL_EXIT_OK, "new master %d "
+                       "is ready; master %d drains and exits",
+                       (int)m->upgrade.pid, (int)getpid());
     status_handover(m);
+    control_handover(m);
     m->pending |= PENDING_STOP_GRACEFUL;
 }
 
@@ -307,6 +322,9 @@ roll_back(struct manager *m, const char *why)
 {
     log_error("upgrade: new master %d %s; this master goes on serving",
               (int)m->upgrade.pid, why);
+    control_result_set(&m->upgrade_result, CONTROL_EXIT_FAILED, "new "
+                       "master %d %s; master %d goes on serving",
+                       (int)m->upgrade.pid, why, (int)getpid());
     if (m->upgrade.waiting)
         stop_waiting(m);
     if (m->conf.pid_file != NULL)

@@ -168,6 +168,20 @@ test_socket_inodes(void **state)
                      -1);
 }
 
+static void
+test_statm_rss(void **state)
+{
+    uint64_t pages = 0;
+
+    (void)state;
+    assert_int_equal(procfs_statm_rss("6142 301 245 1 0 157 0\n", &pages), 0);
+    assert_int_equal(pages, 301);
+    assert_int_equal(procfs_statm_rss("6142 301", &pages), 0);
+    assert_int_equal(procfs_statm_rss("6142", &pages), -1);
+    assert_int_equal(procfs_statm_rss("6142 x 1", &pages), -1);
+    assert_int_equal(procfs_statm_rss("", &pages), -1);
+}
+
 int
 main(void)
 {
@@ -181,6 +195,7 @@ main(void)
         cmocka_unit_test(test_link_socket_inode),
         cmocka_unit_test(test_status_term_at_once),
         cmocka_unit_test(test_socket_inodes),
+        cmocka_unit_test(test_statm_rss),
     };
     return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);
 }

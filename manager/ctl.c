@@ -1,0 +1,439 @@
+/* fcgipm ctl: find the control socket (-S, or control_listen in the
+ * configuration), send one request, and print the answer as aligned
+ * columns or JSON; the exit status is the master's. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "control_proto.h"
+#include "ctl.h"
+
+/* Where fcgipm ctl looks for control_listen without -S or -c: the
+ * configuration the shipped systemd unit runs. */
+#ifndef FCGIPM_CONFIG
+#define FCGIPM_CONFIG "/etc/fcgipm.conf"
+#endif
+/* Most an answer may be: far beyond a status of every possible worker. */
+#define ANSWER_MAX (64u << 20)
+#define WAIT_MS 10000
+#define FIELDS_MAX 12
+
+static const char ctl_usage[] =
+    "usage: fcgipm ctl [-S SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
+    "Control a running fcgipm master through its control socket\n"
+    "(control_listen in the configuration).\n"
+    "\n"
+    "  -S, --socket PATH    the control socket: unix:/path or /path\n"
+    "  -c, --config FILE    read control_listen from FILE (default\n"
+    "                       " FCGIPM_CONFIG ")\n"
+    "  -j, --json           print the answer as JSON\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Commands:\n"
+    "  status [POOL]        pools and workers: state, request, RSS\n"
+    "  reload               reload the configuration, wait for the result\n"
+    "  scale POOL N|+N|-N   set or change a pool's size (to max_workers)\n"
+    "  upgrade              start the new binary, wait until it is ready\n"
+    "  stop [--graceful]    stop the master (fast, or let requests end)\n"
+    "  reopen               reopen the log files\n"
+    "  top [-n COUNT]       every worker, refreshed each second (q quits)\n"
+    "\n"
+    "Exit: 0 ok, 1 no master answers, 2 the master could not do it,\n"
+    "64 usage, 77 permission denied, 78 configuration error.\n";
+
+static const struct option ctl_options[] = {
+    { "socket", required_argument, NULL, 'S' },
+    { "config", required_argument, NULL, 'c' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+struct ctl_opts {
+    const char *socket;
+    const char *config;
+    bool json;
+};
+
+static int
+ctl_usage_error(const char *what)
+{
+    fprintf(stderr, "fcgipm ctl: %s\nTry 'fcgipm ctl --help'.\n", what);
+    return CONTROL_EXIT_USAGE;
+}
+
+/* --- the connection --------------------------------------------------- */
+
+static int
+connect_to(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* Read until the master closes; 0, or -1 with errno (ETIMEDOUT). */
+static int
+read_all(int fd, int timeout_ms, struct ctl_answer *ans)
+{
+    size_t cap = 0;
+
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int n = poll(&pfd, 1, timeout_ms);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == 0)
+            errno = ETIMEDOUT;
+        if (n <= 0)
+            return -1;
+        if (ans->len + 4096 + 1 > cap) {
+            cap = cap == 0 ? 8192 : cap * 2;
+            char *grown = cap <= ANSWER_MAX ? realloc(ans->data, cap) : NULL;
+            if (grown == NULL) {
+                errno = cap > ANSWER_MAX ? EFBIG : ENOMEM;
+                return -1;
+            }
+            ans->data = grown;
+        }
+        ssize_t got = read(fd, ans->data + ans->len, 4096);
+        if (got == -1 && errno == EINTR)
+            continue;
+        /* A reset after the answer (bytes of ours left unread) ends it. */
+        if (got == 0 || (got == -1 && errno == ECONNRESET))
+            return 0;
+        if (got == -1)
+            return -1;
+        ans->len += (size_t)got;
+        ans->data[ans->len] = '\0';
+    }
+}
+
+/* The last line must be the final one. 0, or -1. */
+static int
+take_final(struct ctl_answer *ans)
+{
+    if (ans->len == 0 || ans->data[ans->len - 1] != '\n')
+        return -1;
+    ans->data[ans->len - 1] = '\0';
+    char *last = strrchr(ans->data, '\n');
+    last = last == NULL ? ans->data : last + 1;
+    ans->len = (size_t)(last - ans->data);
+    return control_proto_parse_final(last, &ans->code, &ans->text) == 1
+               ? 0 : -1;
+}
+
+static int
+cannot_connect(const char *path)
+{
+    if (errno == EACCES || errno == EPERM) {
+        fprintf(stderr, "fcgipm ctl: cannot connect to %s: %s (only root "
+                "and the master's user may use it)\n", path,
+                strerror(errno));
+        return CONTROL_EXIT_NOPERM;
+    }
+    fprintf(stderr, "fcgipm ctl: cannot connect to %s: %s (is fcgipm "
+            "running? is control_listen set?)\n", path, strerror(errno));
+    return CONTROL_EXIT_UNREACHABLE;
+}
+
+int
+ctl_exchange(const char *path, const struct control_request *rq,
+             int timeout_ms, struct ctl_answer *ans)
+{
+    char line[CONTROL_LINE_MAX + 1];
+    int len = control_proto_format_request(rq, line, sizeof(line));
+
+    *ans = (struct ctl_answer){ .code = CONTROL_EXIT_UNREACHABLE };
+    if (len == -1)
+        return ctl_usage_error("request too long");
+    int fd = connect_to(path);
+    if (fd == -1)
+        return cannot_connect(path);
+    /* A master that refuses us may close before reading: its answer is
+     * still there to read. */
+    if (send(fd, line, (size_t)len, MSG_NOSIGNAL) == -1 && errno != EPIPE
+        && errno != ECONNRESET) {
+        fprintf(stderr, "fcgipm ctl: %s: cannot send: %s\n", path,
+                strerror(errno));
+        close(fd);
+        return CONTROL_EXIT_UNREACHABLE;
+    }
+    int rc = read_all(fd, timeout_ms, ans);
+    close(fd);
+    if (rc == -1 || take_final(ans) == -1) {
+        fprintf(stderr, "fcgipm ctl: %s: no answer from the master%s%s\n",
+                path, rc == -1 ? ": " : "", rc == -1 ? strerror(errno) : "");
+        ctl_answer_free(ans);
+        return CONTROL_EXIT_UNREACHABLE;
+    }
+    return 0;
+}
+
+void
+ctl_answer_free(struct ctl_answer *ans)
+{
+    free(ans->data);
+    *ans = (struct ctl_answer){ 0 };
+}
+
+size_t
+ctl_next_row(struct ctl_answer *ans, size_t *pos, char **f, size_t max)
+{
+    if (*pos >= ans->len)
+        return 0;
+    char *line = ans->data + *pos;
+    char *nl = strchr(line, '\n');
+    *nl = '\0';
+    *pos = (size_t)(nl + 1 - ans->data);
+    size_t n = control_proto_split(line, f, max - 1);
+    f[n] = NULL;
+    return n;
+}
+
+/* --- output ----------------------------------------------------------- */
+
+static void
+json_string(const char *s)
+{
+    putchar('"');
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+/* A field as JSON: null for "-", a number when it is digits only. */
+static void
+json_value(const char *s)
+{
+    size_t digits = strspn(s, "0123456789");
+
+    if (strcmp(s, "-") == 0)
+        fputs("null", stdout);
+    else if (digits > 0 && digits < 20 && s[digits] == '\0')
+        fputs(s, stdout);
+    else
+        json_string(s);
+}
+
+/* The fields of f from 1 on, named by cols. */
+static void
+json_fields(char **f, size_t n, const char *const *cols)
+{
+    for (size_t i = 0; cols[i] != NULL; i++) {
+        printf("%s\"%s\": ", i > 0 ? ", " : "", cols[i]);
+        json_value(i + 1 < n ? f[i + 1] : "-");
+    }
+}
+
+/* {"ok": ..., "code": ..., "message": ..., then the rows: "pools" (each
+ * with its "workers") for status, the fields of scale and stop. */
+static void
+print_json(struct ctl_answer *ans)
+{
+    static const char *const scale_cols[] = { "pool", "target",
+                                              "max_workers", NULL };
+    static const char *const stop_cols[] = { "pid", NULL };
+    char *f[FIELDS_MAX];
+    size_t pos = 0, n, pools = 0, workers = 0;
+
+    printf("{\"ok\": %s, \"code\": %d, \"message\": ",
+           ans->code == 0 ? "true" : "false", ans->code);
+    json_string(ans->text);
+    while ((n = ctl_next_row(ans, &pos, f, FIELDS_MAX)) > 0) {
+        if (strcmp(f[0], "pool") == 0) {
+            printf("%s{", pools++ == 0 ? ", \"pools\": [" : "]}, ");
+            json_fields(f, n, control_pool_columns);
+            printf(", \"workers\": [");
+            workers = 0;
+        } else if (strcmp(f[0], "worker") == 0) {
+            printf("%s{", workers++ > 0 ? ", " : "");
+            json_fields(f, n, control_worker_columns);
+            putchar('}');
+        } else if (strcmp(f[0], "scale") == 0 || strcmp(f[0], "stop") == 0) {
+            fputs(", ", stdout);
+            json_fields(f, n, f[0][1] == 'c' ? scale_cols : stop_cols);
+        }
+    }
+    printf("%s}\n", pools > 0 ? "]}]" : "");
+}
+
+/* Rows of one kind from the answer as aligned columns under a header. */
+static void
+print_table(struct ctl_answer *ans, const char *kind,
+            const char *const *cols)
+{
+    char *f[FIELDS_MAX];
+    size_t width[FIELDS_MAX] = { 0 }, ncols = 0, pos, n;
+
+    for (; cols[ncols] != NULL; ncols++)
+        width[ncols] = strlen(cols[ncols]);
+    /* Twice over the rows: the widths, then the lines. ctl_next_row
+     * cuts the text, so the first pass works on a copy. */
+    struct ctl_answer copy = *ans;
+    copy.data = strndup(ans->data, ans->len);
+    if (copy.data == NULL)
+        return;
+    for (pos = 0; (n = ctl_next_row(&copy, &pos, f, FIELDS_MAX)) > 0;)
+        for (size_t i = 1; strcmp(f[0], kind) == 0 && i < n && i <= ncols;
+             i++)
+            if (strlen(f[i]) > width[i - 1])
+                width[i - 1] = strlen(f[i]);
+    free(copy.data);
+    for (size_t i = 0; i < ncols; i++)
+        printf("%-*s%s", i + 1 < ncols ? (int)width[i] : 0, cols[i],
+               i + 1 < ncols ? "  " : "\n");
+    copy = *ans;
+    copy.data = strndup(ans->data, ans->len);
+    for (pos = 0; copy.data != NULL
+                  && (n = ctl_next_row(&copy, &pos, f, FIELDS_MAX)) > 0;) {
+        if (strcmp(f[0], kind) != 0)
+            continue;
+        for (size_t i = 0; i < ncols; i++)
+            printf("%-*s%s", i + 1 < ncols ? (int)width[i] : 0,
+                   i + 1 < n ? f[i + 1] : "-", i + 1 < ncols ? "  " : "\n");
+    }
+    free(copy.data);
+}
+
+static void
+print_text(struct ctl_answer *ans, const struct control_request *rq)
+{
+    if (rq->verb == CONTROL_STATUS && ans->code == 0) {
+        print_table(ans, "pool", control_pool_columns);
+        putchar('\n');
+        print_table(ans, "worker", control_worker_columns);
+        return;
+    }
+    if (ans->code == 0)
+        printf("%s\n", ans->text);
+}
+
+/* --- the command ------------------------------------------------------ */
+
+/* The socket path: -S's, or control_listen from the configuration.
+ * NULL having said why, with *rc the exit status; *owned is freed by
+ * the caller. */
+static const char *
+find_socket(const struct ctl_opts *o, char **owned, int *rc)
+{
+    const char *s = o->socket;
+
+    *owned = NULL;
+    if (s == NULL) {
+        struct conf_cli cli;
+        struct conf c;
+        char err[1024];
+        conf_cli_init(&cli);
+        cli.config = o->config != NULL ? o->config : FCGIPM_CONFIG;
+        cli.listen_optional = true;
+        if (conf_load(&cli, &c, err, sizeof(err)) == -1) {
+            fprintf(stderr, "fcgipm ctl: %s\n", err);
+            *rc = CONTROL_EXIT_CONFIG;
+            return NULL;
+        }
+        if (c.control_listen != NULL)
+            *owned = strdup(c.control_listen);
+        conf_free(&c);
+        if (*owned == NULL) {
+            fprintf(stderr, "fcgipm ctl: %s: control_listen is not set\n",
+                    cli.config);
+            *rc = CONTROL_EXIT_CONFIG;
+            return NULL;
+        }
+        s = *owned;
+    }
+    if (strncmp(s, "unix:", 5) == 0)
+        s += 5;
+    if (*s == '\0' || *s == '@') {
+        *rc = ctl_usage_error("-S: a Unix socket path, unix:/path or /path");
+        return NULL;
+    }
+    return s;
+}
+
+static int
+run_command(const char *path, const struct ctl_opts *o,
+            const struct control_request *rq)
+{
+    struct ctl_answer ans;
+    /* A reload or an upgrade takes what it takes: the master bounds it
+     * (upgrade_timeout) and answers. */
+    int wait = rq->verb == CONTROL_RELOAD || rq->verb == CONTROL_UPGRADE
+                   ? -1 : WAIT_MS;
+    int rc = ctl_exchange(path, rq, wait, &ans);
+
+    if (rc != 0)
+        return rc;
+    if (o->json)
+        print_json(&ans);
+    else
+        print_text(&ans, rq);
+    if (ans.code != 0)
+        fprintf(stderr, "fcgipm ctl: %s\n", ans.text);
+    rc = ans.code;
+    ctl_answer_free(&ans);
+    return rc;
+}
+
+int
+ctl_main(int argc, char **argv)
+{
+    struct ctl_opts o = { 0 };
+    struct control_request rq;
+    char why[256], *owned;
+    int c, rc = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+S:c:jh", ctl_options, NULL)) != -1) {
+        switch (c) {
+        case 'S': o.socket = optarg; break;
+        case 'c': o.config = optarg; break;
+        case 'j': o.json = true; break;
+        case 'h': fputs(ctl_usage, stdout); return 0;
+        default: return ctl_usage_error("invalid option");
+        }
+    }
+    if (o.socket != NULL && o.config != NULL)
+        return ctl_usage_error("-S and -c: one or the other");
+    bool top = optind < argc && strcmp(argv[optind], "top") == 0;
+    if (!top && control_proto_parse_words((size_t)(argc - optind),
+                                          argv + optind, &rq, why,
+                                          sizeof(why)) == -1)
+        return ctl_usage_error(why);
+    const char *path = find_socket(&o, &owned, &rc);
+    if (path != NULL)
+        rc = top ? ctl_top_main(path, argc - optind, argv + optind)
+                 : run_command(path, &o, &rq);
+    free(owned);
+    return rc;
+}
