@@ -1,11 +1,17 @@
 # lighttpd spawns fcgipm through bin-path: fcgipm adopts the socket it
 # finds on fd 0 (no listen configured), runs its pool on it, and answers
 # through lighttpd; lighttpd's stop signal stops it and its workers.
+# lighttpd also reaches a pool of a master started apart, by its socket.
 . "$(dirname "$0")/lib.sh"
 need lighttpd
 need curl
 
 mkdir -p "$TMP/www"
+# The master started apart, whose socket lighttpd connects to.
+"$FCGIPM" -s "$TMP/apart.sock" -w 1 -l "$TMP/apart.log" -- "$HELLO" &
+APART_PID=$!
+STARTED_PIDS+=("$APART_PID")
+wait_until 10 answers "unix:$TMP/apart.sock" || fail "the apart master does not answer"
 cat >"$TMP/fcgipm.conf" <<CONF
 workers = 3
 log = "$LOG"
@@ -19,7 +25,10 @@ server.document-root = "$TMP/www"
 server.bind = "127.0.0.1"
 server.port = $PORT
 server.errorlog = "$TMP/lighttpd-error.log"
-fastcgi.server = ( "/" => ((
+fastcgi.server = ( "/apart/" => ((
+    "socket" => "$TMP/apart.sock",
+    "check-local" => "disable",
+)), "/" => ((
     "socket" => "$TMP/lt.sock",
     "bin-path" => "$FCGIPM -c $TMP/fcgipm.conf",
     "max-procs" => 1,
@@ -52,6 +61,11 @@ body=$(curl -sf "http://127.0.0.1:$PORT/hello") || fail "curl through lighttpd f
 wpid=${body##* }
 pgrep -P "$MASTER" | grep -qx "$wpid" || fail "answer from $wpid, not a worker of $MASTER"
 ok "curl through lighttpd gets 200 from one of fcgipm's workers"
+
+body=$(curl -sf "http://127.0.0.1:$PORT/apart/x") || fail "curl /apart/x failed"
+[ "$body" = "Hello from fcgipm worker $(pgrep -P "$APART_PID")" ] \
+    || fail "/apart/x: $body"
+ok "lighttpd reaches a pool by its socket (no bin-path)"
 
 workers_before=$(pgrep -P "$MASTER")
 kill -TERM "$LIGHTTPD_PID"
