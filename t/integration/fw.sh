@@ -28,7 +28,7 @@ fw_answers() {
     local pool=$1 runtime=$2 i body
     for i in 1 2 3; do
         wait_until 10 answers "unix:$TMP/$pool.sock" \
-            || fail "$pool: no answer: $(req "unix:$TMP/$pool.sock" / 2>&1)"
+            || fail "$pool: no answer: $(req "unix:$TMP/$pool.sock" / -t 5 2>&1)"
         body=$(req "unix:$TMP/$pool.sock" "/fw/$i?name=fcgipm$i" 2>&1) \
             || fail "$pool: request $i: $body"
         [[ $body =~ ^Hello,\ fcgipm$i\ from\ $runtime\ ([0-9]+)$ ]] \
