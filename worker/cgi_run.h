@@ -13,6 +13,7 @@
 #include "cgi.h"
 #include "pool_conf.h"
 #include "lines.h"
+#include "spool.h"
 
 /* Bytes moved per read or write: with the header block and the stderr
  * line, all the memory a request takes, whatever its size. */
@@ -49,6 +50,8 @@ struct cgi_run {
     unsigned long long body_left;  /* still to read from the web server */
     size_t pend_at;
     size_t pend_len;
+    struct spool hold;          /* output held while the body arrives */
+    bool hold_off;              /* the hold is full: output goes out */
     int status;                 /* HTTP status sent; 0 before */
     int wstatus;                /* the script's, once reaped */
     bool reaped;
