@@ -415,26 +415,10 @@ cgi_hold_release(struct cgi_run *r)
         cgi_hold_send(r);
 }
 
-static void
-cgi_io_pass(struct cgi_run *r);
-
 /* Move bytes between the web server and the script until it has exited
- * and its output pipes are closed, and what was held is sent. */
-void
-cgi_io_loop(struct cgi_run *r)
-{
-    spool_init(&r->hold, SPOOL_MEM_MAX, SPOOL_FILE_MAX, NULL);
-    r->hold_off = false;
-    cgi_io_pass(r);
-    /* The script ended without reading all of its body: the rest is not
-     * needed, and its output is its answer. */
-    r->hold_off = true;
-    cgi_hold_release(r);
-    spool_free(&r->hold);
-}
-
+ * and its output pipes are closed. */
 static void
-cgi_io_pass(struct cgi_run *r)
+cgi_io_relay(struct cgi_run *r)
 {
     while (!r->reaped || r->out_fd != -1 || r->err_fd != -1) {
         struct pollfd pfd[4] = {
@@ -463,6 +447,19 @@ cgi_io_pass(struct cgi_run *r)
         cgi_hold_release(r);
         cgi_check_time(r, clock_now_ms());
     }
+}
+
+/* cgi_io_relay, then what is still held is sent: the script ended
+ * before it read all of its body, and the rest is not needed. */
+void
+cgi_io_loop(struct cgi_run *r)
+{
+    spool_init(&r->hold, SPOOL_MEM_MAX, SPOOL_FILE_MAX, NULL);
+    r->hold_off = false;
+    cgi_io_relay(r);
+    r->hold_off = true;
+    cgi_hold_release(r);
+    spool_free(&r->hold);
 }
 
 /* The loop cannot go on: kill the group and wait for the script. */

@@ -15,8 +15,9 @@
 #include "lines.h"
 #include "spool.h"
 
-/* Bytes moved per read or write: with the header block and the stderr
- * line, all the memory a request takes, whatever its size. */
+/* Bytes moved per read or write: with the header block, the stderr
+ * line and what the hold keeps in memory (spool.h), all the memory a
+ * request takes, whatever its size. */
 #define CGI_CHUNK (64 * 1024)
 
 /* The longest a request's strings get in a log line, escaped. */
@@ -86,7 +87,8 @@ void cgi_client_failed(struct cgi_run *r);
 void cgi_sweep(struct cgi_run *r);
 
 /* From cgi_io.c: move bytes between the web server and the script until
- * it has exited and its output pipes are closed. */
+ * it has exited and its output pipes are closed; what it writes while
+ * its body still comes is held (r->hold) until the body is all read. */
 void cgi_io_loop(struct cgi_run *r);
 
 #endif

@@ -2,12 +2,13 @@
 # before they read a response: nginx stops sending it once it has the
 # response's header, Caddy reads nothing until it has sent it. So a
 # handler that answers while its body still arrives must hold its answer
-# until the body is in. A 1 MiB POST, and one a few bytes over what the
-# socket buffers hold, come back whole through a private nginx and a
-# private Caddy (and 3 MiB, over what a worker holds in memory) from
-# the demo app (exec mode, /echo), builtin:echo
-# (module mode) and a cgi script that is cat. A body over max_body is
-# still a 413; while a worker takes a slow body, another one serves.
+# until the body is in. A 1 MiB POST, one a few bytes over what the
+# socket buffers hold and one of 3 MiB (over what a worker holds in
+# memory) come back whole through a private nginx and a private Caddy
+# from the demo app (exec mode, /echo), builtin:echo (module mode) and a
+# cgi script that is cat. A body over max_body is still a 413; while a
+# worker takes a slow body, another one serves; without a temporary
+# file, a cgi worker holds 1 MiB and then lets the output go, in order.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 need caddy
@@ -17,9 +18,13 @@ EXEC=$TMP/exec.sock
 MODULE=$TMP/module.sock
 CGI=$TMP/cgi.sock
 LIMITS=$TMP/limits.sock
+NOFILE=$TMP/nofile.sock
 mkdir -p "$TMP/cgi-bin"
-printf '#!/bin/sh\nprintf "Content-Type: application/octet-stream\\n\\n"\nexec cat\n' \
-    >"$TMP/cgi-bin/cat.sh"
+cat >"$TMP/cgi-bin/cat.sh" <<'SH'
+#!/bin/sh
+printf 'Content-Type: application/octet-stream\n\n'
+exec cat
+SH
 chmod 755 "$TMP/cgi-bin/cat.sh"
 
 cat >"$TMP/fcgipm.conf" <<CONF
@@ -40,6 +45,13 @@ pool "cgi" {
     cgi_root = "$TMP/cgi-bin"
     workers = 2
 }
+pool "nofile" {
+    listen = "unix:$NOFILE"
+    mode = cgi
+    cgi_root = "$TMP/cgi-bin"
+    workers = 1
+    env = {"TMPDIR=$TMP/none"}
+}
 pool "limits" {
     listen = "unix:$LIMITS"
     mode = cgi
@@ -49,7 +61,7 @@ pool "limits" {
 }
 CONF
 start_fcgipm -c "$TMP/fcgipm.conf"
-wait_workers 7
+wait_workers 8
 for s in "$EXEC" "$MODULE"; do
     wait_until 10 answers "unix:$s" || fail "$s does not answer"
 done
@@ -87,7 +99,7 @@ post() {
     [ "$(md5sum <"$TMP/echo.out")" = "$(md5sum <"$file")" ]
 }
 
-# every_echo NAME PORT: the three handlers, both sizes, through NAME.
+# every_echo NAME PORT: the three handlers, the three sizes, through NAME.
 every_echo() {
     local name=$1 port=$2 path file
     for path in /exec/echo /module/echo /cgi-bin/cat.sh; do
@@ -111,7 +123,9 @@ over_max_body() {
     code=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' \
            --data-binary "@$TMP/body.over" \
            "http://127.0.0.1:$2/limits/cat.sh") || code="curl failed ($?)"
-    [ "$code" = 413 ] || { tail -3 "$TMP/caddy.log"; fail "$1: a body over max_body gave $code, not 413"; }
+    [ "$code" = 413 ] \
+        || fail "$1: a body over max_body gave $code, not 413:" \
+                "$(tail -1 "$NGINX_ERR"; tail -1 "$CADDY_LOG" 2>/dev/null)"
     ok "$1: a body over max_body is still a 413"
 }
 
@@ -132,7 +146,6 @@ NGINX_LOCATIONS="
             fastcgi_pass unix:$CGI;
         }
         location /limits/ {
-            root $TMP;
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $TMP/cgi-bin/cat.sh;
             fastcgi_pass unix:$LIMITS;
@@ -197,7 +210,8 @@ start_caddy() {
             </dev/null >>"$CADDY_LOG" 2>&1 &
         CADDY_PID=$!
         STARTED_PIDS+=("$CADDY_PID")
-        wait_until 10 caddy_settled || fail "caddy did not start: $(tail -3 "$CADDY_LOG")"
+        wait_until 10 caddy_settled \
+            || fail "caddy did not start: $(tail -3 "$CADDY_LOG")"
         caddy_ready && pid_alive "$CADDY_PID" && return 0
         grep -q "address already in use" "$CADDY_LOG" \
             || fail "caddy exited at start: $(tail -3 "$CADDY_LOG")"
@@ -218,8 +232,9 @@ SLOW=$!
 STARTED_PIDS+=("$SLOW")
 busy_cgi() { [ "$(socket_clients "$CGI")" -ge 1 ]; }
 wait_until 10 busy_cgi || fail "the slow POST did not reach the cgi pool"
-"$FCGI_REQUEST" -t 10 -p "SCRIPT_FILENAME=$TMP/cgi-bin/cat.sh" -d "@$TMP/body.edge" \
-    "unix:$CGI" /cgi >"$TMP/fast.out" || fail "no answer while a slow body arrives"
+"$FCGI_REQUEST" -t 10 -p "SCRIPT_FILENAME=$TMP/cgi-bin/cat.sh" \
+    -d "@$TMP/body.edge" "unix:$CGI" /cgi >"$TMP/fast.out" \
+    || fail "no answer while a slow body arrives"
 cmp -s "$TMP/fast.out" "$TMP/body.edge" \
     || fail "the other worker's echo differs ($(wc -c <"$TMP/fast.out") bytes)"
 pid_alive "$SLOW" || fail "the slow POST ended before the other request"
@@ -228,5 +243,20 @@ wait_status "$SLOW"
 cmp -s "$TMP/slow.out" "$TMP/body.1m" || fail "the slow POST's echo differs"
 ok "while a worker takes a slow 1 MiB body, another one serves"
 
-log_has " error fcgipm" && fail "errors in the log: $(grep " error " "$LOG" | head -3)"
+# Without a temporary file a worker holds 1 MiB; past that the output
+# goes out as it comes, in order: whole for a client that reads while it
+# sends.
+"$FCGI_REQUEST" -t 30 -p "SCRIPT_FILENAME=$TMP/cgi-bin/cat.sh" \
+    -d "@$TMP/body.3m" "unix:$NOFILE" /cgi >"$TMP/nofile.out" \
+    || fail "3 MiB to a cgi cat without a temporary file failed"
+cmp -s "$TMP/nofile.out" "$TMP/body.3m" \
+    || fail "3 MiB without a temporary file: $(wc -c <"$TMP/nofile.out")" \
+            "bytes, not the same"
+log_has "cat.sh: wrote over 1048576 bytes before its body was read and no \
+temporary file holds more: sent as it comes" \
+    || fail "no warning that the hold was full"
+ok "without a temporary file, output past 1 MiB goes out as it comes, in order"
+
+log_has " error fcgipm" \
+    && fail "errors in the log: $(grep " error " "$LOG" | head -3)"
 done_testing
