@@ -7,6 +7,10 @@
 
 #include "builtin.h"
 #include "log.h"
+#include "spool.h"
+
+/* Body bytes read or written at a time. */
+#define BUILTIN_CHUNK 65536
 
 static const char builtin_hello_text[] =
     "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n"
@@ -100,18 +104,60 @@ builtin_echo_params(FCGX_Request *req, char **params, size_t n)
     return builtin_put(req, "\n", 1, "echo");
 }
 
+/* What is left of the body, echoed as it comes. */
 static void
 builtin_echo_body(FCGX_Request *req)
 {
-    char buf[65536];
+    char buf[BUILTIN_CHUNK];
     int n;
 
     while ((n = FCGX_GetStr(buf, sizeof(buf), req->in)) > 0)
         if (builtin_put(req, buf, (size_t)n, "echo") == -1)
             return;
-    if (FCGX_GetError(req->in) != 0)
-        log_debug("builtin:echo: worker %d: cannot read the body (%d)",
-                  (int)getpid(), FCGX_GetError(req->in));
+}
+
+/* Read the body into held, to its end or until held is full: then the
+ * piece that did not fit is left in buf, *left bytes, and the rest is
+ * still to read. The answer waits for the body: nginx stops sending a
+ * body once it has the answer's header, and Caddy reads no answer until
+ * it has sent the body. */
+static void
+builtin_hold_body(FCGX_Request *req, struct spool *held, char *buf,
+                  int *left)
+{
+    while ((*left = FCGX_GetStr(buf, BUILTIN_CHUNK, req->in)) > 0) {
+        if (spool_add(held, buf, (size_t)*left) == 0)
+            continue;
+        if (errno == ENOSPC)
+            log_info("builtin:echo: worker %d: a body over %llu bytes: "
+                     "echoed as it comes", (int)getpid(),
+                     (unsigned long long)SPOOL_MEM_MAX + SPOOL_FILE_MAX);
+        else
+            log_warn_errno("builtin:echo: worker %d: cannot hold the body "
+                           "past %d bytes: echoed as it comes",
+                           (int)getpid(), SPOOL_MEM_MAX);
+        return;
+    }
+    *left = 0;
+}
+
+/* What held holds, then the n bytes of buf that did not fit. */
+static int
+builtin_put_held(FCGX_Request *req, struct spool *held, const char *buf,
+                 int n)
+{
+    char piece[16384];
+    ssize_t got;
+
+    while ((got = spool_take(held, piece, sizeof(piece))) > 0)
+        if (builtin_put(req, piece, (size_t)got, "echo") == -1)
+            return -1;
+    if (got == -1) {
+        log_error_errno("builtin:echo: worker %d: cannot read back the "
+                        "body it held", (int)getpid());
+        return -1;
+    }
+    return builtin_put(req, buf, (size_t)n, "echo");
 }
 
 /*
@@ -122,22 +168,35 @@ builtin_echo_body(FCGX_Request *req)
  *   ...                values as received (not escaped)
  *   \n                 an empty line
  *   BODY               the request body, byte for byte
+ *
+ * Nothing is sent before the body is all read, unless it is over what a
+ * spool holds (spool.h): the rest is then echoed as it comes.
  */
 int
 builtin_echo(FCGX_Request *req)
 {
     size_t n;
     char **params = builtin_sorted_params(req, &n);
+    struct spool held;
+    char buf[BUILTIN_CHUNK];
+    int left;
 
     if (params == NULL) {
         builtin_put(req, builtin_error_text, sizeof(builtin_error_text) - 1,
                     "echo");
         return 500;
     }
+    spool_init(&held, SPOOL_MEM_MAX, SPOOL_FILE_MAX, NULL);
+    builtin_hold_body(req, &held, buf, &left);
     if (builtin_put(req, builtin_echo_head, sizeof(builtin_echo_head) - 1,
                     "echo") == 0
-        && builtin_echo_params(req, params, n) == 0)
+        && builtin_echo_params(req, params, n) == 0
+        && builtin_put_held(req, &held, buf, left) == 0 && left > 0)
         builtin_echo_body(req);
+    if (FCGX_GetError(req->in) != 0)
+        log_debug("builtin:echo: worker %d: cannot read the body (%d)",
+                  (int)getpid(), FCGX_GetError(req->in));
+    spool_free(&held);
     free(params);
     return 200;
 }

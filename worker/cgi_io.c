@@ -1,6 +1,7 @@
 /* The CGI gateway's bytes: the request body into the script's stdin,
- * its stdout (the header block checked) to the web server, its stderr to
- * the log, in one poll loop under the request's deadlines. */
+ * its stdout (the header block checked) to the web server, held back
+ * while the body still arrives, its stderr to the log, in one poll loop
+ * under the request's deadlines. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <limits.h>
@@ -25,13 +26,11 @@
 /* Without a pidfd: how often to look whether the script exited. */
 #define CGI_REAP_POLL_MS 50
 
-/* cgi_write_fn to the client; a failure means the client went away, or
- * did not read in time. */
+/* Bytes to the client; a failure means the client went away, or did
+ * not read in time. */
 static int
-cgi_put(void *ctx, const char *data, size_t n)
+cgi_send(struct cgi_run *r, const char *data, size_t n)
 {
-    struct cgi_run *r = ctx;
-
     if (r->client_gone || r->client_done)
         return -1;
     if (n > 0 && FCGX_PutStr(data, (int)n, r->req->out) != (int)n) {
@@ -40,6 +39,75 @@ cgi_put(void *ctx, const char *data, size_t n)
     }
     r->unflushed = true;
     return 0;
+}
+
+/*
+ * Whether output is held rather than sent: while the body still comes.
+ * nginx stops sending a body once it has the response's header, and
+ * Caddy reads no response before it has sent the whole body; so a
+ * script that writes while it reads (cat) would wait for them, and they
+ * for it, until request_timeout. Once the body is all read from the web
+ * server, or the script closed its stdin, what is held goes out.
+ */
+static bool
+cgi_holds(const struct cgi_run *r)
+{
+    return r->body_left > 0 && !r->hold_off;
+}
+
+/* Send what is held, in order, before anything else. Not through
+ * r->b->io: what cgi_put is given may be there. */
+static int
+cgi_hold_send(struct cgi_run *r)
+{
+    char piece[16384];
+    ssize_t n;
+
+    while ((n = spool_take(&r->hold, piece, sizeof(piece))) > 0)
+        if (cgi_send(r, piece, (size_t)n) == -1)
+            return -1;
+    if (n == -1) {
+        CGI_LOG(log_error_errno, r, "%s", "cannot read back its output "
+                "held while its body came: response cut short");
+        cgi_client_failed(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* The hold is full: say so once, then output goes out as it comes. */
+static void
+cgi_hold_full(struct cgi_run *r)
+{
+    r->hold_off = true;
+    if (errno == ENOSPC)
+        CGI_LOG(log_warn, r, "wrote over %llu bytes before its %llu-byte "
+                "body was read: sent as it comes (a web server that reads "
+                "no response before it has sent the body waits for it)",
+                (unsigned long long)SPOOL_MEM_MAX + SPOOL_FILE_MAX,
+                r->body_len);
+    else
+        CGI_LOG(log_warn_errno, r, "wrote over %d bytes before its body "
+                "was read and no temporary file holds more: sent as it "
+                "comes", SPOOL_MEM_MAX);
+}
+
+/* cgi_write_fn to the client, through the hold while the body comes. */
+static int
+cgi_put(void *ctx, const char *data, size_t n)
+{
+    struct cgi_run *r = ctx;
+
+    if (r->client_gone || r->client_done)
+        return -1;
+    if (cgi_holds(r)) {
+        if (spool_add(&r->hold, data, n) == 0)
+            return 0;
+        cgi_hold_full(r);
+    }
+    if (cgi_hold_send(r) == -1)
+        return -1;
+    return cgi_send(r, data, n);
 }
 
 /* Logs one line of the script's stderr (lines_fn). */
@@ -317,15 +385,14 @@ cgi_poll_timeout(const struct cgi_run *r, uint64_t now)
 
 /* poll, but first send what libfcgi holds if poll is going to wait: a
  * script that writes a little now and then is streamed, not batched.
- * Not before the whole body is in the script's pipe: nginx stops sending
- * the body once it has the response header, and a script that prints
- * its header before reading its input would wait forever. */
+ * Not while the body comes (cgi_holds): only fcgipm's own error
+ * responses are in libfcgi's buffer then. */
 static int
 cgi_wait(struct cgi_run *r, struct pollfd *pfd, nfds_t n)
 {
     int rc;
 
-    if (r->unflushed && r->in_fd == -1) {
+    if (r->unflushed && !cgi_holds(r)) {
         rc = poll(pfd, n, 0);
         if (rc != 0)
             return rc;
@@ -340,10 +407,18 @@ cgi_wait(struct cgi_run *r, struct pollfd *pfd, nfds_t n)
 static void
 cgi_abandon(struct cgi_run *r);
 
+/* The body is all read, or no longer wanted: what is held goes out. */
+static void
+cgi_hold_release(struct cgi_run *r)
+{
+    if (!cgi_holds(r) && spool_len(&r->hold) > 0)
+        cgi_hold_send(r);
+}
+
 /* Move bytes between the web server and the script until it has exited
  * and its output pipes are closed. */
-void
-cgi_io_loop(struct cgi_run *r)
+static void
+cgi_io_relay(struct cgi_run *r)
 {
     while (!r->reaped || r->out_fd != -1 || r->err_fd != -1) {
         struct pollfd pfd[4] = {
@@ -369,8 +444,22 @@ cgi_io_loop(struct cgi_run *r)
             cgi_read_stderr(r);
         if (rc > 0 && pfd[3].revents != 0 && !r->reaped)
             cgi_reap(r, WNOHANG, clock_now_ms());
+        cgi_hold_release(r);
         cgi_check_time(r, clock_now_ms());
     }
+}
+
+/* cgi_io_relay, then what is still held is sent: the script ended
+ * before it read all of its body, and the rest is not needed. */
+void
+cgi_io_loop(struct cgi_run *r)
+{
+    spool_init(&r->hold, SPOOL_MEM_MAX, SPOOL_FILE_MAX, NULL);
+    r->hold_off = false;
+    cgi_io_relay(r);
+    r->hold_off = true;
+    cgi_hold_release(r);
+    spool_free(&r->hold);
 }
 
 /* The loop cannot go on: kill the group and wait for the script. */

@@ -13,9 +13,11 @@
 #include "cgi.h"
 #include "pool_conf.h"
 #include "lines.h"
+#include "spool.h"
 
-/* Bytes moved per read or write: with the header block and the stderr
- * line, all the memory a request takes, whatever its size. */
+/* Bytes moved per read or write: with the header block, the stderr
+ * line and what the hold keeps in memory (spool.h), all the memory a
+ * request takes, whatever its size. */
 #define CGI_CHUNK (64 * 1024)
 
 /* The longest a request's strings get in a log line, escaped. */
@@ -49,6 +51,8 @@ struct cgi_run {
     unsigned long long body_left;  /* still to read from the web server */
     size_t pend_at;
     size_t pend_len;
+    struct spool hold;          /* output held while the body arrives */
+    bool hold_off;              /* the hold is full: output goes out */
     int status;                 /* HTTP status sent; 0 before */
     int wstatus;                /* the script's, once reaped */
     bool reaped;
@@ -83,7 +87,8 @@ void cgi_client_failed(struct cgi_run *r);
 void cgi_sweep(struct cgi_run *r);
 
 /* From cgi_io.c: move bytes between the web server and the script until
- * it has exited and its output pipes are closed. */
+ * it has exited and its output pipes are closed; what it writes while
+ * its body still comes is held (r->hold) until the body is all read. */
 void cgi_io_loop(struct cgi_run *r);
 
 #endif

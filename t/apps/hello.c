@@ -1,7 +1,8 @@
 /* A plain libfcgi application for tests and `make run`: the kind of
  * program fcgipm's exec mode runs. Paths:
  *   /pid        its pid          /env   its environment
- *   /fds        its open fds     /echo  the request body back
+ *   /fds        its open fds     /echo  the request body back, once it
+ *                                       has all been read
  *   anything else: "Hello from fcgipm worker PID"
  * Query: sleep=MS delays the answer, status=N sets the HTTP status.
  * Argument --crash makes it exit 3 at once (a crash-looping app). */
@@ -55,14 +56,30 @@ list_fds(FCGX_Request *r)
     closedir(d);
 }
 
-static void
-echo_body(FCGX_Request *r)
+/* The whole body, read before a byte of the answer goes out: nginx
+ * stops sending a body once it has the answer's header, and Caddy reads
+ * no answer until it has sent the body, so an echo that wrote as it read
+ * would wait for them forever. NULL when out of memory. */
+static char *
+read_body(FCGX_Request *r, size_t *len)
 {
-    char buf[65536];
+    size_t cap = 65536;
+    char *buf = malloc(cap);
     int n;
 
-    while ((n = FCGX_GetStr(buf, sizeof(buf), r->in)) > 0)
-        FCGX_PutStr(buf, n, r->out);
+    *len = 0;
+    while (buf != NULL
+           && (n = FCGX_GetStr(buf + *len, (int)(cap - *len), r->in)) > 0) {
+        *len += (size_t)n;
+        if (*len == cap) {
+            char *more = realloc(buf, cap * 2);
+            if (more == NULL)
+                free(buf);
+            buf = more;
+            cap *= 2;
+        }
+    }
+    return buf;
 }
 
 static void
@@ -72,9 +89,13 @@ handle(FCGX_Request *r)
     const char *qs = FCGX_GetParam("QUERY_STRING", r->envp);
     long ms = query_long(qs, "sleep");
     long status = query_long(qs, "status");
+    char *body = NULL;
+    size_t len = 0;
 
     if (uri == NULL)
         uri = "/";
+    if (strcmp(uri, "/echo") == 0 && (body = read_body(r, &len)) == NULL)
+        status = 500;
     if (ms > 0)
         sleep_ms(ms);
     FCGX_FPrintF(r->out, "Status: %ld\r\nContent-Type: text/plain\r\n\r\n",
@@ -87,9 +108,10 @@ handle(FCGX_Request *r)
     else if (strcmp(uri, "/fds") == 0)
         list_fds(r);
     else if (strcmp(uri, "/echo") == 0)
-        echo_body(r);
+        FCGX_PutStr(body != NULL ? body : "", (int)len, r->out);
     else
         FCGX_FPrintF(r->out, "Hello from fcgipm worker %d\n", (int)getpid());
+    free(body);
 }
 
 int
