@@ -51,6 +51,14 @@ struct pool_conf {
     char *command_path;         /* command[0] resolved when loaded: absolute,
                                    found in PATH or under chdir; NULL when
                                    there is no command */
+    char **reload_on_change;    /* as written: "true" alone, or paths;
+                                   NULL-terminated; NULL when unset */
+    size_t nreload_on_change;
+    char **watch;               /* reload_on_change resolved, as the master
+                                   sees the files (absolute, under chroot):
+                                   the program or module first, then the
+                                   paths; NULL-terminated; NULL: none */
+    size_t nwatch;
 
     /* cgi and module modes: fcgipm's own libfcgi accept loop runs in the
      * worker and sees every request. */

@@ -599,6 +599,7 @@ conf_free(struct conf *c)
         conf_free_keys(CONF_SCOPE_POOL, &c->pools[i]);
         free(c->pools[i].name);
         free(c->pools[i].command_path);
+        conf_strv_free(c->pools[i].watch);
     }
     free(c->pools);
     conf_free_keys(CONF_SCOPE_TOP, c);

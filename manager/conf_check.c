@@ -671,6 +671,7 @@ conf_check(struct conf_ctx *x, const struct conf_cli *cli, struct conf *c)
             || conf_check_command(x, p, s) == -1
             || conf_check_cgi_root(x, p, s) == -1
             || conf_check_module(x, p, s) == -1
+            || conf_path_watch(x, p, s) == -1
             || conf_check_ids(x, p, s) == -1
             || conf_check_allowed_clients(x, p, s) == -1)
             return -1;

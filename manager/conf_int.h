@@ -147,6 +147,13 @@ char *conf_path_command(const char *cmd, const char *dir, char *why,
 int conf_path_check_log(const char *s, char *why, size_t len);
 /* A directory that exists (chroot). 0, or -1 with why. */
 int conf_path_check_dir(const char *s, char *why, size_t len);
+/* reload_on_change resolved into p->watch, the files as the master sees
+ * them: the program (exec) or module (not built in, not preloaded),
+ * then the paths, each absolute (relative ones to chdir; with chroot,
+ * absolute inside it) in a directory that exists. 0, or -1 having said
+ * why. */
+int conf_path_watch(struct conf_ctx *x, struct pool_conf *p,
+                    const struct conf_src *s);
 
 /* conf_signal.c */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "access.h"
@@ -62,7 +63,8 @@ _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level");
 
 static conf_check_fn conf_keys_check_control;
 static conf_fix_fn conf_keys_fix_listen, conf_keys_fix_clients,
-    conf_keys_fix_priority, conf_keys_fix_module_args, conf_keys_fix_log;
+    conf_keys_fix_priority, conf_keys_fix_module_args, conf_keys_fix_log,
+    conf_keys_fix_reload_on_change;
 
 /* Defaults are the documented ones (fcgipm.conf(5)). */
 const struct conf_key conf_keys[] = {
@@ -161,6 +163,11 @@ const struct conf_key conf_keys[] = {
     { CONF_KEY("min_uptime", POOL, min_uptime_ms, DURATION), .def = 1000 },
     { CONF_KEY("output_rate_limit", POOL, output_rate_limit, SIZE),
       .def = 1 << 20 },
+    /* Reload on deploy: "true" alone, or paths; conf_path_watch()
+     * resolves them with the program's. */
+    { CONF_KEY("reload_on_change", POOL, reload_on_change, LIST),
+      CONF_COUNT(nreload_on_change), .check = conf_value_check_nonempty,
+      .fix = conf_keys_fix_reload_on_change },
 
     /* cgi and module modes. */
     { CONF_KEY("cgi_root", POOL, cgi_root, STR),
@@ -459,5 +466,56 @@ conf_keys_fix_log(struct conf_ctx *x, const struct conf_key *k, void *base,
     }
     free(*v);
     *v = abs;
+    return 0;
+}
+
+/* 1 for true, yes, on; 0 for false, no, off (libconfuse's words); -1 for
+ * anything else, a path. */
+static int
+conf_keys_bool_word(const char *s)
+{
+    static const char *const words[] = { "false", "no", "off",
+                                         "true", "yes", "on" };
+
+    for (size_t i = 0; i < CONF_NELEM(words); i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return i >= 3;
+    return -1;
+}
+
+/* reload_on_change: "true" alone (spelt so from here on) watches the
+ * program or module; "false" alone is the default, an empty list. Among
+ * paths either is an error: the program is watched whenever paths are. */
+static int
+conf_keys_fix_reload_on_change(struct conf_ctx *x, const struct conf_key *k,
+                               void *base, struct conf_src *s)
+{
+    struct pool_conf *p = base;
+
+    for (size_t i = 0; i < p->nreload_on_change; i++) {
+        int b = conf_keys_bool_word(p->reload_on_change[i]);
+        if (b == -1)
+            continue;
+        if (p->nreload_on_change > 1) {
+            conf_fail_at(x, NULL, conf_line_at(x, s, k->name, (unsigned)i),
+                         k->name, "'%s' among paths: write %s = true "
+                         "alone, or list the paths (the program is "
+                         "watched with them)", p->reload_on_change[i],
+                         k->name);
+            return -1;
+        }
+        if (b == 0) {
+            conf_strv_free(p->reload_on_change);
+            p->reload_on_change = NULL;
+            p->nreload_on_change = 0;
+            return 0;
+        }
+        /* One spelling for conf_path_watch() and -t. */
+        char *t = conf_strdup(x, "true");
+        if (t == NULL)
+            return -1;
+        free(p->reload_on_change[i]);
+        p->reload_on_change[i] = t;
+    }
     return 0;
 }

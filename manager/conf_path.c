@@ -164,3 +164,150 @@ conf_path_check_dir(const char *s, char *why, size_t len)
         return 0;
     return -1;
 }
+
+/* path as the master sees it: under root when there is one (path is then
+ * absolute inside it), else made absolute against dir. Trailing slashes
+ * go, so that the last component names the file. malloc'd; NULL with
+ * errno. */
+static char *
+conf_path_master(const char *path, const char *root, const char *dir)
+{
+    char *abs = root != NULL ? conf_path_join(root, path + strspn(path, "/"))
+                             : conf_path_abs(path, dir);
+    size_t n = abs != NULL ? strlen(abs) : 0;
+
+    while (n > 1 && abs[n - 1] == '/')
+        abs[--n] = '\0';
+    return abs;
+}
+
+/* The file reload_on_change = true stands for: the program an exec worker
+ * runs, or the module a worker loads itself, as the master sees it. NULL
+ * with why when there is none; with why "" when out of memory. */
+static char *
+conf_path_program(const struct pool_conf *p, char *why, size_t len)
+{
+    why[0] = '\0';
+    if (p->mode == MODE_EXEC && p->command_path != NULL)
+        return conf_path_master(p->command_path, p->chroot, NULL);
+    if (p->mode == MODE_MODULE && !conf_value_is_builtin(p->module)
+        && !p->preload)
+        return conf_path_master(p->module, p->chroot, p->chdir);
+    if (p->mode == MODE_CGI)
+        snprintf(why, len, "mode cgi has no program (each request runs "
+                 "its script anew)");
+    else if (p->mode == MODE_MODULE && p->preload)
+        snprintf(why, len, "a preloaded module is loaded again only by an "
+                 "upgrade (USR2)");
+    else
+        snprintf(why, len, "'%s' is built in", p->module);
+    return NULL;
+}
+
+/* Whether the master can watch path: a directory, or a name in one. Its
+ * last component is not followed: a symlink is watched as a name. 0, or
+ * -1 with why. */
+static int
+conf_path_check_watch(const char *path, char *why, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    char *dir;
+    int rc = -1;
+
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (dir == NULL)
+        snprintf(why, len, "out of memory");
+    else if (stat(dir, &st) == -1)
+        snprintf(why, len, "'%s': %s: %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(why, len, "'%s': %s is not a directory", path, dir);
+    else
+        rc = 0;
+    free(dir);
+    return rc;
+}
+
+/* Listed path i of reload_on_change, appended to v (n so far) unless
+ * there already. 0, or -1 having said why. */
+static int
+conf_path_watch_one(struct conf_ctx *x, const struct pool_conf *p,
+                    const struct conf_src *s, size_t i, char **v, size_t *n)
+{
+    const char *key = "reload_on_change", *path = p->reload_on_change[i];
+    int line = conf_line_at(x, s, key, (unsigned)i);
+    char why[CONF_MSG_MAX];
+    char *w;
+
+    if (p->chroot != NULL && path[0] != '/') {
+        conf_fail_at(x, p->name, line, key, "'%s' is not an absolute path "
+                     "(with chroot, it names a file inside %s)", path,
+                     p->chroot);
+        return -1;
+    }
+    if ((w = conf_path_master(path, p->chroot, p->chdir)) == NULL) {
+        conf_fail_at(x, p->name, line, key, "'%s': %s", path,
+                     strerror(errno));
+        return -1;
+    }
+    for (size_t j = 0; j < *n; j++)
+        if (strcmp(v[j], w) == 0) {
+            free(w);
+            return 0;
+        }
+    v[(*n)++] = w;
+    if (conf_path_check_watch(w, why, sizeof(why)) == -1) {
+        conf_fail_at(x, p->name, line, key, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+int
+conf_path_watch(struct conf_ctx *x, struct pool_conf *p,
+                const struct conf_src *s)
+{
+    const char *key = "reload_on_change";
+    int line = conf_keys_line(s, key);
+    size_t n = p->nreload_on_change, nv = 0;
+    bool alone = n == 1 && strcmp(p->reload_on_change[0], "true") == 0;
+    char why[CONF_MSG_MAX];
+    char **v;
+    char *prog;
+
+    if (n == 0)
+        return 0;
+    if ((v = calloc(n + 2, sizeof(*v))) == NULL) {
+        conf_oom(x);
+        return -1;
+    }
+    prog = conf_path_program(p, why, sizeof(why));
+    if (prog == NULL && why[0] == '\0') {
+        conf_oom(x);
+        goto fail;
+    }
+    if (prog == NULL && alone) {
+        conf_fail_at(x, p->name, line, key, "nothing to watch: %s; list "
+                     "the files whose change should replace the workers",
+                     why);
+        goto fail;
+    }
+    if (prog != NULL) {
+        v[nv++] = prog;
+        if (conf_path_check_watch(prog, why, sizeof(why)) == -1) {
+            conf_fail_at(x, p->name, line, key, "%s", why);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; !alone && i < n; i++)
+        if (conf_path_watch_one(x, p, s, i, v, &nv) == -1)
+            goto fail;
+    p->watch = v;
+    p->nwatch = nv;
+    return 0;
+fail:
+    conf_strv_free(v);
+    return -1;
+}
