@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include "change.h"
 #include "child.h"
 #include "control.h"
 #include "daemon.h"
@@ -28,6 +29,7 @@ manager_init(struct manager *m)
     upgrade_origin_init(&m->origin);
     status_init(&m->status);
     control_init(&m->control);
+    change_init(&m->change);
 }
 
 /* Each death may leave orphans, reparented to us as it happened: look
@@ -53,6 +55,7 @@ reap(struct manager *m, uint64_t now)
             s = pool_find_pid(m->pools[i], pid);
         if (s != NULL) {
             struct pool *p = m->pools[i - 1];
+            s->exit_status = st;    /* for pool_replace's failure */
             child_died(p, s, st, now);
             if (p->conf->mode != MODE_EXEC)
                 orphan_sweep(m, p->conf->name, pid);
@@ -170,6 +173,7 @@ manager_run_due(struct manager *m, uint64_t now)
 {
     bool empty = true;
 
+    change_run_due(m, now);
     for (size_t i = 0; i < m->npools; i++) {
         struct pool *p = m->pools[i];
         pool_run_due(p, now);
@@ -198,6 +202,7 @@ manager_next_deadline(const struct manager *m)
     uint64_t status_at = status_next_deadline(m);
     uint64_t output_at = output_next_deadline(m);
     uint64_t control_at = control_next_deadline(m);
+    uint64_t change_at = change_next_deadline(m);
 
     if (status_at < next)
         next = status_at;
@@ -205,6 +210,8 @@ manager_next_deadline(const struct manager *m)
         next = control_at;
     if (output_at < next)
         next = output_at;
+    if (change_at < next)
+        next = change_at;
 
     for (size_t i = 0; i < m->npools; i++) {
         uint64_t at = pool_next_deadline(m->pools[i]);
@@ -217,10 +224,13 @@ manager_next_deadline(const struct manager *m)
 int
 manager_run(struct manager *m)
 {
+    change_arm(m);
     manager_run_due(m, sys_now_ms());
     /* Workers are forked: new connections will be served. */
     upgrade_report_ready(m);
     daemon_report_ready(&m->daemon_ready_fd);
     notify_send("READY=1");
-    return loop_run(m);
+    int rc = loop_run(m);
+    change_disarm(m);
+    return rc;
 }

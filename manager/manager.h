@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "change.h"
 #include "conf.h"
 #include "control.h"
 #include "listen.h"
@@ -69,7 +70,12 @@ struct slot {
                                    stops at any moment, no idle wait */
     unsigned fail_streak;       /* deaths in a row within min_uptime */
     bool outgoing;              /* being replaced (reload): stop it once
-                                   its replacement is forked */
+                                   its replacement is forked; or
+                                   (pool_replace) once one is up */
+    bool incoming;              /* started by pool_replace, not yet up
+                                   (lived min_uptime) */
+    int exit_status;            /* how its last worker ended (wait
+                                   status); -1: the fork failed */
     /* process manager (scale.c): what the last look at the worker saw */
     bool pm_ready;              /* exec: seen waiting in accept() */
     uint64_t pm_activity;       /* requests served (cgi, module), or read
@@ -91,6 +97,9 @@ struct pool {
     unsigned long spawns;
     unsigned long respawns;     /* spawns that replaced a dead worker */
     bool crash_loop;            /* logged once until a worker lives */
+    bool replacing;             /* pool_replace in progress: an old worker
+                                   stops as each new one is up */
+    uint64_t replace_check_at;  /* when the next new worker is up */
     bool retired;               /* gone from the config: drains, then is
                                    freed; its conf is in old_confs */
     struct sb_map *scoreboard;  /* cgi and module pools; else NULL */
@@ -191,6 +200,7 @@ struct manager {
     struct control_result reload_result;   /* for fcgipm ctl reload */
     struct control_result upgrade_result;  /* for fcgipm ctl upgrade */
     struct output_set outputs;
+    struct change_set change;   /* reload_on_change's watches */
     struct orphan orphans[ORPHANS_MAX];  /* killed, not yet reaped */
     size_t norphans;
     bool orphans_unlisted;      /* reading our children failed: logged */

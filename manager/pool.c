@@ -2,7 +2,9 @@
  * with the target. child.c runs a slot's life, scale.c moves the target on
  * load; doc/pool.md tells how the pieces fit. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,11 @@
 #include "pool.h"
 #include "scale.h"
 #include "sys.h"
+#include "wstatus.h"
+
+/* A new worker whose slot died this many times in a row within
+ * min_uptime of starting fails a pool_replace: the crash-loop bound. */
+#define REPLACE_FAIL_STREAK 3
 
 int
 pool_plan(unsigned target, unsigned live)
@@ -54,6 +61,7 @@ pool_init(struct pool *p, struct manager *m, const struct pool_conf *pc,
     p->listeners = ls;
     p->nlisteners = nls;
     p->started_wall = sys_wall_time();
+    p->replace_check_at = NEVER;
     scale_init(p);
 }
 
@@ -156,8 +164,13 @@ start_one(struct pool *p, uint64_t now)
 
     if (s == NULL)
         return false;
-    if (child_spawn(p, s, now) == -1)
+    /* During a pool_replace every new worker runs the new program. */
+    s->incoming = p->replacing;
+    s->outgoing = false;
+    if (child_spawn(p, s, now) == -1) {
+        s->exit_status = -1;            /* for replace_fail */
         child_fork_failed(p, s, now);   /* memory, pid limit */
+    }
     return true;
 }
 
@@ -250,11 +263,16 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
     choose_target(p, pc);
     p->conf = pc;
     p->crash_loop = false;
+    /* A reload replaces every worker: a pool_replace in progress is
+     * over, its old and new workers alike are outgoing. */
+    p->replacing = false;
+    p->replace_check_at = NEVER;
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
         if (s->state == SLOT_WAITING)
             s->state = SLOT_EMPTY;
         s->fail_streak = 0;
+        s->incoming = false;
         s->outgoing = s->state == SLOT_RUNNING;
     }
     unsigned started = 0;
@@ -270,6 +288,129 @@ pool_reconfigure(struct pool *p, const struct pool_conf *pc, uint64_t now)
     }
     log_info("pool %s: %u new workers started, old ones asked to stop",
              pc->name, started);
+}
+
+void
+pool_replace(struct pool *p, const char *file, uint64_t now)
+{
+    unsigned old = 0, started = 0;
+
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        /* A respawn to come would run the new program: one of the new
+         * workers takes its place. */
+        if (s->state == SLOT_WAITING) {
+            s->state = SLOT_EMPTY;
+            s->fail_streak = 0;
+        }
+        s->incoming = false;
+        s->outgoing = s->state == SLOT_RUNNING;
+        old += s->outgoing;
+    }
+    log_info("pool %s: %s changed: replacing %u workers", p->conf->name,
+             file, old);
+    p->replacing = true;
+    while (started < p->target && start_one(p, now))
+        started++;
+    p->replace_check_at = now + p->conf->min_uptime_ms;
+}
+
+bool
+pool_is_replacing(const struct pool *p)
+{
+    return p->replacing;
+}
+
+/* Ask up to n old workers of a pool_replace to stop. */
+static void
+release_outgoing(struct pool *p, unsigned n, uint64_t now)
+{
+    for (size_t i = 0; i < p->nslots && n > 0; i++) {
+        struct slot *s = &p->slots[i];
+        if (!s->outgoing || s->state != SLOT_RUNNING)
+            continue;
+        s->outgoing = false;
+        child_ask_stop(p, s, now);
+        n--;
+    }
+}
+
+/* The new program does not start: its workers go and the old ones stay,
+ * serving as before, until the next change. Said once, with why. */
+static void
+replace_fail(struct pool *p, const struct slot *bad, uint64_t now)
+{
+    bool looping = false;
+    char how[96];
+
+    if (bad->exit_status == -1)
+        snprintf(how, sizeof(how), "could not be forked");
+    else
+        wstatus_describe(bad->exit_status, how, sizeof(how));
+    log_error("pool %s: replacing workers failed: a new worker (slot %u) "
+              "%s, %u times in a row within %ums of starting; the old "
+              "workers keep serving", p->conf->name, bad->index, how,
+              bad->fail_streak, p->conf->min_uptime_ms);
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->incoming && s->state == SLOT_WAITING) {
+            s->state = SLOT_EMPTY;
+            s->fail_streak = 0;
+        } else if (s->incoming && s->state == SLOT_RUNNING) {
+            child_ask_stop(p, s, now);
+        }
+        s->incoming = false;
+        s->outgoing = false;
+        looping = looping || s->fail_streak > 0;
+    }
+    /* The crash loop was the new workers': a later one is logged. */
+    p->crash_loop = p->crash_loop && looping;
+    p->replacing = false;
+    p->replace_check_at = NEVER;
+}
+
+/* A pool_replace in progress: each new worker that has lived min_uptime
+ * lets an old one go, and once none is left to prove itself, the rest
+ * go. An old worker that dies is not respawned: the new ones are its
+ * replacements. A new one that crash-loops ends it (replace_fail). */
+static void
+replace_due(struct pool *p, uint64_t now)
+{
+    unsigned proven = 0, pending = 0;
+    uint64_t next = NEVER;
+
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        uint64_t up_at = s->started_at + p->conf->min_uptime_ms;
+        if (s->outgoing && s->state == SLOT_WAITING) {
+            s->state = SLOT_EMPTY;
+            s->fail_streak = 0;
+            s->outgoing = false;
+        }
+        if (!s->incoming)
+            continue;
+        if (s->fail_streak >= REPLACE_FAIL_STREAK) {
+            replace_fail(p, s, now);
+            return;
+        }
+        if (s->state == SLOT_RUNNING && up_at <= now) {
+            s->incoming = false;
+            proven++;
+        } else if (s->state == SLOT_RUNNING || s->state == SLOT_WAITING) {
+            pending++;
+            if (s->state == SLOT_RUNNING && up_at < next)
+                next = up_at;
+        } else {
+            s->incoming = false;    /* stopped by the pm: not counted */
+        }
+    }
+    release_outgoing(p, pending > 0 ? proven : UINT_MAX, now);
+    p->replace_check_at = next;
+    if (pending > 0)
+        return;
+    p->replacing = false;
+    log_info("pool %s: new workers up, old ones asked to stop",
+             p->conf->name);
 }
 
 void
@@ -343,6 +484,9 @@ pool_resize(struct pool *p, long delta, const char *by)
 void
 pool_run_due(struct pool *p, uint64_t now)
 {
+    /* First: an old worker that died is not respawned below. */
+    if (p->replacing)
+        replace_due(p, now);
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
         if (s->state == SLOT_WAITING && s->respawn_at <= now)
@@ -373,6 +517,8 @@ pool_next_deadline(const struct pool *p)
         next = p->pm.tick_at;
     if (p->pm.deferred_at < next)
         next = p->pm.deferred_at;
+    if (p->replacing && p->replace_check_at < next)
+        next = p->replace_check_at;
     return next;
 }
 
@@ -386,6 +532,8 @@ pool_stop_all(struct pool *p, bool graceful, uint64_t now)
         listen_unlink(&p->listeners[i]);
     /* No more sizing: the pool only shrinks to nothing now. */
     scale_stop(p);
+    p->replacing = false;
+    p->replace_check_at = NEVER;
 
     for (size_t i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];

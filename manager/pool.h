@@ -28,6 +28,15 @@ void pool_fini(struct pool *p);
 void pool_reconfigure(struct pool *p, const struct pool_conf *pc,
                       uint64_t now);
 
+/* Replace every worker of p because file changed (reload_on_change),
+ * new before old: the old workers keep serving, one stopping as each new
+ * one has lived min_uptime. If the new ones crash-loop, they go and the
+ * old ones stay (logged once); the next change tries again. Logs "pool
+ * NAME: FILE changed: replacing N workers". */
+void pool_replace(struct pool *p, const char *file, uint64_t now);
+/* Whether a pool_replace is in progress. */
+bool pool_is_replacing(const struct pool *p);
+
 /* Start or stop workers so that the live count meets the target; starts
  * take max_spawn_rate tokens, and those it lacks wait for a deadline.
  * Stops take a waiting slot first, then an idle worker, then the newest. */

@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "control_proto.h"
+#include "change.h"
 #include "handler.h"
 #include "log.h"
 #include "pidfile.h"
@@ -396,9 +397,11 @@ reload_run(struct manager *m, uint64_t now)
         if (moved && old_pid_file != NULL)
             pidfile_remove(old_pid_file, getpid());
         /* Before "done": whoever waits for it finds the status socket
-         * where, and as, the new configuration says. */
+         * where, and as, the new configuration says, and the new
+         * reload_on_change files watched. */
         status_reconfigure(m);
         control_reconfigure(m);
+        change_arm(m);
         log_info("reload: done, %zu pool%s", nc.npools,
                  nc.npools == 1 ? "" : "s");
         control_result_set(&m->reload_result, CONTROL_EXIT_OK, "reload "

@@ -253,6 +253,84 @@ test_conf_caps_max_workers_within_the_slots(void **state)
     unlink(path);
 }
 
+/* The slot of pid's worker, which must be running or stopping. */
+static struct slot *
+slot_of(struct pool *p, pid_t pid)
+{
+    struct slot *s = pool_find_pid(p, pid);
+
+    assert_non_null(s);
+    return s;
+}
+
+/* Old workers serve on, beside the new ones, until these have lived
+ * min_uptime; then they are asked to stop (an exec worker: once seen
+ * idle, so the first look at each reads /proc). */
+static void
+test_replace_keeps_old_workers_until_new_ones_are_up(void **state)
+{
+    struct pool *p = *state;
+
+    fill(p, 5000);
+    for (pid_t pid = 200; pid < 203; pid++)
+        will_return(sys_fork, pid);
+    pool_replace(p, "/srv/app", 6000);
+    assert_true(pool_is_replacing(p));
+    for (pid_t pid = 100; pid < 103; pid++)
+        assert_int_equal(slot_of(p, pid)->state, SLOT_RUNNING);
+    pool_reconcile(p, 6001);    /* the old ones are not counted: no fork */
+    assert_int_equal(pool_next_deadline(p), 7000);
+    pool_run_due(p, 6999);
+    for (pid_t pid = 100; pid < 103; pid++)
+        assert_int_equal(slot_of(p, pid)->state, SLOT_RUNNING);
+    for (pid_t pid = 100; pid < 103; pid++)
+        will_read(pid, "syscall", IN_SLEEP);
+    pool_run_due(p, 7000);
+    assert_false(pool_is_replacing(p));
+    for (pid_t pid = 100; pid < 103; pid++)
+        assert_int_equal(slot_of(p, pid)->state, SLOT_STOPPING);
+    for (pid_t pid = 200; pid < 203; pid++)
+        assert_int_equal(slot_of(p, pid)->state, SLOT_RUNNING);
+}
+
+/* A new program that dies at once: after three quick deaths in a row the
+ * new workers go and the old ones are the pool again, none stopped. */
+static void
+test_replace_that_crash_loops_keeps_the_old_workers(void **state)
+{
+    struct pool *p = *state;
+    uint64_t now = 6000;
+    pid_t pid = 300;
+
+    fill(p, 5000);
+    for (pid_t i = 200; i < 203; i++)
+        will_return(sys_fork, i);
+    pool_replace(p, "/srv/app", now);
+    struct slot *s = slot_of(p, 200);
+    s->exit_status = W_EXITCODE(1, 0);
+    child_died(p, s, W_EXITCODE(1, 0), ++now);
+    for (int i = 0; i < 2; i++) {
+        now = s->respawn_at;
+        will_return(sys_fork, pid);
+        pool_run_due(p, now);
+        assert_int_equal(slot_of(p, pid++), s);
+        s->exit_status = W_EXITCODE(1, 0);
+        child_died(p, s, W_EXITCODE(1, 0), ++now);
+    }
+    assert_int_equal(s->fail_streak, 3);
+    will_read(201, "syscall", IN_SLEEP);
+    will_read(202, "syscall", IN_SLEEP);
+    pool_run_due(p, now);       /* the two other new ones: asked to stop */
+    assert_false(pool_is_replacing(p));
+    assert_int_equal(s->state, SLOT_EMPTY);
+    for (pid_t i = 100; i < 103; i++) {
+        assert_int_equal(slot_of(p, i)->state, SLOT_RUNNING);
+        assert_false(slot_of(p, i)->outgoing);
+    }
+    assert_int_equal(slot_of(p, 201)->state, SLOT_STOPPING);
+    pool_reconcile(p, now);     /* 3 live workers: nothing to start */
+}
+
 int
 main(void)
 {
@@ -271,6 +349,12 @@ main(void)
             test_reload_that_grows_keeps_every_worker_on_the_scoreboard),
         cmocka_unit_test(test_slots_never_outgrow_the_scoreboard),
         cmocka_unit_test(test_conf_caps_max_workers_within_the_slots),
+        cmocka_unit_test_setup_teardown(
+            test_replace_keeps_old_workers_until_new_ones_are_up, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_replace_that_crash_loops_keeps_the_old_workers, setup,
+            teardown),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
