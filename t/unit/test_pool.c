@@ -264,14 +264,16 @@ slot_of(struct pool *p, pid_t pid)
 }
 
 /* Old workers serve on, beside the new ones, until these have lived
- * min_uptime; then they are asked to stop (an exec worker: once seen
- * idle, so the first look at each reads /proc). */
+ * min_uptime; then they are asked to stop. (Workers that stop themselves,
+ * as cgi and module ones do, get stop_signal at once: the ask is seen.) */
 static void
 test_replace_keeps_old_workers_until_new_ones_are_up(void **state)
 {
     struct pool *p = *state;
 
     fill(p, 5000);
+    for (pid_t pid = 100; pid < 103; pid++)
+        slot_of(p, pid)->stops_itself = true;
     for (pid_t pid = 200; pid < 203; pid++)
         will_return(sys_fork, pid);
     pool_replace(p, "/srv/app", 6000);
@@ -284,7 +286,7 @@ test_replace_keeps_old_workers_until_new_ones_are_up(void **state)
     for (pid_t pid = 100; pid < 103; pid++)
         assert_int_equal(slot_of(p, pid)->state, SLOT_RUNNING);
     for (pid_t pid = 100; pid < 103; pid++)
-        will_read(pid, "syscall", IN_SLEEP);
+        expect_signal(pid, SIGUSR1);
     pool_run_due(p, 7000);
     assert_false(pool_is_replacing(p));
     for (pid_t pid = 100; pid < 103; pid++)
@@ -306,6 +308,8 @@ test_replace_that_crash_loops_keeps_the_old_workers(void **state)
     for (pid_t i = 200; i < 203; i++)
         will_return(sys_fork, i);
     pool_replace(p, "/srv/app", now);
+    slot_of(p, 201)->stops_itself = true;
+    slot_of(p, 202)->stops_itself = true;
     struct slot *s = slot_of(p, 200);
     s->exit_status = W_EXITCODE(1, 0);
     child_died(p, s, W_EXITCODE(1, 0), ++now);
@@ -318,8 +322,8 @@ test_replace_that_crash_loops_keeps_the_old_workers(void **state)
         child_died(p, s, W_EXITCODE(1, 0), ++now);
     }
     assert_int_equal(s->fail_streak, 3);
-    will_read(201, "syscall", IN_SLEEP);
-    will_read(202, "syscall", IN_SLEEP);
+    expect_signal(201, SIGUSR1);
+    expect_signal(202, SIGUSR1);
     pool_run_due(p, now);       /* the two other new ones: asked to stop */
     assert_false(pool_is_replacing(p));
     assert_int_equal(s->state, SLOT_EMPTY);
