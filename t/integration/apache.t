@@ -368,7 +368,7 @@ grep -q '"pool":"app","process manager":"static"' "$TMP/body" \
     || fail "/status?json: $(head -c 300 "$TMP/body")"
 get '/status?full'
 expect 200 "GET /status?full"
-diff <(workers) <(sed -n 's/^pid: *//p' "$TMP/body" | sort -n) >/dev/null \
+diff <(workers) <(sed -n 's/^pid: *//p' "$TMP/body" | sort) >/dev/null \
     || fail "/status?full pids are not the workers: $(grep '^pid:' "$TMP/body")"
 get '/status?openmetrics'
 expect 200 "GET /status?openmetrics"

@@ -111,7 +111,7 @@ ctl -c "$CONF" status >"$TMP/out" || fail "status through -c failed"
 grep -Eq '^app +exec +static +2 +2 ' "$TMP/out" \
     || fail "no app row: $(cat "$TMP/out")"
 diff <(workers) <(awk '$1 ~ /^(app|mod)$/ && $2 ~ /^[0-9]+$/ { print $2 }' \
-                      "$TMP/out" | sort -n) >/dev/null \
+                      "$TMP/out" | sort) >/dev/null \
     || fail "status pids are not the workers: $(cat "$TMP/out")"
 awk '$1 == "app" && $2 ~ /^[0-9]+$/ && $5 !~ /^[0-9]+$/ { exit 1 }' \
     "$TMP/out" || fail "a worker without its RSS: $(cat "$TMP/out")"

@@ -24,7 +24,7 @@ includes() {
 bad=$(comm -12 <(headers manager | sort) <(includes worker))
 [ -z "$bad" ] || fail "worker/ includes manager/ headers: $bad"
 for dir in common protocol; do
-    bad=$(comm -12 <(headers manager; headers worker | sort) \
+    bad=$(comm -12 <({ headers manager; headers worker; } | sort) \
               <(includes $dir) | sort -u)
     [ -z "$bad" ] || fail "$dir/ includes manager/ or worker/ headers: $bad"
 done

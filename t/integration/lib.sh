@@ -92,7 +92,9 @@ start_fcgipm() {
 }
 
 # workers [PID]: pids of the master's children, one a line.
-workers() { pgrep -P "${1:-$FCGIPM_PID}" | sort -n; }
+# Sorted as text, as comm(1) wants: tests compare pid lists with comm, and
+# a numeric sort is out of comm's order once pids wrap (5499 < 15176).
+workers() { pgrep -P "${1:-$FCGIPM_PID}" | sort; }
 worker_count() { workers "$@" | wc -l; }
 has_workers() { [ "$(worker_count)" -eq "$1" ]; }
 wait_workers() {

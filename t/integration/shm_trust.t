@@ -92,12 +92,12 @@ scribbled() {
 wait_until 10 scribbled \
     || fail "status shows no scribbled states: $(grep state "$TMP/full")"
 st "/status?full&json" >/dev/null || fail "json status failed"
-old=$(pgrep -P "$FCGIPM_PID" -u nobody | sort -n)
+old=$(pgrep -P "$FCGIPM_PID" -u nobody | sort)
 [ "$(echo "$old" | wc -l)" = 2 ] || fail "scribble workers: $old"
 kill -KILL $old
 respawned() {
     local now
-    now=$(pgrep -P "$FCGIPM_PID" -u nobody | sort -n)
+    now=$(pgrep -P "$FCGIPM_PID" -u nobody | sort)
     [ "$(echo "$now" | wc -w)" = 2 ] && [ -z "$(comm -12 \
         <(echo "$old") <(echo "$now"))" ]
 }

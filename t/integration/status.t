@@ -129,7 +129,7 @@ grep -q '^fcgipm_idle_processes{pool="app"}' "$TMP/om" \
 ok "?openmetrics: TYPE before samples, _total counters, # EOF last"
 
 st '/status?full' >"$TMP/full" || fail "/status?full failed"
-diff <(workers) <(sed -n 's/^pid: *//p' "$TMP/full" | sort -n) \
+diff <(workers) <(sed -n 's/^pid: *//p' "$TMP/full" | sort) \
     || fail "?full pids are not the workers"
 [ "$(grep -c '^state: *running$' "$TMP/full")" = 2 ] || fail "exec states"
 [ "$(grep -c '^state: *idle$' "$TMP/full")" = 2 ] || fail "module states"
@@ -307,7 +307,7 @@ inode=$(stat -c %i "$SSOCK")
 upgrade_master "$TMP/fcgipm.pid"
 wait_workers 4
 same_pids() {
-    diff <(workers) <(st '/status?full' | sed -n 's/^pid: *//p' | sort -n) \
+    diff <(workers) <(st '/status?full' | sed -n 's/^pid: *//p' | sort) \
         >/dev/null
 }
 wait_until 10 same_pids || fail "after USR2, ?full shows other pids"
