@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "cgi.h"
 #include "clock.h"
 #include "conn.h"
 #include "handler.h"
@@ -362,6 +363,25 @@ wake_master(struct serve *sv)
     }
 }
 
+/* max_body holds for modules as for scripts: a body announced larger is
+ * refused before the handler sees the request; conn_finish then drains
+ * what still comes, bounded. */
+static int
+serve_module(FCGX_Request *r, const struct pool_conf *pc)
+{
+    const char *cl = param(r, "CONTENT_LENGTH");
+    unsigned long long len;
+
+    if (pc->max_body == 0 || cl == NULL || cgi_content_length(cl, &len) == -1
+        || len <= pc->max_body)
+        return module_handle(r);
+    log_warn("pool %s: worker %d: body of %llu bytes over max_body (%llu): "
+             "413", pc->name, (int)getpid(), len, pc->max_body);
+    FCGX_FPrintF(r->out, "Status: 413 Content Too Large\r\n"
+                 "Content-Type: text/plain\r\n\r\n413 Content Too Large\n");
+    return 413;
+}
+
 static void
 serve_one(struct serve *sv, struct conn *c)
 {
@@ -376,7 +396,8 @@ serve_one(struct serve *sv, struct conn *c)
                              t0);
     wake_master(sv);
     arm_timeout(pc, true);
-    int status = pc->mode == MODE_CGI ? cgi_handle(r, pc) : module_handle(r);
+    int status = pc->mode == MODE_CGI ? cgi_handle(r, pc)
+                                      : serve_module(r, pc);
     arm_timeout(pc, false);
     double duration = (double)(clock_now_ms() - t0) / 1000.0;
     char access[4096], slow[1024];

@@ -126,6 +126,7 @@ pool "echo" {
     preload = true
     workers = 2
     access_log = "$ACCESS"
+    max_body = 1100k
 }
 pool "hello" {
     listen = "unix:$HI"
@@ -166,6 +167,17 @@ ok "builtin:echo: every param as NAME=VALUE, sorted by name"
 tail -c +"$(( $(wc -c <"$TMP/echo.head") + 1 ))" "$TMP/echo.out" \
     | cmp -s - "$TMP/body.bin" || fail "echoed body differs from the 1 MB sent"
 ok "builtin:echo: a 1 MB random body comes back byte for byte"
+
+# max_body holds in module mode too: the handler never sees the request.
+head -c 1200000 /dev/zero >"$TMP/over.bin"
+req "unix:$ECHO" /too/big -d @"$TMP/over.bin" -i >"$TMP/over.out" 2>&1
+grep -q '^Status: 413' "$TMP/over.out" \
+    || fail "a body over max_body: $(head -3 "$TMP/over.out")"
+grep -q '/too/big' "$TMP/over.out" && fail "the handler saw the request"
+wait_log 'body of 1200000 bytes over max_body \(1126400\): 413' \
+    || fail "no 413 line in the log"
+answers "unix:$ECHO" || fail "the pool no longer answers after a 413"
+ok "builtin:echo: a body over max_body gets 413 before the handler runs"
 
 req "unix:$ECHO" "/a%0Ab?q=\"x\"" >/dev/null || fail "echo request failed"
 access_lines() { [ -f "$ACCESS" ] && [ "$(wc -l <"$ACCESS")" -ge "$1" ]; }
