@@ -231,3 +231,22 @@ fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 	done; exit $$fail
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of
+# the tree in a temporary directory (its clean step empties build/, it
+# writes next to the tree, and a copy under build/ would feed the -include
+# above); the .deb files are left in $(BUILD)/. MAKEFLAGS is dropped so
+# that the package builds from debian/rules alone, as on a build daemon.
+.PHONY: deb
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$${v%-*}" = "$(VERSION)" ] \
+	    || { echo "debian/changelog is at $$v, VERSION is $(VERSION)" >&2; \
+	         exit 1; }
+	@mkdir -p $(BUILD)
+	set -e; tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/fcgipm-deb.XXXXXX"); \
+	trap 'rm -rf "$$tmp"' EXIT; src=$$tmp/fcgipm-$(VERSION); mkdir "$$src"; \
+	tar -c --exclude=./.git --exclude=./build --exclude=./run . \
+	    | tar -x -C "$$src"; \
+	(cd "$$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -b -us -uc -Jauto); \
+	mv "$$tmp"/*.deb $(BUILD)/
