@@ -19,8 +19,10 @@ debversion=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
     || fail "debian/changelog is at $debversion, the Makefile at $version"
 DEB=$TMP/build/fcgipm_${debversion}_$(dpkg --print-architecture).deb
 
-# BUILD keeps the result out of the tree's own build/.
-make -s -C "$SRC" deb BUILD="$TMP/build" >"$TMP/build.log" 2>&1 \
+# BUILD keeps the result out of the tree's own build/; the MAKEFLAGS of a
+# make check-integration (or asan's SAN=1) are not the package's.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+    make -s -C "$SRC" deb BUILD="$TMP/build" >"$TMP/build.log" 2>&1 \
     || fail "make deb: $(tail -n 20 "$TMP/build.log")"
 [ -f "$DEB" ] || fail "no ${DEB##*/}: $(ls "$TMP/build")"
 ok "make deb builds ${DEB##*/}"
