@@ -3,7 +3,8 @@
 # a scratch root it holds the programs, man pages and module header, the
 # default configuration (which the unpacked `fcgipm -t` accepts and which
 # runs no worker), the systemd units and the logrotate snippet, with
-# their modes, conffiles and key lines; the unpacked fcgipm serves.
+# their modes, conffiles and key lines. The units' ExecStart and
+# ExecReload and the snippet's postrotate work on the unpacked tree.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -144,19 +145,65 @@ grep -qx "fcgipm $version" "$TMP/V.out" \
     || fail "fcgipm -V says $(cat "$TMP/V.out"), not $version"
 ok "the unpacked fcgipm -V says $version"
 
-cat >"$TMP/app.conf" <<CONF
+# What systemd and logrotate would run, on the unpacked tree: instance
+# "app" of fcgipm@.service, its file in $ETC instead of /etc/fcgipm.
+ETC=$TMP/etc/fcgipm
+mkdir -p "$ETC" "$TMP/log"
+LOG=$TMP/log/app.log
+cat >"$ETC/app.conf" <<CONF
+log = "$LOG"
+control_listen = "unix:$TMP/app.ctl"
 listen = "unix:$TMP/app.sock"
 workers = 1
 command = {"$HELLO"}
 CONF
-FCGIPM=$ROOT/usr/sbin/fcgipm
-start_fcgipm -c "$TMP/app.conf"
+# unpacked TEXT: TEXT with the paths of the unpacked tree.
+unpacked() {
+    local text=${1//%i/app}
+    text=${text//\/usr\/sbin\/fcgipm/$ROOT/usr/sbin/fcgipm}
+    echo "${text//\/etc\/fcgipm\//$ETC/}"
+}
+# unit_cmd KEY: fcgipm@app's KEY= command line, unpacked, in CMD.
+unit_cmd() {
+    local line
+    line=$(sed -n "s/^$1=//p" "$ROOT/$UNITS/fcgipm@.service")
+    read -ra CMD <<<"$(unpacked "$line")"
+    [ "${#CMD[@]}" -gt 0 ] || fail "fcgipm@.service has no $1"
+}
+unit_cmd ExecStart
+"${CMD[@]}" >>"$TMP/stderr.log" 2>&1 &
+FCGIPM_PID=$!
+STARTED_PIDS+=("$FCGIPM_PID")
 wait_workers 1
 body=$("$ROOT/usr/bin/fcgi-request" -t 10 "unix:$TMP/app.sock" /hello) \
-    || fail "no answer from the unpacked fcgipm"
+    || fail "no answer from the unpacked fcgipm: $(cat "$TMP/stderr.log")"
 [[ $body == "Hello from fcgipm worker "* ]] || fail "answer: $body"
+ok "fcgipm@app's ExecStart serves through the unpacked fcgi-request"
+
+unit_cmd ExecReload
+"${CMD[@]}" >"$TMP/reload.out" 2>&1 \
+    || fail "ExecReload exited $?: $(cat "$TMP/reload.out")"
+wait_log 'reload: done'
+echo 'workers = -1' >>"$ETC/app.conf"
+"${CMD[@]}" >"$TMP/reload.out" 2>&1
+rc=$?
+[ "$rc" = 78 ] || fail "ExecReload on a broken file exited $rc:" \
+    "$(cat "$TMP/reload.out")"
+sed -i '$d' "$ETC/app.conf"
+ok "fcgipm@app's ExecReload (fcgipm ctl reload) exits 0, and 78 on a" \
+    "broken file"
+
+# logrotate moves the file, then runs postrotate.
+mv "$LOG" "$LOG.1"
+postrotate=$(sed -n '/postrotate/,/endscript/{/postrotate\|endscript/d;p}' \
+    "$ROOT/etc/logrotate.d/fcgipm")
+sh -c "$(unpacked "$postrotate")" || fail "postrotate exited $?"
+wait_until 10 log_has 'log file reopened' \
+    || fail "postrotate did not reopen the log: $(tail -n 3 "$LOG.1")"
+ok "logrotate's postrotate has the master reopen its log (fcgipm ctl)"
+
 kill -QUIT "$FCGIPM_PID"
 wait_status "$FCGIPM_PID"
 [ "$STATUS" = 0 ] || fail "the unpacked fcgipm exited $STATUS on QUIT"
-ok "the unpacked fcgipm serves a request through the unpacked fcgi-request"
+ok "the unpacked fcgipm stops on QUIT (KillSignal), exit 0"
 done_testing
