@@ -19,7 +19,7 @@
 /* Where fcgipm ctl looks for control_listen without -S or -c: the
  * configuration the shipped systemd unit runs. */
 #ifndef FCGIPM_CONFIG
-#define FCGIPM_CONFIG "/etc/fcgipm.conf"
+#define FCGIPM_CONFIG "/etc/fcgipm/fcgipm.conf"
 #endif
 /* Most an answer may be: far beyond a status of every possible worker. */
 #define ANSWER_MAX (64u << 20)
