@@ -446,7 +446,7 @@ idle_wait_due(struct pool *p, struct slot *s, uint64_t now)
     next_look(s, now);
     if (look(s, &l) == IDLE_BUSY)
         return;
-    s->idle_fds = sys_proc_fd_count(s->pid);
+    s->idle_fds = sys_proc_fd_count(s->pid, PROCFS_FDS_MAX);
     if (s->idle_fds == -1 || sys_kill(s->pid, SIGSTOP) == -1) {
         /* ESRCH: it is exiting, and its reaping ends this. Anything else
          * is retried at the next look, and said once. */
@@ -502,7 +502,7 @@ frozen_due(struct pool *p, struct slot *s, uint64_t now)
     const struct pool_conf *pc = p->conf;
     struct idle_look l;
 
-    if (!procfs_is_stopped(s->pid)) {
+    if (sys_group_stopped(s->pid) != 1) {
         if (now - s->frozen_at < FREEZE_MAX_MS)
             s->kill_at = now + FREEZE_CHECK_MS;
         else
@@ -511,7 +511,7 @@ frozen_due(struct pool *p, struct slot *s, uint64_t now)
     }
     enum idle_verdict v = look(s, &l);
     if (v == IDLE_BUSY
-        || (l.conns != 0 && sys_proc_fd_count(s->pid) != s->idle_fds)) {
+        || (l.conns != 0 && sys_proc_fd_count(s->pid, PROCFS_FDS_MAX) != s->idle_fds)) {
         thaw(s, now);
         return;
     }

@@ -102,7 +102,7 @@ conns_held(pid_t pid)
 {
     struct listener_seen l;
     unsigned long inos[SOCKETS_MAX];
-    int nfds = sys_proc_fd_count(pid);
+    int nfds = sys_proc_fd_count(pid, PROCFS_FDS_MAX);
     int nsock = nfds == -1 ? -1
                            : procfs_socket_inodes(pid, nfds, inos, SOCKETS_MAX);
 

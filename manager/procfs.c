@@ -28,16 +28,6 @@ procfs_syscall_is_accept(const char *text)
     return (*end == ' ' || *end == '\n' || *end == '\0') && fd == 0;
 }
 
-bool
-procfs_stat_is_stopped(const char *text)
-{
-    /* "pid (comm) S ...": comm may hold spaces and parentheses, so the
-     * state follows the last ')'. */
-    const char *p = strrchr(text, ')');
-
-    return p != NULL && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
-}
-
 /* The number after "key:" at the start of a line of /proc text. */
 static int
 proc_field(const char *text, const char *key, uint64_t *out)
@@ -146,15 +136,6 @@ procfs_in_accept(pid_t pid)
 }
 
 bool
-procfs_is_stopped(pid_t pid)
-{
-    char buf[512];
-
-    return sys_proc_read(pid, "stat", buf, sizeof(buf)) > 0
-           && procfs_stat_is_stopped(buf);
-}
-
-bool
 procfs_before_exec(pid_t pid)
 {
     char buf[512];
@@ -193,7 +174,9 @@ procfs_socket_inodes(pid_t pid, int nfds, unsigned long *out, int max)
             return -1;
         out[n++] = ino;
     }
-    return n;
+    /* Descriptors above PROCFS_FDS_MAX were not looked at: one of them
+     * may be a connection, so the answer is "cannot tell". */
+    return found < nfds ? -1 : n;
 }
 
 bool

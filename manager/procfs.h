@@ -14,10 +14,6 @@
  * workers as idle. Unreadable means no. */
 bool procfs_in_accept(pid_t pid);
 
-/* Whether pid is stopped (SIGSTOP has taken effect). Unreadable means
- * no. */
-bool procfs_is_stopped(pid_t pid);
-
 /* Whether pid has not called execve() since fork: an exec worker still
  * holding the master's descriptors. Unreadable counts as not yet. */
 bool procfs_before_exec(pid_t pid);
@@ -56,9 +52,6 @@ bool procfs_status_term_at_once(const char *text);
 
 /* Whether /proc/PID/syscall text shows accept(2) or accept4(2) on fd 0. */
 bool procfs_syscall_is_accept(const char *text);
-
-/* Whether /proc/PID/stat text shows the process stopped (state T or t). */
-bool procfs_stat_is_stopped(const char *text);
 
 /* Whether /proc/PID/stat text shows a process that has not called
  * execve() since fork (PF_FORKNOEXEC in its flags). Unreadable text

@@ -230,7 +230,7 @@ static void
 learn_own_sockets(struct pool *p, const struct slot *s)
 {
     struct pm_state *st = &p->pm;
-    int nfds = sys_proc_fd_count(s->pid);
+    int nfds = sys_proc_fd_count(s->pid, PROCFS_FDS_MAX);
     int n = 0;
 
     if (nfds > 3)
@@ -250,7 +250,7 @@ learn_own_sockets(struct pool *p, const struct slot *s)
 static bool
 holds_connection(const struct pool *p, const struct slot *s)
 {
-    int nfds = sys_proc_fd_count(s->pid);
+    int nfds = sys_proc_fd_count(s->pid, PROCFS_FDS_MAX);
 
     /* Listener and stdio first: a connection comes on top of them. */
     if (nfds == -1 || (unsigned)nfds <= 3 + p->pm.own_sockets)

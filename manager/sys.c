@@ -134,7 +134,21 @@ sys_set_child_subreaper(void)
 }
 
 int
-sys_proc_fd_count(pid_t pid)
+sys_group_stopped(pid_t pid)
+{
+    siginfo_t si;
+
+    /* WNOWAIT leaves the state for no one else to miss; the kernel
+     * reports a stop only once every thread of pid has stopped, where
+     * /proc/PID/stat shows the first thread's state alone. */
+    si.si_pid = 0;
+    if (waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG | WNOWAIT) == -1)
+        return -1;
+    return si.si_pid == pid && si.si_code == CLD_STOPPED;
+}
+
+int
+sys_proc_fd_count(pid_t pid, int max)
 {
     char path[64];
     int n = 0;
@@ -143,7 +157,9 @@ sys_proc_fd_count(pid_t pid)
     DIR *d = opendir(path);
     if (d == NULL)
         return -1;
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
+    /* A worker decides how many descriptors it holds: past max the count
+     * says nothing more, and reading on would cost the master. */
+    for (struct dirent *e; n <= max && (e = readdir(d)) != NULL;)
         if (e->d_name[0] != '.')
             n++;
     closedir(d);

@@ -29,8 +29,12 @@ ssize_t sys_proc_read_all(pid_t pid, const char *name, char **out);
  * orphans among its descendants become its children. 0 or -1 with
  * errno. */
 int sys_set_child_subreaper(void);
-/* How many descriptors pid has open, or -1 with errno. */
-int sys_proc_fd_count(pid_t pid);
+/* Whether child pid has stopped whole (every thread, a group stop): 1,
+ * 0, or -1 with errno. Leaves its state to be waited for. */
+int sys_group_stopped(pid_t pid);
+/* How many descriptors pid has open, counted up to max + 1 (more is
+ * reported as max + 1), or -1 with errno. */
+int sys_proc_fd_count(pid_t pid, int max);
 /* A uniformly distributed value in [0, bound), bound > 0. */
 uint32_t sys_random(uint32_t bound);
 

@@ -107,9 +107,17 @@ sys_set_child_subreaper(void)
 }
 
 int
-sys_proc_fd_count(pid_t pid)
+sys_group_stopped(pid_t pid)
 {
     (void)pid;
+    return mock_type(int);
+}
+
+int
+sys_proc_fd_count(pid_t pid, int max)
+{
+    (void)pid;
+    (void)max;
     return mock_type(int);
 }
 

@@ -158,8 +158,6 @@ test_quick_deaths_back_off_and_flag_crash_loop(void **state)
     assert_false(p->crash_loop);
 }
 
-#define STOPPED "100 (hello world) T 1 100 100 0 -1 4194560\n"
-#define RUNNING "100 (hello world) S 1 100 100 0 -1 4194560\n"
 
 /* One worker, asked to stop gracefully at 6000. */
 static struct pool *
@@ -223,9 +221,9 @@ test_graceful_stop_waits_for_idle_accept(void **state)
     expect_signal(100, SIGSTOP);
     pool_run_due(p, 6010);
     assert_int_equal(p->slots[0].stage, STOP_FROZEN);
-    will_read(100, "stat", RUNNING);            /* not stopped yet */
+    will_return(sys_group_stopped, 0);            /* not stopped yet */
     pool_run_due(p, 6011);
-    will_read(100, "stat", STOPPED);            /* same accept, no new fd */
+    will_return(sys_group_stopped, 1);            /* same accept, no new fd */
     will_read(100, "syscall", IN_ACCEPT);
     will_return(sys_proc_fd_count, 3);
     expect_signal(100, SIGUSR1);
@@ -240,7 +238,7 @@ test_graceful_stop_waits_for_idle_accept(void **state)
     will_return(sys_proc_fd_count, 3);
     expect_signal(100, SIGSTOP);
     pool_run_due(p, 6212);
-    will_read(100, "stat", STOPPED);
+    will_return(sys_group_stopped, 1);
     will_read(100, "syscall", IN_ACCEPT);
     will_hold(100, 0);
     will_read(100, "status", ONE_THREAD);
@@ -268,7 +266,7 @@ test_idle_without_accept_is_asked_then_ended(void **state)
     will_return(sys_proc_fd_count, 7);
     expect_signal(100, SIGSTOP);
     pool_run_due(p, 6000);
-    will_read(100, "stat", STOPPED);
+    will_return(sys_group_stopped, 1);
     will_read(100, "syscall", IN_SLEEP);
     will_hold(100, 0);
     expect_signal(100, SIGUSR1);
@@ -287,7 +285,7 @@ test_idle_without_accept_is_asked_then_ended(void **state)
     will_return(sys_proc_fd_count, 7);
     expect_signal(100, SIGSTOP);
     pool_run_due(p, 6211);
-    will_read(100, "stat", STOPPED);
+    will_return(sys_group_stopped, 1);
     will_read(100, "syscall", IN_SLEEP);
     will_hold(100, 1);
     expect_signal(100, SIGCONT);
@@ -300,7 +298,7 @@ test_idle_without_accept_is_asked_then_ended(void **state)
     will_return(sys_proc_fd_count, 7);
     expect_signal(100, SIGSTOP);
     pool_run_due(p, at);
-    will_read(100, "stat", STOPPED);
+    will_return(sys_group_stopped, 1);
     will_read(100, "syscall", IN_SLEEP);
     will_hold(100, 0);
     will_read(100, "status", GO_THREADS);
@@ -319,7 +317,7 @@ test_frozen_with_a_new_connection_is_thawed(void **state)
     expect_signal(100, SIGSTOP);
     pool_run_due(p, 6000);
     /* accept() returned a connection before the stop took effect. */
-    will_read(100, "stat", STOPPED);
+    will_return(sys_group_stopped, 1);
     will_read(100, "syscall", IN_ACCEPT);
     will_return(sys_proc_fd_count, 4);
     expect_signal(100, SIGCONT);
