@@ -2,8 +2,10 @@
  * configuration), send one request, and print the answer as aligned
  * columns or JSON; the exit status is the master's. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +29,17 @@
 #define FIELDS_MAX 12
 
 static const char ctl_usage[] =
-    "usage: fcgipm ctl [-S SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
+    "usage: fcgipm ctl [-S SOCKET | -c CONFIG] [-p PID] [--json] COMMAND "
+    "[ARGS]\n"
     "Control a running fcgipm master through its control socket\n"
     "(control_listen in the configuration).\n"
     "\n"
     "  -S, --socket PATH    the control socket: unix:/path or /path\n"
     "  -c, --config FILE    read control_listen from FILE (default\n"
     "                       " FCGIPM_CONFIG ")\n"
+    "  -p, --pid PID        the master's pid (systemd's $MAINPID): when no\n"
+    "                       control socket answers, reload and reopen\n"
+    "                       signal it instead (HUP, USR1), without an answer\n"
     "  -j, --json           print the answer as JSON\n"
     "  -h, --help           this help\n"
     "\n"
@@ -52,6 +58,7 @@ static const char ctl_usage[] =
 static const struct option ctl_options[] = {
     { "socket", required_argument, NULL, 'S' },
     { "config", required_argument, NULL, 'c' },
+    { "pid", required_argument, NULL, 'p' },
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -60,7 +67,9 @@ static const struct option ctl_options[] = {
 struct ctl_opts {
     const char *socket;
     const char *config;
+    long pid;                   /* -p; 0: not given */
     bool json;
+    bool no_socket;             /* the configuration sets no socket */
 };
 
 static int
@@ -205,7 +214,11 @@ ctl_next_row(struct ctl_answer *ans, size_t *pos, char **f, size_t max)
     if (*pos >= ans->len)
         return 0;
     char *line = ans->data + *pos;
-    char *nl = strchr(line, '\n');
+    /* Bounded by the length read: a NUL byte in an answer must not make
+     * the line's end unfindable. The last line may lack its newline. */
+    char *nl = memchr(line, '\n', ans->len - *pos);
+    if (nl == NULL)
+        nl = ans->data + ans->len;
     *nl = '\0';
     *pos = (size_t)(nl + 1 - ans->data);
     size_t n = control_proto_split(line, f, max - 1);
@@ -344,7 +357,7 @@ print_text(struct ctl_answer *ans, const struct control_request *rq)
  * NULL having said why, with *rc the exit status; *owned is freed by
  * the caller. */
 static const char *
-find_socket(const struct ctl_opts *o, char **owned, int *rc)
+find_socket(struct ctl_opts *o, char **owned, int *rc)
 {
     const char *s = o->socket;
 
@@ -367,6 +380,7 @@ find_socket(const struct ctl_opts *o, char **owned, int *rc)
         if (*owned == NULL) {
             fprintf(stderr, "fcgipm ctl: %s: control_listen is not set\n",
                     cli.config);
+            o->no_socket = true;
             *rc = CONTROL_EXIT_CONFIG;
             return NULL;
         }
@@ -381,6 +395,29 @@ find_socket(const struct ctl_opts *o, char **owned, int *rc)
     return s;
 }
 
+/* No control socket answers, but the caller named the master (systemd's
+ * $MAINPID): reload and reopen are then done by a signal, as before
+ * fcgipm ctl, without knowing their result. rc when there is nothing to
+ * fall back to. */
+static int
+signal_instead(const struct ctl_opts *o, const struct control_request *rq,
+               int rc)
+{
+    int sig = rq->verb == CONTROL_RELOAD   ? SIGHUP
+              : rq->verb == CONTROL_REOPEN ? SIGUSR1 : 0;
+
+    if (sig == 0 || o->pid <= 1)
+        return rc;
+    if (kill((pid_t)o->pid, sig) == -1) {
+        fprintf(stderr, "fcgipm ctl: cannot send SIG%s to %ld: %s\n",
+                sigabbrev_np(sig), o->pid, strerror(errno));
+        return CONTROL_EXIT_UNREACHABLE;
+    }
+    fprintf(stderr, "fcgipm ctl: no control socket: sent SIG%s to %ld; "
+            "the master's log tells the result\n", sigabbrev_np(sig), o->pid);
+    return 0;
+}
+
 static int
 run_command(const char *path, const struct ctl_opts *o,
             const struct control_request *rq)
@@ -392,6 +429,8 @@ run_command(const char *path, const struct ctl_opts *o,
                    ? -1 : WAIT_MS;
     int rc = ctl_exchange(path, rq, wait, &ans);
 
+    if (rc == CONTROL_EXIT_UNREACHABLE)
+        return signal_instead(o, rq, rc);
     if (rc != 0)
         return rc;
     if (o->json)
@@ -414,10 +453,19 @@ ctl_main(int argc, char **argv)
     int c, rc = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+S:c:jh", ctl_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+S:c:p:jh", ctl_options, NULL))
+           != -1) {
+        char *end;
         switch (c) {
         case 'S': o.socket = optarg; break;
         case 'c': o.config = optarg; break;
+        case 'p':
+            errno = 0;
+            o.pid = strtol(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || o.pid <= 1
+                || o.pid > INT_MAX)
+                return ctl_usage_error("-p: a pid above 1");
+            break;
         case 'j': o.json = true; break;
         case 'h': fputs(ctl_usage, stdout); return 0;
         default: return ctl_usage_error("invalid option");
@@ -431,7 +479,9 @@ ctl_main(int argc, char **argv)
                                           sizeof(why)) == -1)
         return ctl_usage_error(why);
     const char *path = find_socket(&o, &owned, &rc);
-    if (path != NULL)
+    if (path == NULL && o.no_socket && !top)
+        rc = signal_instead(&o, &rq, rc);
+    else if (path != NULL)
         rc = top ? ctl_top_main(path, argc - optind, argv + optind)
                  : run_command(path, &o, &rq);
     free(owned);

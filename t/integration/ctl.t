@@ -300,4 +300,31 @@ log_has "fcgipm $M2 exiting with status 0" || fail "the master's exit status"
 [ ! -e "$CSOCK" ] || fail "the control socket file was left behind"
 ok "upgrade returns once new master $M2 is ready; stop --graceful: exit 0"
 
+# --- no control socket, but the master's pid (systemd's $MAINPID) ------------
+cat >"$TMP/nosock.conf" <<CONF
+listen = "unix:$TMP/nosock.sock"
+log = "$LOG"
+mode = module
+module = "builtin:hello"
+workers = 1
+CONF
+start_fcgipm -c "$TMP/nosock.conf"
+wait_workers 1
+ctl -c "$TMP/nosock.conf" reload 2>"$TMP/err"
+rc=$?
+[ "$rc" = 78 ] && grep -q 'control_listen is not set' "$TMP/err" \
+    || fail "reload without a socket nor -p: exit $rc: $(cat "$TMP/err")"
+done_before=$(log_count 'reload: done')
+ctl -c "$TMP/nosock.conf" -p "$FCGIPM_PID" reload 2>"$TMP/err" \
+    || fail "reload -p without a socket: exit $?: $(cat "$TMP/err")"
+grep -q "sent SIGHUP to $FCGIPM_PID" "$TMP/err" || fail "-p: $(cat "$TMP/err")"
+more_done() { [ "$(log_count 'reload: done')" -gt "$done_before" ]; }
+wait_until 10 more_done || fail "the HUP sent by ctl -p did not reload"
+ctl -S "$TMP/none.sock" -p "$FCGIPM_PID" reopen 2>"$TMP/err" \
+    || fail "reopen -p, socket gone: exit $?: $(cat "$TMP/err")"
+wait_log 'log file reopened'
+ctl -c "$TMP/nosock.conf" -p 1 reload 2>/dev/null
+[ $? = 64 ] || fail "-p 1 is not refused"
+ok "without a control socket, ctl -p PID reloads and reopens by signal"
+
 done_testing

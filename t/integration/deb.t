@@ -85,10 +85,10 @@ unit_has() {
 }
 unit_has fcgipm.service Type=notify NotifyAccess=all KillSignal=SIGQUIT \
     'ExecStart=/usr/sbin/fcgipm -c /etc/fcgipm/fcgipm.conf' \
-    'ExecReload=/usr/sbin/fcgipm ctl -c /etc/fcgipm/fcgipm.conf reload'
+    'ExecReload=/usr/sbin/fcgipm ctl -c /etc/fcgipm/fcgipm.conf -p $MAINPID reload'
 unit_has fcgipm@.service Type=notify NotifyAccess=all KillSignal=SIGQUIT \
     'ExecStart=/usr/sbin/fcgipm -c /etc/fcgipm/%i.conf' \
-    'ExecReload=/usr/sbin/fcgipm ctl -c /etc/fcgipm/%i.conf reload'
+    'ExecReload=/usr/sbin/fcgipm ctl -c /etc/fcgipm/%i.conf -p $MAINPID reload'
 unit_has fcgipm@.socket 'ListenStream=/run/fcgipm/%i.sock' SocketMode=0660
 ok "units: notify, ExecStart and ExecReload through fcgipm ctl, QUIT," \
     "the socket under /run/fcgipm"
@@ -160,6 +160,7 @@ CONF
 # unpacked TEXT: TEXT with the paths of the unpacked tree.
 unpacked() {
     local text=${1//%i/app}
+    text=${text//\$MAINPID/${FCGIPM_PID:-}}
     text=${text//\/usr\/sbin\/fcgipm/$ROOT/usr/sbin/fcgipm}
     echo "${text//\/etc\/fcgipm\//$ETC/}"
 }
