@@ -136,7 +136,7 @@ logrotate -d -s "$TMP/logrotate.state" "$ROOT/etc/logrotate.d/fcgipm" \
 bad=$(grep '^error:' "$TMP/logrotate.out")
 [ -z "$bad" ] || fail "logrotate: $bad"
 sed -n '/postrotate/,/endscript/p' "$ROOT/etc/logrotate.d/fcgipm" \
-    | grep -q '/usr/sbin/fcgipm ctl -c "$conf" reopen' \
+    | grep -q '/usr/sbin/fcgipm ctl -c "$conf" ${pid:+-p "$pid"} reopen' \
     || fail "postrotate does not reopen through fcgipm ctl"
 ok "logrotate reads the snippet; postrotate runs fcgipm ctl reopen"
 
