@@ -125,8 +125,11 @@ control_wait(struct manager *m, struct control_client *c,
     c->state = CONTROL_CLIENT_WAITING;
     c->wait = what;
     c->deadline_at = until;
-    /* Only its hang-up matters now: bytes it sends on are left unread. */
-    set_events(m, c, EPOLLRDHUP);
+    /* Only its close matters now: bytes it sends on are left unread, and
+     * a half-close after its line (socat, nc -N) is no reason to drop
+     * it. No input event, so only EPOLLHUP or EPOLLERR (always reported)
+     * wake us. */
+    set_events(m, c, 0);
 }
 
 /* A whole line is in c->in: run it. */
@@ -315,7 +318,8 @@ control_init(struct control_server *c)
 {
     *c = (struct control_server){ .listener = { .kind = "control",
                                                 .fd = -1 },
-                                  .w = { .fd = -1 }, .resume_at = NEVER };
+                                  .ws = { { .fd = -1 }, { .fd = -1 } },
+                                  .resume_at = NEVER };
 }
 
 static const struct listen_settings control_settings = {
@@ -327,10 +331,10 @@ static void
 close_listener(struct manager *m, struct control_server *cs)
 {
     if (cs->watched)
-        loop_unwatch(m, &cs->w);
+        loop_unwatch(m, &cs->ws[cs->cur]);
     cs->watched = false;
     listen_close(&cs->listener);
-    cs->w.fd = -1;
+    cs->ws[cs->cur].fd = -1;
 }
 
 /* accept4 must never block; a socket taken over from an old master gets
@@ -351,39 +355,95 @@ prepare(struct listener *l)
     return 0;
 }
 
-/* Open name (or take the socket an old master handed over), replacing
- * the current one only once the new one listens. 0, or -1 (logged). */
+/* Open name (or take the socket an old master handed over) into p, and
+ * add it to the loop under the watch not in use, so that switching to it
+ * cannot fail. 0, or -1 (logged, why set; nothing changed). */
 static int
-listen_on(struct manager *m, const char *name)
+plan_open(struct manager *m, const char *name, struct control_plan *p,
+          char *why, size_t len)
+{
+    struct watch *w = &m->control.ws[!m->control.cur];
+    int e;
+
+    if (listen_open_with(&p->l, name, &control_settings, &m->inherited)
+        == -1)
+        goto fail;
+    if (prepare(&p->l) == -1)
+        goto fail_close;
+    *w = (struct watch){ .fd = p->l.fd, .fn = on_listener };
+    if (loop_watch(m, w, EPOLLIN) == -1)
+        goto fail_close;
+    p->open = true;
+    return 0;
+fail_close:
+    e = errno;
+    listen_close(&p->l);
+    w->fd = -1;
+    errno = e;
+fail:
+    snprintf(why, len, "control_listen: cannot bind %s: %s", name,
+             strerror(errno));
+    return -1;
+}
+
+int
+control_plan(struct manager *m, const struct conf *nc,
+             struct control_plan *p, char *why, size_t len)
 {
     struct control_server *cs = &m->control;
-    struct listener l;
+    const char *have = cs->listener.fd != -1 ? cs->listener.name : NULL;
 
-    if (listen_open_with(&l, name, &control_settings, &m->inherited) == -1)
-        return -1;
-    if (prepare(&l) == -1) {
-        listen_close(&l);
-        return -1;
-    }
-    close_listener(m, cs);
-    cs->listener = l;
-    cs->resume_at = NEVER;
-    cs->w = (struct watch){ .fd = l.fd, .fn = on_listener };
-    if (loop_watch(m, &cs->w, EPOLLIN) == -1) {
+    *p = (struct control_plan){ .open = false };
+    if (cs->retired || nc->control_listen == NULL
+        || (have != NULL && strcmp(nc->control_listen, have) == 0))
+        return 0;
+    return plan_open(m, nc->control_listen, p, why, len);
+}
+
+void
+control_plan_undo(struct manager *m, struct control_plan *p)
+{
+    struct control_server *cs = &m->control;
+
+    if (!p->open)
+        return;
+    loop_unwatch(m, &cs->ws[!cs->cur]);
+    listen_close(&p->l);
+    cs->ws[!cs->cur].fd = -1;
+    p->open = false;
+}
+
+void
+control_commit(struct manager *m, struct control_plan *p)
+{
+    struct control_server *cs = &m->control;
+
+    if (cs->retired)
+        return;
+    if (p->open) {
         close_listener(m, cs);
-        return -1;
+        cs->cur = !cs->cur;
+        cs->listener = p->l;
+        cs->watched = true;
+        cs->resume_at = NEVER;
+        log_info("control: listening on %s", cs->listener.name);
+    } else if (m->conf.control_listen == NULL && cs->listener.fd != -1) {
+        log_info("control %s: no longer configured: closed",
+                 cs->listener.name);
+        close_listener(m, cs);
     }
-    cs->watched = true;
-    log_info("control: listening on %s", name);
-    return 0;
 }
 
 int
 control_start(struct manager *m)
 {
-    if (m->conf.control_listen == NULL)
-        return 0;
-    return listen_on(m, m->conf.control_listen);
+    struct control_plan p;
+    char why[512];
+
+    if (control_plan(m, &m->conf, &p, why, sizeof(why)) == -1)
+        return -1;
+    control_commit(m, &p);
+    return 0;
 }
 
 void
@@ -395,23 +455,6 @@ control_stop(struct manager *m)
         drop_client(m, cs->clients[0], NULL);
     close_listener(m, cs);
     cs->resume_at = NEVER;
-}
-
-void
-control_reconfigure(struct manager *m)
-{
-    struct control_server *cs = &m->control;
-    const char *want = m->conf.control_listen;
-    const char *have = cs->listener.fd != -1 ? cs->listener.name : NULL;
-
-    if (cs->retired)
-        return;
-    if (want == NULL && have != NULL) {
-        log_info("control %s: no longer configured: closed", have);
-        close_listener(m, cs);
-    } else if (want != NULL && (have == NULL || strcmp(want, have) != 0)) {
-        listen_on(m, want);
-    }
 }
 
 void
@@ -504,7 +547,8 @@ control_run_due(struct manager *m, uint64_t now)
 
     if (cs->resume_at <= now) {
         cs->resume_at = NEVER;
-        if (cs->listener.fd != -1 && loop_watch(m, &cs->w, EPOLLIN) == 0)
+        struct watch *w = &cs->ws[cs->cur];
+        if (cs->listener.fd != -1 && loop_watch(m, w, EPOLLIN) == 0)
             cs->watched = true;
     }
     for (size_t i = cs->nclients; i-- > 0;) {

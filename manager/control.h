@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf.h"
 #include "listen.h"
 #include "loop.h"
 
@@ -26,7 +27,9 @@ struct control_client;
 /* The control server, in struct manager. */
 struct control_server {
     struct listener listener;   /* fd -1: not listening */
-    struct watch w;             /* on listener.fd */
+    struct watch ws[2];         /* ws[cur] on listener.fd; a reload
+                                   readies a new socket in the other */
+    unsigned cur;
     bool watched;               /* w is in the epoll set */
     bool retired;               /* handed over to an upgrade's new master */
     bool accept_failing;        /* logged once until accept works */
@@ -61,9 +64,21 @@ int control_start(struct manager *m);
 /* Close the socket (removing its file if it is still ours) and every
  * client. */
 void control_stop(struct manager *m);
-/* After a reload swapped m->conf in: follow a new control_listen (the
- * old socket stays when the new one cannot be opened, logged), or none. */
-void control_reconfigure(struct manager *m);
+/* A new control socket a reload readied before its swap (bound and in
+ * the loop), when control_listen moves. */
+struct control_plan {
+    bool open;
+    struct listener l;
+};
+/* Ready nc's control socket. 0, or -1 with why ("control_listen: cannot
+ * bind ADDR: REASON"), nothing changed. */
+int control_plan(struct manager *m, const struct conf *nc,
+                 struct control_plan *p, char *why, size_t len);
+/* The reload fails after all: close the socket p bound. */
+void control_plan_undo(struct manager *m, struct control_plan *p);
+/* After the reload swapped m->conf in: serve on p's socket (closing the
+ * old one), on none at all, or on the kept one. Cannot fail. */
+void control_commit(struct manager *m, struct control_plan *p);
 /* An upgrade's new master serves: it has the socket; stop accepting, and
  * let the clients we have be answered. */
 void control_handover(struct manager *m);

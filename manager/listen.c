@@ -269,6 +269,7 @@ listen_open_with(struct listener *l, const char *name,
                  struct inherited_sockets *in)
 {
     char err[256];
+    int saved;
 
     memset(l, 0, sizeof(*l));
     l->kind = set->kind;
@@ -303,7 +304,10 @@ listen_open_with(struct listener *l, const char *name,
         goto fail;
     return 0;
 fail:
+    /* errno says why to the caller, whatever closing does to it. */
+    saved = errno;
     listen_close(l);
+    errno = saved;
     return -1;
 }
 

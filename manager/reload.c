@@ -345,6 +345,38 @@ apply_globals(struct manager *m, const struct conf *was)
         log_warn("reload: daemon takes effect at the next start only");
 }
 
+/* The status and control sockets of nc, readied like the pools' ones. */
+struct plan_servers {
+    struct status_plan status;
+    struct control_plan control;
+};
+
+/* Ready nc's status and control sockets; a socket that cannot be bound
+ * fails the reload (code 2, like a pool's), naming its key. 0 or -1
+ * (result set, nothing changed). */
+static int
+plan_servers(struct manager *m, const struct conf *nc, struct plan_servers *ps)
+{
+    char why[512];
+
+    if (status_plan(m, nc, &ps->status, why, sizeof(why)) == 0) {
+        if (control_plan(m, nc, &ps->control, why, sizeof(why)) == 0)
+            return 0;
+        status_plan_undo(m, &ps->status);
+    }
+    log_error("reload: %s; keeping the running configuration", why);
+    control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "%s; nothing "
+                       "changed", why);
+    return -1;
+}
+
+static void
+plan_servers_undo(struct manager *m, struct plan_servers *ps)
+{
+    control_plan_undo(m, &ps->control);
+    status_plan_undo(m, &ps->status);
+}
+
 void
 reload_run(struct manager *m, uint64_t now)
 {
@@ -367,11 +399,19 @@ reload_run(struct manager *m, uint64_t now)
         conf_free(&nc);
         return;
     }
+    struct plan_servers ps;
+    if (plan_servers(m, &nc, &ps) == -1) {
+        undo_all(m, plans, nc.npools);
+        free(plans);
+        conf_free(&nc);
+        return;
+    }
     bool moved = pid_file_moves(m->conf.pid_file, nc.pid_file);
     if (plan_pid_file(m->conf.pid_file, nc.pid_file) == -1) {
         control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "pid "
                            "file %s cannot be written; nothing changed",
                            nc.pid_file);
+        plan_servers_undo(m, &ps);
         undo_all(m, plans, nc.npools);
         free(plans);
         conf_free(&nc);
@@ -385,6 +425,7 @@ reload_run(struct manager *m, uint64_t now)
     if (commit(m, &nc, plans, now) == -1) {
         control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "out of "
                            "memory; nothing changed");
+        plan_servers_undo(m, &ps);
         undo_all(m, plans, nc.npools);
         if (moved && nc.pid_file != NULL)
             pidfile_remove(nc.pid_file, getpid());
@@ -399,8 +440,8 @@ reload_run(struct manager *m, uint64_t now)
         /* Before "done": whoever waits for it finds the status socket
          * where, and as, the new configuration says, and the new
          * reload_on_change files watched. */
-        status_reconfigure(m);
-        control_reconfigure(m);
+        status_commit(m, &ps.status);
+        control_commit(m, &ps.control);
         change_arm(m);
         log_info("reload: done, %zu pool%s", nc.npools,
                  nc.npools == 1 ? "" : "s");

@@ -4,6 +4,7 @@
  * socket itself is a listener like a pool's (listen.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -266,19 +267,20 @@ void
 status_init(struct status_server *s)
 {
     *s = (struct status_server){ .listener = { .kind = "status", .fd = -1 },
-                                 .w = { .fd = -1 }, .resume_at = NEVER };
+                                 .ws = { { .fd = -1 }, { .fd = -1 } },
+                                 .resume_at = NEVER };
 }
 
 /* What the socket and its file are given: status_socket_mode, _user and
  * _group ((uid_t)-1, (gid_t)-1: unchanged). */
 static struct listen_settings
-conf_settings(const struct manager *m)
+conf_settings(const struct conf *c)
 {
     return (struct listen_settings){
         .kind = "status", .backlog = STATUS_BACKLOG,
-        .mode = m->conf.status_socket_mode != 0 ? m->conf.status_socket_mode
-                                                : DEFAULT_MODE,
-        .uid = m->conf.status_socket_uid, .gid = m->conf.status_socket_gid };
+        .mode = c->status_socket_mode != 0 ? c->status_socket_mode
+                                           : DEFAULT_MODE,
+        .uid = c->status_socket_uid, .gid = c->status_socket_gid };
 }
 
 static bool
@@ -301,10 +303,10 @@ static void
 close_listener(struct manager *m, struct status_server *st)
 {
     if (st->watched)
-        loop_unwatch(m, &st->w);
+        loop_unwatch(m, &st->ws[st->cur]);
     st->watched = false;
     listen_close(&st->listener);
-    st->w.fd = -1;
+    st->ws[st->cur].fd = -1;
 }
 
 /* What the loop needs of a listener of ours: accept4 must never block.
@@ -325,42 +327,119 @@ prepare(struct listener *l, const struct listen_settings *set)
     return 0;
 }
 
-/* Open name as the status socket (or take the one an upgrade's old
- * master handed over), replacing the current one only once the new one
- * listens. 0, or -1 (logged; the old one stays). */
+/* Open name (or take the socket an upgrade's old master handed over)
+ * into p, and add it to the loop under the watch not in use, so that
+ * switching to it cannot fail. 0, or -1 (logged, why set, errno kept;
+ * nothing changed). */
 static int
-listen_on(struct manager *m, const char *name)
+plan_open(struct manager *m, const char *name, struct status_plan *p,
+          char *why, size_t len)
+{
+    struct watch *w = &m->status.ws[!m->status.cur];
+    int e;
+
+    if (listen_open_with(&p->l, name, &p->set, &m->inherited) == -1)
+        goto fail;
+    if (prepare(&p->l, &p->set) == -1)
+        goto fail_close;
+    *w = (struct watch){ .fd = p->l.fd, .fn = on_listener };
+    if (loop_watch(m, w, EPOLLIN) == -1)
+        goto fail_close;
+    p->open = true;
+    return 0;
+fail_close:
+    e = errno;
+    listen_close(&p->l);
+    w->fd = -1;
+    errno = e;
+fail:
+    snprintf(why, len, "status_listen: cannot bind %s: %s", name,
+             strerror(errno));
+    return -1;
+}
+
+int
+status_plan(struct manager *m, const struct conf *nc, struct status_plan *p,
+            char *why, size_t len)
 {
     struct status_server *st = &m->status;
-    struct listen_settings set = conf_settings(m);
-    struct listener l;
+    const char *have = st->listener.fd != -1 ? st->listener.name : NULL;
 
-    if (listen_open_with(&l, name, &set, &m->inherited) == -1)
-        return -1;
-    if (prepare(&l, &set) == -1) {
-        listen_close(&l);
-        return -1;
-    }
-    close_listener(m, st);
-    st->listener = l;
-    st->set = set;
-    st->resume_at = NEVER;
-    st->w = (struct watch){ .fd = l.fd, .fn = on_listener };
-    if (loop_watch(m, &st->w, EPOLLIN) == -1) {
-        close_listener(m, st);
-        return -1;
-    }
-    st->watched = true;
-    log_info("status: listening on %s", name);
+    *p = (struct status_plan){ .set = conf_settings(nc) };
+    if (st->retired || nc->status_listen == NULL)
+        return 0;
+    if (have == NULL || strcmp(nc->status_listen, have) != 0)
+        return plan_open(m, nc->status_listen, p, why, len);
+    /* Kept: its new mode and owner now, before the reload says it is
+     * done. A refusal is logged, and tried again at the next change. */
+    if (!settings_equal(&st->set, &p->set) && st->listener.owns_path
+        && set_perm(&st->listener, &p->set) == 0)
+        p->applied = true;
     return 0;
+}
+
+void
+status_plan_undo(struct manager *m, struct status_plan *p)
+{
+    struct status_server *st = &m->status;
+
+    if (p->open) {
+        loop_unwatch(m, &st->ws[!st->cur]);
+        listen_close(&p->l);
+        st->ws[!st->cur].fd = -1;
+    } else if (p->applied && set_perm(&st->listener, &st->set) == -1) {
+        log_warn("status %s: old mode and owner not restored",
+                 st->listener.name);
+    }
+    p->open = false;
+    p->applied = false;
+}
+
+void
+status_commit(struct manager *m, struct status_plan *p)
+{
+    struct status_server *st = &m->status;
+
+    if (st->retired)
+        return;
+    if (p->open) {
+        close_listener(m, st);
+        st->cur = !st->cur;
+        st->listener = p->l;
+        st->watched = true;
+        st->resume_at = NEVER;
+        st->set = p->set;
+        log_info("status: listening on %s", st->listener.name);
+        return;
+    }
+    if (m->conf.status_listen == NULL) {
+        if (st->listener.fd != -1) {
+            log_info("status %s: no longer configured: closed",
+                     st->listener.name);
+            close_listener(m, st);
+        }
+        return;
+    }
+    /* Noted even when refused (logged): tried again at the next change,
+     * not at every reload. */
+    st->set = p->set;
+    if (p->applied)
+        log_info("status %s: mode %04o and owner applied",
+                 st->listener.name, (unsigned)p->set.mode);
 }
 
 int
 status_start(struct manager *m)
 {
+    struct status_plan p;
+    char why[512];
+
     if (m->conf.status_listen == NULL)
         return 0;
-    return listen_on(m, m->conf.status_listen);
+    if (status_plan(m, &m->conf, &p, why, sizeof(why)) == -1)
+        return -1;
+    status_commit(m, &p);
+    return 0;
 }
 
 void
@@ -373,37 +452,6 @@ status_stop(struct manager *m)
     close_listener(m, st);
     status_peaks_free(&st->peaks);
     st->resume_at = NEVER;
-}
-
-void
-status_reconfigure(struct manager *m)
-{
-    struct status_server *st = &m->status;
-    const char *want = m->conf.status_listen;
-    const char *have = st->listener.fd != -1 ? st->listener.name : NULL;
-
-    if (st->retired)
-        return;
-    if (want == NULL) {
-        if (have != NULL) {
-            log_info("status %s: no longer configured: closed", have);
-            close_listener(m, st);
-        }
-        return;
-    }
-    if (have == NULL || strcmp(want, have) != 0) {
-        listen_on(m, want);
-        return;
-    }
-    struct listen_settings set = conf_settings(m);
-    if (settings_equal(&st->set, &set))
-        return;
-    /* Noted even when it fails (logged): tried again at the next change,
-     * not at every reload. */
-    st->set = set;
-    if (st->listener.owns_path && set_perm(&st->listener, &set) == 0)
-        log_info("status %s: mode %04o and owner applied", have,
-                 (unsigned)set.mode);
 }
 
 void
@@ -448,7 +496,8 @@ status_run_due(struct manager *m, uint64_t now)
 
     if (st->resume_at <= now) {
         st->resume_at = NEVER;
-        if (st->listener.fd != -1 && loop_watch(m, &st->w, EPOLLIN) == 0)
+        struct watch *w = &st->ws[st->cur];
+        if (st->listener.fd != -1 && loop_watch(m, w, EPOLLIN) == 0)
             st->watched = true;
     }
     for (size_t i = st->nclients; i-- > 0;)

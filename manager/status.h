@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "listen.h"
 #include "loop.h"
 #include "status_conn.h"
@@ -26,7 +27,9 @@ struct status_client;
 /* The status server, in struct manager. */
 struct status_server {
     struct listener listener;   /* fd -1: not listening */
-    struct watch w;             /* on listener.fd */
+    struct watch ws[2];         /* ws[cur] on listener.fd; a reload
+                                   readies a new socket in the other */
+    unsigned cur;
     bool watched;               /* w is in the epoll set */
     struct listen_settings set; /* what its socket file was last given */
     bool retired;               /* handed over to an upgrade's new master */
@@ -52,10 +55,31 @@ int status_start(struct manager *m);
  * client; forget the peaks. */
 void status_stop(struct manager *m);
 
-/* After a reload swapped m->conf in: follow a new status_listen (the
- * old socket stays when the new one cannot be opened, logged), none at
- * all, or a new status_socket_mode, _user or _group. */
-void status_reconfigure(struct manager *m);
+/* What a reload readies for the status socket before its swap: a new
+ * socket when status_listen moves (bound and in the loop), or the kept
+ * one's new mode and owner. */
+struct status_plan {
+    bool open;                  /* l is new: bound, watched, not in use */
+    bool applied;               /* kept socket: set given to its file */
+    struct listener l;
+    struct listen_settings set; /* from the new configuration */
+};
+
+/*
+ * Ready nc's status socket: bind and watch a new one when status_listen
+ * changes, or give the kept one's file nc's mode and owner (a refusal
+ * is logged, and the reload goes on, as before). Returns 0, or -1 with
+ * why ("status_listen: cannot bind ADDR: REASON") when the new socket
+ * cannot be had; nothing is changed then.
+ */
+int status_plan(struct manager *m, const struct conf *nc,
+                struct status_plan *p, char *why, size_t len);
+/* The reload fails after all: close the socket p bound, or put the kept
+ * one's old mode and owner back. */
+void status_plan_undo(struct manager *m, struct status_plan *p);
+/* After the reload swapped m->conf in: serve on p's socket (closing the
+ * old one), on none at all, or on the kept one. Cannot fail. */
+void status_commit(struct manager *m, struct status_plan *p);
 /* An upgrade's new master serves: it has the socket and its file; stop
  * accepting, and let the clients we have finish. */
 void status_handover(struct manager *m);
