@@ -215,6 +215,13 @@ raw() {
             my $s = conn();
             open(my $f, ">", "$path.silent") or die; close $f;
             print "closed\n" if answer($s, 15) eq "";
+        } elsif ($mode eq "halfclose") {
+            # The request line, then our write side shut (as socat and
+            # nc -N do): the answer must still come, however long.
+            my $s = conn();
+            syswrite($s, "fcgipm-ctl/1 $ARGV[2]\n");
+            $s->shutdown(1) or die "shutdown: $!\n";
+            print answer($s, 60);
         } elsif ($mode eq "hangup") {
             for (1 .. 20) {
                 my $s = conn();
@@ -222,7 +229,7 @@ raw() {
                 close $s;
             }
         }
-    ' "$1" "$CSOCK"
+    ' "$1" "$CSOCK" "${2:-}"
 }
 raw silent >"$TMP/silent" 2>&1 &
 SILENT=$!
@@ -270,6 +277,43 @@ ctl -S "$CSOCK" status >/dev/null || fail "the master stopped serving"
 ok "a non-root non-owner caller: refused by the file (77), and by the "\
 "peer check past it (77, logged with the uid); the master serves on"
 
+# --- a reload whose status or control socket cannot be bound -----------------
+# Bound before the swap, like a pool's: the reload fails (2, as a pool's
+# socket would; 78 is for the file's errors), names the key, and the old
+# sockets answer where they were.
+reloads=$(log_count "reload: done")
+for key in status_listen control_listen; do
+    cp "$CONF" "$TMP/good.conf"
+    sed -i "s|^$key = .*|$key = \"unix:$TMP/missing/x.sock\"|" "$CONF"
+    ctl -S "$CSOCK" reload >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [ "$rc" = 2 ] || fail "$key unbindable: exit $rc: $(cat "$TMP/err")"
+    grep -qF "fcgipm ctl: $key: cannot bind unix:$TMP/missing/x.sock: No such file or directory" \
+        "$TMP/err" || fail "$key unbindable: $(cat "$TMP/err")"
+    log_has "error .*reload: $key: cannot bind unix:$TMP/missing/x.sock" \
+        || fail "the log does not name $key"
+    [ "$("$FCGI_REQUEST" -t 2 "unix:$SSOCK" /ping)" = pong ] \
+        || fail "after a failed $key, no status at $SSOCK"
+    ctl -S "$CSOCK" status >/dev/null \
+        || fail "after a failed $key, no control at $CSOCK"
+    cp "$TMP/good.conf" "$CONF"
+done
+[ "$(log_count "reload: done")" = "$reloads" ] \
+    || fail "a reload that could not bind said it was done"
+sed -i -e "s|^status_listen = .*|status_listen = \"unix:$TMP/status2.sock\"|" \
+    -e "s|^control_listen = .*|control_listen = \"unix:$TMP/ctl2.sock\"|" \
+    "$CONF"
+ctl -S "$CSOCK" reload >"$TMP/out" 2>"$TMP/err" \
+    || fail "moving reload: $(cat "$TMP/err")"
+[ "$("$FCGI_REQUEST" -t 2 "unix:$TMP/status2.sock" /ping)" = pong ] \
+    || fail "status did not move"
+ctl -S "$TMP/ctl2.sock" status >/dev/null || fail "control did not move"
+[ -e "$SSOCK" ] || [ -e "$CSOCK" ] && fail "an old socket file is left"
+SSOCK=$TMP/status2.sock
+CSOCK=$TMP/ctl2.sock
+ok "a status_listen or control_listen that cannot be bound fails the reload "\
+"(2, the key logged), the old sockets answer; a good reload moves both"
+
 # --- reopen --------------------------------------------------------------------
 mv "$LOG" "$LOG.1"
 ctl -S "$CSOCK" reopen >"$TMP/out" || fail "reopen failed"
@@ -292,13 +336,22 @@ STARTED_PIDS+=("$M2")
 wait_status "$M1"
 [ "$STATUS" = 0 ] || fail "the old master exited $STATUS"
 [ "$(stat -c '%a %U' "$CSOCK")" = "600 root" ] || fail "socket after upgrade"
+# A client that half-closes after its request line (socat, nc -N) still
+# gets the whole answer of the upgrade it waits for.
+raw halfclose upgrade >"$TMP/out" 2>&1 || fail "halfclose: $(cat "$TMP/out")"
+M3=$(sed -n 's/^ok new master \([0-9]*\) is ready; .*/\1/p' "$TMP/out")
+[ -n "$M3" ] || fail "upgrade after a half-close: '$(cat "$TMP/out")'"
+STARTED_PIDS+=("$M3")
+wait_gone "$M2" 20 || fail "master $M2 did not exit after the upgrade"
+M2=$M3
 ctl -S "$CSOCK" stop --graceful >"$TMP/out" || fail "stop failed"
 grep -qx "master $M2 stops gracefully" "$TMP/out" \
     || fail "stop: $(cat "$TMP/out")"
 wait_gone "$M2" 20 || fail "the master did not stop"
 log_has "fcgipm $M2 exiting with status 0" || fail "the master's exit status"
 [ ! -e "$CSOCK" ] || fail "the control socket file was left behind"
-ok "upgrade returns once new master $M2 is ready; stop --graceful: exit 0"
+ok "upgrade returns once the new master is ready (also to a client that "\
+"half-closed); stop --graceful: exit 0"
 
 # --- no control socket, but the master's pid (systemd's $MAINPID) ------------
 cat >"$TMP/nosock.conf" <<CONF

@@ -316,6 +316,20 @@ log_has "status unix:$SSOCK: adopted fd [0-9]+ from the old master" \
 [ "$(stat -c %i "$SSOCK")" = "$inode" ] \
     || fail "the status socket file was recreated, not handed over"
 ok "after USR2 the new master answers on the same status socket"
+# A status_listen that cannot be bound fails the reload before anything
+# is swapped: the log names the key, the old socket answers where it was.
+cp "$TMP/fcgipm.conf" "$TMP/good.conf"
+sed -i "s|^status_listen = .*|status_listen = \"unix:$TMP/missing/s.sock\"|" \
+    "$TMP/fcgipm.conf"
+reloads=$(log_count 'reload: done')
+kill -HUP "$FCGIPM_PID"
+wait_log "error .*reload: status_listen: cannot bind unix:$TMP/missing/s.sock: No such file or directory; keeping the running configuration"
+[ "$(log_count 'reload: done')" = "$reloads" ] \
+    || fail "a reload whose status_listen cannot be bound said it was done"
+answers "unix:$SSOCK" /ping || fail "the old status socket no longer answers"
+cp "$TMP/good.conf" "$TMP/fcgipm.conf"
+ok "a status_listen that cannot be bound fails the reload (logged with the "\
+"key); the old status socket answers"
 sed -i "s|^status_listen = .*|status_listen = \"unix:$TMP/status2.sock\"|" \
     "$TMP/fcgipm.conf"
 kill -HUP "$FCGIPM_PID"
