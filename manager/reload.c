@@ -2,6 +2,7 @@
  * (kept or newly bound), and only then swap: no step after the swap can
  * fail, so an error anywhere leaves the master as it was. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -317,18 +318,13 @@ pid_file_moves(const char *was, const char *now)
 
 /* A pid file the reload moves is written before the commit, so that one
  * that cannot be written fails the reload and the old one stays. 0 or
- * -1 (logged). */
+ * -1 (pidfile_write logged why). */
 static int
 plan_pid_file(const char *was, const char *now)
 {
     if (now == NULL || !pid_file_moves(was, now))
         return 0;
-    if (pidfile_write(now, getpid(), 0) == -1) {
-        log_error("reload: pid file %s cannot be written; keeping the "
-                  "running configuration", now);
-        return -1;
-    }
-    return 0;
+    return pidfile_write(now, getpid(), 0);
 }
 
 static void
@@ -351,19 +347,30 @@ struct plan_servers {
     struct control_plan control;
 };
 
-/* Ready nc's status and control sockets; a socket that cannot be bound
- * fails the reload (code 2, like a pool's), naming its key. 0 or -1
- * (result set, nothing changed). */
+/* Ready what is not a pool's: the status and control sockets (one that
+ * cannot be bound fails the reload, code 2 like a pool's, naming its
+ * key), and a moved pid file. 0, or -1 (logged, result set, nothing
+ * changed). */
 static int
-plan_servers(struct manager *m, const struct conf *nc, struct plan_servers *ps)
+plan_rest(struct manager *m, const struct conf *nc, struct plan_servers *ps)
 {
     char why[512];
 
-    if (status_plan(m, nc, &ps->status, why, sizeof(why)) == 0) {
-        if (control_plan(m, nc, &ps->control, why, sizeof(why)) == 0)
-            return 0;
-        status_plan_undo(m, &ps->status);
+    if (status_plan(m, nc, &ps->status, why, sizeof(why)) == -1)
+        goto fail;
+    if (control_plan(m, nc, &ps->control, why, sizeof(why)) == -1)
+        goto fail_status;
+    if (plan_pid_file(m->conf.pid_file, nc->pid_file) == -1) {
+        snprintf(why, sizeof(why), "pid file %s cannot be written",
+                 nc->pid_file);
+        goto fail_control;
     }
+    return 0;
+fail_control:
+    control_plan_undo(m, &ps->control);
+fail_status:
+    status_plan_undo(m, &ps->status);
+fail:
     log_error("reload: %s; keeping the running configuration", why);
     control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "%s; nothing "
                        "changed", why);
@@ -371,7 +378,7 @@ plan_servers(struct manager *m, const struct conf *nc, struct plan_servers *ps)
 }
 
 static void
-plan_servers_undo(struct manager *m, struct plan_servers *ps)
+plan_rest_undo(struct manager *m, struct plan_servers *ps)
 {
     control_plan_undo(m, &ps->control);
     status_plan_undo(m, &ps->status);
@@ -400,23 +407,13 @@ reload_run(struct manager *m, uint64_t now)
         return;
     }
     struct plan_servers ps;
-    if (plan_servers(m, &nc, &ps) == -1) {
+    if (plan_rest(m, &nc, &ps) == -1) {
         undo_all(m, plans, nc.npools);
         free(plans);
         conf_free(&nc);
         return;
     }
     bool moved = pid_file_moves(m->conf.pid_file, nc.pid_file);
-    if (plan_pid_file(m->conf.pid_file, nc.pid_file) == -1) {
-        control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "pid "
-                           "file %s cannot be written; nothing changed",
-                           nc.pid_file);
-        plan_servers_undo(m, &ps);
-        undo_all(m, plans, nc.npools);
-        free(plans);
-        conf_free(&nc);
-        return;
-    }
     /* Keep the old globals for comparison: commit() may free them. */
     struct conf was = { .log = strdup(m->conf.log),
                         .log_level = m->conf.log_level,
@@ -425,7 +422,7 @@ reload_run(struct manager *m, uint64_t now)
     if (commit(m, &nc, plans, now) == -1) {
         control_result_set(&m->reload_result, CONTROL_EXIT_FAILED, "out of "
                            "memory; nothing changed");
-        plan_servers_undo(m, &ps);
+        plan_rest_undo(m, &ps);
         undo_all(m, plans, nc.npools);
         if (moved && nc.pid_file != NULL)
             pidfile_remove(nc.pid_file, getpid());
