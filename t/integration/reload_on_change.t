@@ -7,7 +7,10 @@
 # program's place is noticed and never followed by the master; an idle
 # master makes no system call in 10 s; a reload watches what the new
 # configuration lists (a directory) and a removed pool no longer
-# watches. Keys that watch nothing are refused with file:line.
+# watches. Keys that watch nothing are refused with file:line. A queue
+# overflow in one pool's directory leaves another pool's workers; a
+# directory removed and created again is watched again; a pool user's
+# symlink anywhere on a watched path is refused, its target unwatched.
 . "$(dirname "$0")/lib.sh"
 need strace
 
@@ -228,7 +231,7 @@ wait_until 10 done_at_least 6 || fail "templates: not replaced"
     || fail "the removed pool still watches its module"
 ok "a reload watches a listed directory; a removed pool's files are" \
     "not watched"
-# stopped: the master is stopped (kill -STOP) by the test; the exit trap
+# stop_master, cont_master: the master is stopped (kill -STOP) by the test; the exit trap
 # lets it run again, so that a failing test never leaves it stopped.
 stop_master() {
     trap 'kill -CONT "$FCGIPM_PID" 2>/dev/null; cleanup' EXIT
@@ -239,7 +242,7 @@ cont_master() {
     trap cleanup EXIT
 }
 # b_workers: pool b's workers (not running hello).
-b_workers() { common "$(workers)" "$(comm -23 <(workers) <(app_workers | sort))"; }
+b_workers() { comm -23 <(workers) <(app_workers | sort); }
 
 # --- an inotify queue overflow in one pool's directory: that pool only
 write_conf 'reload_on_change = true
@@ -265,7 +268,8 @@ stop_master
 (cd "$APP" && seq -f 'flood%.0f' "$files" | xargs touch)
 cont_master
 # The overflow notes every file of the pool whose queue overflowed.
-wait_until 15 replaced_more_than "$n" || fail "overflow: pool default not replaced"
+wait_until 15 replaced_more_than "$n" \
+    || fail "overflow: pool default not replaced"
 wait_until 3 log_has "pool b: .* changed" \
     && fail "pool b replaced by an overflow in pool default's directory"
 [ "$(b_workers)" = "$b_before" ] \
@@ -282,7 +286,8 @@ rm -rf "$APP"
 sleep 1     # the deploy's pause, longer than the quiet period
 mkdir "$APP"
 install -m755 "$TMP/v3" "$APP/app"
-wait_until 20 answers_version 3 || fail "new directory not watched: '$(version)'"
+wait_until 20 answers_version 3 \
+    || fail "new directory not watched: '$(version)'"
 wait_until 10 app_replaced "$old_app" $((n + 1)) \
     || fail "workers not replaced: $(workers)"
 ok "a watched directory removed, then created again 1 s later with a" \
@@ -329,7 +334,12 @@ pool "c" {
                 && echo "/proc/$FCGIPM_PID/fdinfo/${fd##*/}"
         done
     }
-    watched() { cat $(inotify_fds) | grep -qE " ino:$(printf %x "$(stat -c %i "$1")") "; }
+    # watched DIR: an inotify watch of the master is on DIR's inode.
+    watched() {
+        local ino
+        ino=$(printf %x "$(stat -c %i "$1")")
+        cat $(inotify_fds) | grep -qE " ino:$ino "
+    }
     watched "$TMP" || fail "fdinfo does not list the directory of v1"
     watched "$SECRET/app" && fail "the master watches the symlink's target"
     printf 'listen = "unix:%s"\ncommand = {"%s"}\nreload_on_change = {"%s"}\n' \
