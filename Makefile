@@ -199,6 +199,7 @@ FUZZ_HDRS    := $(wildcard common/*.h protocol/*.h manager/*.h worker/*.h)
 FUZZ_SRC_fuzz_record      := protocol/fcgi_record.c
 FUZZ_SRC_fuzz_addr        := protocol/fcgi_addr.c
 FUZZ_SRC_fuzz_conf        := $(wildcard manager/conf*.c) common/access.c \
+                             common/nofollow.c \
                              protocol/fcgi_addr.c
 FUZZ_LIBS_fuzz_conf        = $(shell pkg-config --libs libconfuse)
 FUZZ_SRC_fuzz_status_conn := manager/status_conn.c manager/status_format.c \

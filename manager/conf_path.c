@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "nofollow.h"
 
 /* "dir/name", malloc'd; NULL when out of memory. */
 static char *
@@ -204,30 +205,30 @@ conf_path_program(const struct pool_conf *p, char *why, size_t len)
     return NULL;
 }
 
-/* Whether the master can watch path: a directory, or a name in one. Its
- * last component is not followed: a symlink is watched as a name. 0, or
- * -1 with why. */
+/* Whether the master can watch path: a directory, or a name in one,
+ * reached following no symlink (the master watches none: a pool user
+ * could point one anywhere). The last component may be anything: a
+ * symlink there is watched as a name. 0, or -1 with why. */
 static int
 conf_path_check_watch(const char *path, char *why, size_t len)
 {
     const char *slash = strrchr(path, '/');
-    struct stat st;
-    char *dir;
-    int rc = -1;
+    char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int fd = -1;
 
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
     if (dir == NULL)
         snprintf(why, len, "out of memory");
-    else if (stat(dir, &st) == -1)
-        snprintf(why, len, "'%s': %s: %s", path, dir, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
+    else if ((fd = nofollow_open_dir(dir)) != -1)
+        close(fd);
+    else if (errno == ELOOP)
+        snprintf(why, len, "'%s': %s has a symlink on its way, which the "
+                 "master does not follow", path, dir);
+    else if (errno == ENOTDIR)
         snprintf(why, len, "'%s': %s is not a directory", path, dir);
     else
-        rc = 0;
+        snprintf(why, len, "'%s': %s: %s", path, dir, strerror(errno));
     free(dir);
-    return rc;
+    return fd == -1 ? -1 : 0;
 }
 
 /* Listed path i of reload_on_change, appended to v (n so far) unless

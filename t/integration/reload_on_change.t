@@ -7,7 +7,10 @@
 # program's place is noticed and never followed by the master; an idle
 # master makes no system call in 10 s; a reload watches what the new
 # configuration lists (a directory) and a removed pool no longer
-# watches. Keys that watch nothing are refused with file:line.
+# watches. Keys that watch nothing are refused with file:line. A queue
+# overflow in one pool's directory leaves another pool's workers; a
+# directory removed and created again is watched again; a pool user's
+# symlink anywhere on a watched path is refused, its target unwatched.
 . "$(dirname "$0")/lib.sh"
 need strace
 
@@ -228,4 +231,123 @@ wait_until 10 done_at_least 6 || fail "templates: not replaced"
     || fail "the removed pool still watches its module"
 ok "a reload watches a listed directory; a removed pool's files are" \
     "not watched"
+# stop_master, cont_master: the master is stopped (kill -STOP) by the test; the exit trap
+# lets it run again, so that a failing test never leaves it stopped.
+stop_master() {
+    trap 'kill -CONT "$FCGIPM_PID" 2>/dev/null; cleanup' EXIT
+    kill -STOP "$FCGIPM_PID"
+}
+cont_master() {
+    kill -CONT "$FCGIPM_PID"
+    trap cleanup EXIT
+}
+# b_workers: pool b's workers (not running hello).
+b_workers() { comm -23 <(workers) <(app_workers | sort); }
+
+# --- an inotify queue overflow in one pool's directory: that pool only
+write_conf 'reload_on_change = true
+pool "b" {
+    listen = "unix:'"$MSOCK"'"
+    mode = module
+    module = "'"$MODDIR/mod.so"'"
+    workers = 2
+    reload_on_change = yes
+}'
+n=$(log_count 'reload: done')
+kill -HUP "$FCGIPM_PID"
+wait_until 10 reloads_more_than "$n" || fail "no reload"
+wait_workers 5
+wait_until 10 answers "unix:$MSOCK" || fail "pool b does not answer"
+b_before=$(b_workers)
+[ "$(echo "$b_before" | grep -c .)" -eq 2 ] || fail "pool b: $b_before"
+n=$(replaced)
+d=$(done_count)
+files=$(( $(cat /proc/sys/fs/inotify/max_queued_events) + 100 ))
+[ "$files" -ge 20000 ] || files=20000
+stop_master
+(cd "$APP" && seq -f 'flood%.0f' "$files" | xargs touch)
+cont_master
+# The overflow notes every file of the pool whose queue overflowed.
+wait_until 15 replaced_more_than "$n" \
+    || fail "overflow: pool default not replaced"
+wait_until 3 log_has "pool b: .* changed" \
+    && fail "pool b replaced by an overflow in pool default's directory"
+[ "$(b_workers)" = "$b_before" ] \
+    || fail "pool b's workers changed: $(b_workers) (were $b_before)"
+find "$APP" -name 'flood*' -delete
+wait_until 15 done_at_least $((d + 1)) || fail "overflow: not done"
+ok "$files files created in pool default's directory overflow its queue" \
+    "alone: pool b's workers stay"
+
+# --- a watched directory removed and created again is watched again
+n=$(done_count)
+old_app=$(app_workers)
+rm -rf "$APP"
+sleep 1     # the deploy's pause, longer than the quiet period
+mkdir "$APP"
+install -m755 "$TMP/v3" "$APP/app"
+wait_until 20 answers_version 3 \
+    || fail "new directory not watched: '$(version)'"
+wait_until 10 app_replaced "$old_app" $((n + 1)) \
+    || fail "workers not replaced: $(workers)"
+ok "a watched directory removed, then created again 1 s later with a" \
+    "new program, is watched again: the new program replaces the workers"
+
+# --- a symlink put anywhere on a watched path is never followed
+if [ "$(id -u)" -eq 0 ]; then
+    OWN=$TMP/own                # the pool user's tree
+    SECRET=$TMP/secret          # what it must not make the master watch
+    mkdir -p "$OWN/bin/app" "$SECRET/app"
+    chown -R nobody:nogroup "$OWN"
+    chmod 711 "$TMP"
+    write_conf 'reload_on_change = true
+pool "c" {
+    listen = "unix:'"$TMP/c.sock"'"
+    command = {"'"$TMP/v1"'"}
+    workers = 1
+    reload_on_change = {"'"$OWN/bin/app"'"}
+}'
+    n=$(log_count 'reload: done')
+    kill -HUP "$FCGIPM_PID"
+    wait_until 10 reloads_more_than "$n" || fail "no reload"
+    wait_log "pool b: retired pool drained"
+    wait_workers 4
+    # The watch goes with app (moved), and bin is a symlink by the time
+    # the master watches the path again.
+    stop_master
+    setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c \
+        "mv '$OWN/bin/app' '$OWN/bin/app.old' && mv '$OWN/bin' '$OWN/bin.old' \
+         && ln -s '$SECRET' '$OWN/bin'" || fail "the attack did not run"
+    cont_master
+    wait_log "pool c: $OWN/bin/app changed: replacing 1 workers"
+    wait_log "pool c: reload_on_change: cannot watch $OWN/bin/app: a symlink"
+    wait_log "pool c: new workers up" 15
+    n=$(log_count 'pool c: .* changed')
+    touch "$SECRET/app/x"
+    wait_until 3 eval '[ "$(log_count "pool c: .* changed")" -gt "$n" ]' \
+        && fail "a change in the symlink's target replaced the workers"
+    # inotify_fds: the master's inotify descriptors' fdinfo files.
+    inotify_fds() {
+        local fd
+        for fd in /proc/"$FCGIPM_PID"/fd/*; do
+            [ "$(readlink "$fd")" = "anon_inode:inotify" ] \
+                && echo "/proc/$FCGIPM_PID/fdinfo/${fd##*/}"
+        done
+    }
+    # watched DIR: an inotify watch of the master is on DIR's inode.
+    watched() {
+        local ino
+        ino=$(printf %x "$(stat -c %i "$1")")
+        cat $(inotify_fds) | grep -qE " ino:$ino "
+    }
+    watched "$TMP" || fail "fdinfo does not list the directory of v1"
+    watched "$SECRET/app" && fail "the master watches the symlink's target"
+    printf 'listen = "unix:%s"\ncommand = {"%s"}\nreload_on_change = {"%s"}\n' \
+        "$SOCK" "$APP/app" "$OWN/bin/app" >"$TMP/bad.conf"
+    out=$("$FCGIPM" -t -c "$TMP/bad.conf" 2>&1) && fail "symlink path accepted"
+    echo "$out" | grep -q "bad.conf:3: reload_on_change: .*symlink on its way" \
+        || fail "unexpected error: $out"
+    ok "a pool user's symlink on a watched path is refused and logged;" \
+        "its target is not watched; the configuration check refuses it"
+fi
 done_testing

@@ -1,6 +1,6 @@
 /* Unit tests for manager/change.c: the quiet period that makes one
- * replacement of a burst of changes, and which inotify events concern a
- * watched file. */
+ * replacement of a burst of changes, which inotify events concern a
+ * watched file, and how often a lost watch is tried again. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +114,21 @@ test_directory_gone_concerns_its_files(void **state)
     assert_false(change_file_matches(&f, -1, IN_Q_OVERFLOW, NULL));
 }
 
+/* A lost watch is tried again every second at first, then less often:
+ * a directory that never comes back costs a wake-up every 10 s. */
+static void
+test_retry_is_fast_then_slow(void **state)
+{
+    (void)state;
+    assert_int_equal(change_retry_at(1000, 1000), 1000 + CHANGE_RETRY_MS);
+    assert_int_equal(change_retry_at(1000, 1000 + CHANGE_RETRY_FAST_FOR_MS
+                                     - 1),
+                     1000 + CHANGE_RETRY_FAST_FOR_MS - 1 + CHANGE_RETRY_MS);
+    assert_int_equal(change_retry_at(1000, 1000 + CHANGE_RETRY_FAST_FOR_MS),
+                     1000 + CHANGE_RETRY_FAST_FOR_MS
+                         + CHANGE_RETRY_SLOW_MS);
+}
+
 int
 main(void)
 {
@@ -127,6 +142,7 @@ main(void)
         cmocka_unit_test(test_a_name_matches_only_itself_in_its_directory),
         cmocka_unit_test(test_a_watched_directory_matches_every_entry),
         cmocka_unit_test(test_directory_gone_concerns_its_files),
+        cmocka_unit_test(test_retry_is_fast_then_slow),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
