@@ -9,35 +9,9 @@ need h2o
 need curl
 need php-cgi
 
-CONF=$TMP/fcgipm.conf
-mkdir -p "$TMP/www"
-cat >"$TMP/www/index.php" <<'PHP'
-<?php
-echo "php ", getmypid(), " ", $_SERVER["SCRIPT_FILENAME"], " ",
-    $_GET["q"] ?? "", "\n";
-PHP
-cat >"$CONF" <<CONF
-log = "$LOG"
-pool "app" {
-    listen = "unix:$TMP/app.sock"
-    workers = 2
-    command = {"$HELLO"}
-}
-pool "params" {
-    listen = "unix:$TMP/params.sock"
-    mode = module
-    module = "builtin:echo"
-    workers = 1
-}
-pool "php" {
-    listen = "unix:$TMP/php.sock"
-    workers = 1
-    command = "php-cgi"
-}
-CONF
-start_fcgipm -c "$CONF"
-wait_workers 4
-wait_until 5 answers "unix:$TMP/app.sock" || fail "the app pool does not answer"
+. "$(dirname "$0")/frontend.sh"
+FRONT_LOG=$TMP/h2o-error.log
+frontend_pools
 
 # As root, h2o switches to nobody, who cannot reach the 0700 temp dir:
 # keep it as the test's user.
@@ -99,49 +73,20 @@ start_h2o() {
     fail "no free port found for h2o in 20 tries"
 }
 
-get() {
-    CODE=$(curl -sS -m 10 -o "$TMP/body" -w '%{http_code}' \
-           "http://127.0.0.1:$PORT$1") || CODE="curl failed ($?)"
-}
-expect() {
-    [ "$CODE" = "$1" ] \
-        || fail "$2: expected $1, got $CODE: $(head -c 300 "$TMP/body"; tail -2 "$TMP/h2o-error.log")"
-}
-body_has() { grep -qx -- "$1" "$TMP/body"; }
-
 start_h2o
 ok "h2o started on 127.0.0.1:$PORT"
 
-get /app/
-expect 200 "GET /app/"
-[[ $(cat "$TMP/body") =~ ^Hello\ from\ fcgipm\ worker\ ([0-9]+)$ ]] \
-    || fail "GET /app/: $(cat "$TMP/body")"
-workers | grep -qx "${BASH_REMATCH[1]}" \
-    || fail "answered by ${BASH_REMATCH[1]}, not a worker"
-get '/app/x?status=404'
-expect 404 "GET /app/x?status=404 (QUERY_STRING)"
+frontend_app_checks
 ok "fastcgi.connect: 200 from an exec worker, the query reaches it"
 
-get '/params/a/b?x=1'
-expect 200 "GET /params/a/b?x=1"
-for v in "SCRIPT_NAME=" "PATH_INFO=/params/a/b" "QUERY_STRING=x=1" \
-         "REQUEST_URI=/params/a/b?x=1"; do
-    body_has "$v" || fail "builtin:echo has no $v: $(cat "$TMP/body")"
-done
+frontend_params_checks /params/a/b
 ok "the app gets the whole path in PATH_INFO, an empty SCRIPT_NAME, and" \
    "the query"
 
-get '/index.php?q=hi'
-expect 200 "GET /index.php"
-read -r word pid file q <"$TMP/body"
-[ "$word $file $q" = "php $TMP/www/index.php hi" ] \
-    || fail "index.php: $(cat "$TMP/body")"
-workers | grep -qx "$pid" || fail "index.php answered by $pid, not a worker"
+frontend_php_checks
 ok "file.custom-handler: php-cgi answers with SCRIPT_FILENAME the file"
 
-no_kept() { [ "$(ss -xH state connected src "$TMP/app.sock" | wc -l)" = 0 ]; }
-wait_until 5 no_kept \
-    || fail "h2o keeps connections to app.sock: $(ss -xH state connected src "$TMP/app.sock")"
+frontend_no_kept h2o
 ok "h2o keeps no connection to the exec pool between requests"
 
 kill -TERM "$H2O_PID"
