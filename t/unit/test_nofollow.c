@@ -1,5 +1,6 @@
 /* Unit tests for common/nofollow.c: a directory is opened by path only
- * when no component on the way is a symlink. */
+ * when no component on the way is a symlink someone else could have made
+ * or aimed. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,7 +36,10 @@ setup(void **state)
     if (f == NULL || fclose(f) != 0)
         return -1;
     snprintf(p, sizeof(p), "%s/link", dir);
-    return symlink("real", p);
+    if (symlink("real", p) == -1)
+        return -1;
+    snprintf(p, sizeof(p), "%s/loop", dir);
+    return symlink("loop", p);
 }
 
 static int
@@ -71,12 +75,48 @@ test_a_directory_opens(void **state)
     assert_int_equal(open_errno("real//sub/"), 0);
 }
 
+/* The tree is ours, in a directory only we may write: an admin's link,
+ * followed, relative or absolute. */
 static void
-test_a_symlink_anywhere_is_refused(void **state)
+test_our_link_is_followed(void **state)
+{
+    char p[128], target[128];
+
+    (void)state;
+    assert_int_equal(open_errno("link"), 0);
+    assert_int_equal(open_errno("link/sub"), 0);
+    snprintf(p, sizeof(p), "%s/abs", dir);
+    snprintf(target, sizeof(target), "%s/real", dir);
+    assert_int_equal(symlink(target, p), 0);
+    assert_int_equal(open_errno("abs/sub"), 0);
+    assert_int_equal(open_errno("loop"), ELOOP);
+}
+
+/* A directory others may write: a link in it may be anyone's. */
+static void
+test_link_in_a_shared_directory_is_refused(void **state)
 {
     (void)state;
+    assert_int_equal(chmod(dir, 0777), 0);
     assert_int_equal(open_errno("link"), ELOOP);
     assert_int_equal(open_errno("link/sub"), ELOOP);
+    assert_int_equal(open_errno("real/sub"), 0);
+    assert_int_equal(chmod(dir, 0700), 0);
+}
+
+/* A link owned by another user (as root: a pool user's). */
+static void
+test_someone_elses_link_is_refused(void **state)
+{
+    char p[128];
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    snprintf(p, sizeof(p), "%s/link", dir);
+    assert_int_equal(lchown(p, 65534, 65534), 0);
+    assert_int_equal(open_errno("link/sub"), ELOOP);
+    assert_int_equal(lchown(p, 0, 0), 0);
 }
 
 static void
@@ -93,7 +133,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_directory_opens),
-        cmocka_unit_test(test_a_symlink_anywhere_is_refused),
+        cmocka_unit_test(test_our_link_is_followed),
+        cmocka_unit_test(test_link_in_a_shared_directory_is_refused),
+        cmocka_unit_test(test_someone_elses_link_is_refused),
         cmocka_unit_test(test_a_file_or_nothing_is_refused),
     };
 
