@@ -4,7 +4,6 @@
  * (control_cmd.c), and send the answer back. The socket itself is a
  * listener like a pool's (listen.c). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +12,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "control.h"
 #include "control_int.h"
 #include "control_proto.h"
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
-#include "sockperm.h"
 #include "sys.h"
 #include "upgrade.h"
 
 #define CONTROL_BACKLOG 16
 #define CONTROL_MODE 0600
 #define ACCEPTS_PER_EVENT 8
-#define ACCEPT_PAUSE_MS 100
 /* A refused peer's further refusals are counted, not logged, for: */
 #define REFUSED_QUIET_MS 10000
 
@@ -40,7 +38,7 @@ drop_client(struct manager *m, struct control_client *c, const char *why)
 
     if (why != NULL)
         log_debug("control %s: closing a client: %s",
-                  cs->listener.name ? cs->listener.name : "-", why);
+                  cs->acc.listener.name ? cs->acc.listener.name : "-", why);
     loop_unwatch(m, &c->w);
     close(c->w.fd);
     status_buf_free(&c->out);
@@ -221,7 +219,7 @@ log_refused(struct control_server *cs, uid_t uid, uint64_t now)
         return;
     }
     log_warn("control %s: refused a client running as uid %u: only root "
-             "and uid %u may control this master%s", cs->listener.name,
+             "and uid %u may control this master%s", cs->acc.listener.name,
              (unsigned)uid, (unsigned)geteuid(),
              cs->refused_more > 0 ? " (more refusals were not logged)" : "");
     cs->refused_uid = uid;
@@ -260,7 +258,7 @@ add_client(struct manager *m, int fd, uint64_t now)
         return;
     if (cs->nclients == CONTROL_MAX_CLIENTS) {
         log_warn("control %s: %d clients at once: refusing another",
-                 cs->listener.name, CONTROL_MAX_CLIENTS);
+                 cs->acc.listener.name, CONTROL_MAX_CLIENTS);
         refuse(fd, CONTROL_EXIT_FAILED, "too many control clients at once");
         return;
     }
@@ -281,45 +279,15 @@ add_client(struct manager *m, int fd, uint64_t now)
     cs->clients[cs->nclients++] = c;
 }
 
-static void
-on_listener(struct manager *m, struct watch *w, uint32_t events)
-{
-    struct control_server *cs = &m->control;
-    uint64_t now = sys_now_ms();
-
-    (void)events;
-    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd != -1) {
-            cs->accept_failing = false;
-            add_client(m, fd, now);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-            continue;
-        if (errno == EAGAIN)
-            return;
-        /* Out of descriptors or memory: pause rather than spin. */
-        if (!cs->accept_failing)
-            log_warn_errno("control %s: cannot accept, pausing",
-                           cs->listener.name);
-        cs->accept_failing = true;
-        loop_unwatch(m, w);
-        cs->watched = false;
-        cs->resume_at = now + ACCEPT_PAUSE_MS;
-        return;
-    }
-}
-
 /* --- the listening socket --------------------------------------------- */
 
 void
 control_init(struct control_server *c)
 {
-    *c = (struct control_server){ .listener = { .kind = "control",
-                                                .fd = -1 },
-                                  .ws = { { .fd = -1 }, { .fd = -1 } },
-                                  .resume_at = NEVER };
+    *c = (struct control_server){ .nclients = 0 };
+    acceptor_init(&c->acc, "control", add_client, ACCEPTS_PER_EVENT);
+    /* Mode 0600 is what keeps other users off the socket file. */
+    c->acc.perm_needed = true;
 }
 
 static const struct listen_settings control_settings = {
@@ -327,111 +295,25 @@ static const struct listen_settings control_settings = {
     .uid = (uid_t)-1, .gid = (gid_t)-1,
 };
 
-static void
-close_listener(struct manager *m, struct control_server *cs)
-{
-    if (cs->watched)
-        loop_unwatch(m, &cs->ws[cs->cur]);
-    cs->watched = false;
-    listen_close(&cs->listener);
-    cs->ws[cs->cur].fd = -1;
-}
-
-/* accept4 must never block; a socket taken over from an old master gets
- * mode 0600 as one bound anew would. 0 or -1 (logged). */
-static int
-prepare(struct listener *l)
-{
-    int flags = fcntl(l->fd, F_GETFL);
-
-    if (flags == -1 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-        log_error_errno("control %s: cannot make it non-blocking", l->name);
-        return -1;
-    }
-    if (l->claim_path
-        && sockperm_apply(l->fd, l->addr.path, CONTROL_MODE, (uid_t)-1,
-                          (gid_t)-1, "control", l->name) == -1)
-        return -1;
-    return 0;
-}
-
-/* Open name (or take the socket an old master handed over) into p, and
- * add it to the loop under the watch not in use, so that switching to it
- * cannot fail. 0, or -1 (logged, why set; nothing changed). */
-static int
-plan_open(struct manager *m, const char *name, struct control_plan *p,
-          char *why, size_t len)
-{
-    struct watch *w = &m->control.ws[!m->control.cur];
-    int e;
-
-    if (listen_open_with(&p->l, name, &control_settings, &m->inherited)
-        == -1)
-        goto fail;
-    if (prepare(&p->l) == -1)
-        goto fail_close;
-    *w = (struct watch){ .fd = p->l.fd, .fn = on_listener };
-    if (loop_watch(m, w, EPOLLIN) == -1)
-        goto fail_close;
-    p->open = true;
-    return 0;
-fail_close:
-    e = errno;
-    listen_close(&p->l);
-    w->fd = -1;
-    errno = e;
-fail:
-    snprintf(why, len, "control_listen: cannot bind %s: %s", name,
-             strerror(errno));
-    return -1;
-}
-
 int
 control_plan(struct manager *m, const struct conf *nc,
              struct control_plan *p, char *why, size_t len)
 {
-    struct control_server *cs = &m->control;
-    const char *have = cs->listener.fd != -1 ? cs->listener.name : NULL;
-
-    *p = (struct control_plan){ .open = false };
-    if (cs->retired || nc->control_listen == NULL
-        || (have != NULL && strcmp(nc->control_listen, have) == 0))
-        return 0;
-    return plan_open(m, nc->control_listen, p, why, len);
+    return acceptor_plan(m, &m->control.acc, nc->control_listen,
+                         &control_settings, &p->acc, why, len);
 }
 
 void
 control_plan_undo(struct manager *m, struct control_plan *p)
 {
-    struct control_server *cs = &m->control;
-
-    if (!p->open)
-        return;
-    loop_unwatch(m, &cs->ws[!cs->cur]);
-    listen_close(&p->l);
-    cs->ws[!cs->cur].fd = -1;
-    p->open = false;
+    acceptor_undo(m, &m->control.acc, &p->acc);
 }
 
 void
 control_commit(struct manager *m, struct control_plan *p)
 {
-    struct control_server *cs = &m->control;
-
-    if (cs->retired)
-        return;
-    if (p->open) {
-        close_listener(m, cs);
-        cs->cur = !cs->cur;
-        cs->listener = p->l;
-        cs->watched = true;
-        cs->resume_at = NEVER;
-        log_info("control: listening on %s", cs->listener.name);
-    } else if (m->conf.control_listen == NULL && cs->listener.fd != -1) {
-        log_info("control %s: no longer configured: closed",
-                 cs->listener.name);
-        close_listener(m, cs);
-    }
+    acceptor_commit(m, &m->control.acc, &p->acc,
+                    m->conf.control_listen != NULL);
 }
 
 int
@@ -453,30 +335,19 @@ control_stop(struct manager *m)
 
     while (cs->nclients > 0)
         drop_client(m, cs->clients[0], NULL);
-    close_listener(m, cs);
-    cs->resume_at = NEVER;
+    acceptor_close(m, &cs->acc);
 }
 
 void
 control_handover(struct manager *m)
 {
-    struct control_server *cs = &m->control;
-
-    cs->retired = true;
-    if (cs->listener.fd == -1)
-        return;
-    log_info("control %s: handed over to the new master",
-             cs->listener.name);
-    /* Its file is the new master's now. */
-    cs->listener.owns_path = false;
-    close_listener(m, cs);
-    cs->resume_at = NEVER;
+    acceptor_handover(m, &m->control.acc);
 }
 
 struct listener *
 control_listener(struct manager *m)
 {
-    return m->control.listener.fd != -1 ? &m->control.listener : NULL;
+    return acceptor_listener(&m->control.acc);
 }
 
 /* --- waiting clients, deadlines --------------------------------------- */
@@ -532,7 +403,7 @@ uint64_t
 control_next_deadline(const struct manager *m)
 {
     const struct control_server *cs = &m->control;
-    uint64_t next = cs->resume_at;
+    uint64_t next = acceptor_next_deadline(&cs->acc);
 
     for (size_t i = 0; i < cs->nclients; i++)
         if (cs->clients[i]->deadline_at < next)
@@ -545,12 +416,7 @@ control_run_due(struct manager *m, uint64_t now)
 {
     struct control_server *cs = &m->control;
 
-    if (cs->resume_at <= now) {
-        cs->resume_at = NEVER;
-        struct watch *w = &cs->ws[cs->cur];
-        if (cs->listener.fd != -1 && loop_watch(m, w, EPOLLIN) == 0)
-            cs->watched = true;
-    }
+    acceptor_run_due(m, &cs->acc, now);
     for (size_t i = cs->nclients; i-- > 0;) {
         struct control_client *c = cs->clients[i];
         if (c->deadline_at > now)

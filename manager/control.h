@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "acceptor.h"
 #include "conf.h"
 #include "listen.h"
 #include "loop.h"
@@ -26,14 +27,7 @@ struct control_client;
 
 /* The control server, in struct manager. */
 struct control_server {
-    struct listener listener;   /* fd -1: not listening */
-    struct watch ws[2];         /* ws[cur] on listener.fd; a reload
-                                   readies a new socket in the other */
-    unsigned cur;
-    bool watched;               /* w is in the epoll set */
-    bool retired;               /* handed over to an upgrade's new master */
-    bool accept_failing;        /* logged once until accept works */
-    uint64_t resume_at;         /* accepting paused (out of fds) until */
+    struct acceptor acc;        /* the socket, its watches, its pauses */
     struct control_client *clients[CONTROL_MAX_CLIENTS];
     size_t nclients;
     uid_t refused_uid;          /* the last peer refused, and until when */
@@ -67,8 +61,7 @@ void control_stop(struct manager *m);
 /* A new control socket a reload readied before its swap (bound and in
  * the loop), when control_listen moves. */
 struct control_plan {
-    bool open;
-    struct listener l;
+    struct acceptor_plan acc;
 };
 /* Ready nc's control socket. 0, or -1 with why ("control_listen: cannot
  * bind ADDR: REASON"), nothing changed. */

@@ -3,7 +3,6 @@
  * deadline, and answer from the master's own view of its pools. The
  * socket itself is a listener like a pool's (listen.c). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
@@ -28,7 +28,6 @@
 /* After an answer on a connection without KEEP_CONN: how long to wait
  * for the client to close before we do. */
 #define LINGER_MS 1000
-#define ACCEPT_PAUSE_MS 100
 
 struct status_client {
     struct watch w;             /* first: the loop hands us &w */
@@ -55,7 +54,7 @@ drop_client(struct manager *m, struct status_client *c, const char *why)
 
     if (why != NULL)
         log_debug("status %s: closing a client: %s",
-                  st->listener.name ? st->listener.name : "-", why);
+                  st->acc.listener.name ? st->acc.listener.name : "-", why);
     loop_unwatch(m, &c->w);
     close(c->w.fd);
     status_conn_free(&c->conn);
@@ -201,7 +200,7 @@ add_client(struct manager *m, int fd, uint64_t now)
     if (st->nclients == STATUS_MAX_CLIENTS) {
         if (!st->crowded)
             log_warn("status %s: %d clients at once: closing the oldest "
-                     "for each new one", st->listener.name,
+                     "for each new one", st->acc.listener.name,
                      STATUS_MAX_CLIENTS);
         st->crowded = true;
         struct status_client *oldest = st->clients[0];
@@ -230,45 +229,13 @@ add_client(struct manager *m, int fd, uint64_t now)
     st->clients[st->nclients++] = c;
 }
 
-static void
-on_listener(struct manager *m, struct watch *w, uint32_t events)
-{
-    struct status_server *st = &m->status;
-    uint64_t now = sys_now_ms();
-
-    (void)events;
-    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd != -1) {
-            st->accept_failing = false;
-            add_client(m, fd, now);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-            continue;
-        if (errno == EAGAIN)
-            return;
-        /* Out of descriptors or memory: the socket stays readable, so
-         * stop watching it for a moment rather than spin. */
-        if (!st->accept_failing)
-            log_warn_errno("status %s: cannot accept, pausing",
-                           st->listener.name);
-        st->accept_failing = true;
-        loop_unwatch(m, w);
-        st->watched = false;
-        st->resume_at = now + ACCEPT_PAUSE_MS;
-        return;
-    }
-}
-
 /* --- the listening socket --------------------------------------------- */
 
 void
 status_init(struct status_server *s)
 {
-    *s = (struct status_server){ .listener = { .kind = "status", .fd = -1 },
-                                 .ws = { { .fd = -1 }, { .fd = -1 } },
-                                 .resume_at = NEVER };
+    *s = (struct status_server){ .nclients = 0 };
+    acceptor_init(&s->acc, "status", add_client, ACCEPTS_PER_EVENT);
 }
 
 /* What the socket and its file are given: status_socket_mode, _user and
@@ -299,81 +266,21 @@ set_perm(const struct listener *l, const struct listen_settings *set)
                           set->gid, "status", l->name);
 }
 
-static void
-close_listener(struct manager *m, struct status_server *st)
-{
-    if (st->watched)
-        loop_unwatch(m, &st->ws[st->cur]);
-    st->watched = false;
-    listen_close(&st->listener);
-    st->ws[st->cur].fd = -1;
-}
-
-/* What the loop needs of a listener of ours: accept4 must never block.
- * One taken over from an old master gets this configuration's mode and
- * owner, as one bound anew would (a refusal is logged, and it serves
- * on). 0 or -1 (logged). */
-static int
-prepare(struct listener *l, const struct listen_settings *set)
-{
-    int flags = fcntl(l->fd, F_GETFL);
-
-    if (flags == -1 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-        log_error_errno("status %s: cannot make it non-blocking", l->name);
-        return -1;
-    }
-    if (l->claim_path)
-        set_perm(l, set);
-    return 0;
-}
-
-/* Open name (or take the socket an upgrade's old master handed over)
- * into p, and add it to the loop under the watch not in use, so that
- * switching to it cannot fail. 0, or -1 (logged, why set, errno kept;
- * nothing changed). */
-static int
-plan_open(struct manager *m, const char *name, struct status_plan *p,
-          char *why, size_t len)
-{
-    struct watch *w = &m->status.ws[!m->status.cur];
-    int e;
-
-    if (listen_open_with(&p->l, name, &p->set, &m->inherited) == -1)
-        goto fail;
-    if (prepare(&p->l, &p->set) == -1)
-        goto fail_close;
-    *w = (struct watch){ .fd = p->l.fd, .fn = on_listener };
-    if (loop_watch(m, w, EPOLLIN) == -1)
-        goto fail_close;
-    p->open = true;
-    return 0;
-fail_close:
-    e = errno;
-    listen_close(&p->l);
-    w->fd = -1;
-    errno = e;
-fail:
-    snprintf(why, len, "status_listen: cannot bind %s: %s", name,
-             strerror(errno));
-    return -1;
-}
-
 int
 status_plan(struct manager *m, const struct conf *nc, struct status_plan *p,
             char *why, size_t len)
 {
     struct status_server *st = &m->status;
-    const char *have = st->listener.fd != -1 ? st->listener.name : NULL;
 
     *p = (struct status_plan){ .set = conf_settings(nc) };
-    if (st->retired || nc->status_listen == NULL)
-        return 0;
-    if (have == NULL || strcmp(nc->status_listen, have) != 0)
-        return plan_open(m, nc->status_listen, p, why, len);
+    if (acceptor_plan(m, &st->acc, nc->status_listen, &p->set, &p->acc, why,
+                      len) == -1)
+        return -1;
     /* Kept: its new mode and owner now, before the reload says it is
      * done. A refusal is logged, and tried again at the next change. */
-    if (!settings_equal(&st->set, &p->set) && st->listener.owns_path
-        && set_perm(&st->listener, &p->set) == 0)
+    if (p->acc.kept && !settings_equal(&st->set, &p->set)
+        && st->acc.listener.owns_path
+        && set_perm(&st->acc.listener, &p->set) == 0)
         p->applied = true;
     return 0;
 }
@@ -383,15 +290,10 @@ status_plan_undo(struct manager *m, struct status_plan *p)
 {
     struct status_server *st = &m->status;
 
-    if (p->open) {
-        loop_unwatch(m, &st->ws[!st->cur]);
-        listen_close(&p->l);
-        st->ws[!st->cur].fd = -1;
-    } else if (p->applied && set_perm(&st->listener, &st->set) == -1) {
+    if (p->applied && set_perm(&st->acc.listener, &st->set) == -1)
         log_warn("status %s: old mode and owner not restored",
-                 st->listener.name);
-    }
-    p->open = false;
+                 st->acc.listener.name);
+    acceptor_undo(m, &st->acc, &p->acc);
     p->applied = false;
 }
 
@@ -400,32 +302,17 @@ status_commit(struct manager *m, struct status_plan *p)
 {
     struct status_server *st = &m->status;
 
-    if (st->retired)
+    if (st->acc.retired)
         return;
-    if (p->open) {
-        close_listener(m, st);
-        st->cur = !st->cur;
-        st->listener = p->l;
-        st->watched = true;
-        st->resume_at = NEVER;
-        st->set = p->set;
-        log_info("status: listening on %s", st->listener.name);
+    acceptor_commit(m, &st->acc, &p->acc, m->conf.status_listen != NULL);
+    if (m->conf.status_listen == NULL)
         return;
-    }
-    if (m->conf.status_listen == NULL) {
-        if (st->listener.fd != -1) {
-            log_info("status %s: no longer configured: closed",
-                     st->listener.name);
-            close_listener(m, st);
-        }
-        return;
-    }
     /* Noted even when refused (logged): tried again at the next change,
      * not at every reload. */
     st->set = p->set;
     if (p->applied)
         log_info("status %s: mode %04o and owner applied",
-                 st->listener.name, (unsigned)p->set.mode);
+                 st->acc.listener.name, (unsigned)p->set.mode);
 }
 
 int
@@ -449,39 +336,27 @@ status_stop(struct manager *m)
 
     while (st->nclients > 0)
         drop_client(m, st->clients[0], NULL);
-    close_listener(m, st);
+    acceptor_close(m, &st->acc);
     status_peaks_free(&st->peaks);
-    st->resume_at = NEVER;
 }
 
 void
 status_handover(struct manager *m)
 {
-    struct status_server *st = &m->status;
-
-    /* The new master answers from now on; our clients finish. */
-    st->retired = true;
-    if (st->listener.fd == -1)
-        return;
-    log_info("status %s: handed over to the new master",
-             st->listener.name);
-    /* Its file is the new master's now, whether or not it is there. */
-    st->listener.owns_path = false;
-    close_listener(m, st);
-    st->resume_at = NEVER;
+    acceptor_handover(m, &m->status.acc);
 }
 
 struct listener *
 status_listener(struct manager *m)
 {
-    return m->status.listener.fd != -1 ? &m->status.listener : NULL;
+    return acceptor_listener(&m->status.acc);
 }
 
 uint64_t
 status_next_deadline(const struct manager *m)
 {
     const struct status_server *st = &m->status;
-    uint64_t next = st->resume_at;
+    uint64_t next = acceptor_next_deadline(&st->acc);
 
     for (size_t i = 0; i < st->nclients; i++)
         if (st->clients[i]->deadline_at < next)
@@ -494,16 +369,11 @@ status_run_due(struct manager *m, uint64_t now)
 {
     struct status_server *st = &m->status;
 
-    if (st->resume_at <= now) {
-        st->resume_at = NEVER;
-        struct watch *w = &st->ws[st->cur];
-        if (st->listener.fd != -1 && loop_watch(m, w, EPOLLIN) == 0)
-            st->watched = true;
-    }
+    acceptor_run_due(m, &st->acc, now);
     for (size_t i = st->nclients; i-- > 0;)
         if (st->clients[i]->deadline_at <= now)
             drop_client(m, st->clients[i], st->clients[i]->lingering
                                                ? NULL : "timed out");
-    if (st->listener.fd != -1)
+    if (st->acc.listener.fd != -1)
         status_sample_peaks(m, now);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acceptor.h"
 #include "conf.h"
 #include "listen.h"
 #include "loop.h"
@@ -26,17 +27,10 @@ struct status_client;
 
 /* The status server, in struct manager. */
 struct status_server {
-    struct listener listener;   /* fd -1: not listening */
-    struct watch ws[2];         /* ws[cur] on listener.fd; a reload
-                                   readies a new socket in the other */
-    unsigned cur;
-    bool watched;               /* w is in the epoll set */
+    struct acceptor acc;        /* the socket, its watches, its pauses */
     struct listen_settings set; /* what its socket file was last given */
-    bool retired;               /* handed over to an upgrade's new master */
-    bool accept_failing;        /* logged once until accept works */
     bool crowded;               /* "too many clients" logged, until the
                                    number halves */
-    uint64_t resume_at;         /* accepting paused (out of fds) until */
     struct status_client *clients[STATUS_MAX_CLIENTS];
     size_t nclients;
     struct status_peaks peaks;
@@ -59,9 +53,8 @@ void status_stop(struct manager *m);
  * socket when status_listen moves (bound and in the loop), or the kept
  * one's new mode and owner. */
 struct status_plan {
-    bool open;                  /* l is new: bound, watched, not in use */
+    struct acceptor_plan acc;   /* a new socket, or the kept one */
     bool applied;               /* kept socket: set given to its file */
-    struct listener l;
     struct listen_settings set; /* from the new configuration */
 };
 
