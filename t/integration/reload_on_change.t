@@ -110,7 +110,7 @@ load_start "unix:$SOCK" "/?sleep=5" 4
 wait_load 20
 install -m755 "$TMP/v2" "$APP/app"
 wait_log "pool default: $APP/app changed: replacing 3 workers"
-wait_until 15 app_replaced "$before" 1 \
+wait_until 30 app_replaced "$before" 1 \
     || fail "workers not replaced: $(workers)"
 wait_load 20
 load_stop
@@ -160,7 +160,7 @@ ok "a new program that exits 1 is logged once; the old workers serve" \
     "on for 3s"
 
 install -m755 "$TMP/v1" "$APP/app"
-wait_until 15 app_replaced "$old_app" 3 \
+wait_until 30 app_replaced "$old_app" 3 \
     || fail "good program not started: $(workers)"
 answers_version 1 || fail "v1 does not answer after the failure: '$(version)'"
 ok "a good program after the failed one replaces the workers"
