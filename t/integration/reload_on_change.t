@@ -208,7 +208,7 @@ ok "a symlink swap is noticed, and the master makes no file call on it"
 # --- idle: nothing but the epoll_wait it sleeps in, for 10 s
 quiet_master
 timeout -s INT 10 strace -p "$FCGIPM_PID" -o "$TMP/strace.idle" 2>/dev/null
-calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.idle")
+calls=$(idle_calls "$TMP/strace.idle")
 [ "$calls" -eq 0 ] \
     || fail "idle master made $calls system calls: $(head -5 "$TMP/strace.idle")"
 ok "an idle master watching files makes no system call in 10 s"
