@@ -15,16 +15,6 @@
 #include "sys.h"
 #include "upgrade.h"
 
-static struct pool *
-find_pool(struct manager *m, const char *name)
-{
-    for (size_t i = 0; i < m->npools; i++)
-        if (!m->pools[i]->retired
-            && strcmp(m->pools[i]->conf->name, name) == 0)
-            return m->pools[i];
-    return NULL;
-}
-
 /* The resident size of each worker of r, in its order. NULL when out of
  * memory (then none is shown). */
 static uint64_t *
@@ -87,7 +77,7 @@ static void
 cmd_scale(struct manager *m, struct control_client *c,
           const struct control_request *rq)
 {
-    struct pool *p = find_pool(m, rq->pool);
+    struct pool *p = manager_find_pool(m, rq->pool);
 
     if (p == NULL) {
         control_answer(m, c, CONTROL_EXIT_FAILED, "no pool %s", rq->pool);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "change.h"
@@ -233,4 +234,14 @@ manager_run(struct manager *m)
     int rc = loop_run(m);
     change_disarm(m);
     return rc;
+}
+
+struct pool *
+manager_find_pool(struct manager *m, const char *name)
+{
+    for (size_t i = 0; i < m->npools; i++)
+        if (!m->pools[i]->retired
+            && strcmp(m->pools[i]->conf->name, name) == 0)
+            return m->pools[i];
+    return NULL;
 }

@@ -225,5 +225,7 @@ int manager_reopen_logs(struct manager *m);
 void manager_run_due(struct manager *m, uint64_t now);
 /* The earliest deadline of every module, or NEVER. */
 uint64_t manager_next_deadline(const struct manager *m);
+/* The pool named name that is not being retired, or NULL. */
+struct pool *manager_find_pool(struct manager *m, const char *name);
 
 #endif

@@ -70,16 +70,6 @@ find_listener_fd(struct manager *m, int fd)
     return NULL;
 }
 
-static struct pool *
-find_pool(struct manager *m, const char *name)
-{
-    for (size_t i = 0; i < m->npools; i++)
-        if (!m->pools[i]->retired
-            && strcmp(m->pools[i]->conf->name, name) == 0)
-            return m->pools[i];
-    return NULL;
-}
-
 /* Close what plan bound anew; kept sockets (fd shared with a running
  * listener) get their old settings back and are only forgotten. */
 static void
@@ -152,7 +142,7 @@ plan_pool(struct manager *m, const struct pool_conf *pc, struct plan *pl)
      * before is not loaded again (an upgrade, USR2, picks up new code). */
     if (pc->mode == MODE_MODULE && pc->preload && module_load(pc) == -1)
         return -1;
-    pl->old = find_pool(m, pc->name);
+    pl->old = manager_find_pool(m, pc->name);
     if (pl->old == NULL)
         pl->fresh = calloc(1, sizeof(*pl->fresh));
     pl->ls = calloc(pc->nlisten + 1, sizeof(*pl->ls));
