@@ -1,6 +1,7 @@
 /* Whether a worker holds connections from its listening socket: the
  * inodes of its sockets, asked of sock_diag (Unix: each by inode, its
- * name; TCP: one dump of the listener's port). */
+ * name; TCP: one dump of the listener's port, however many connections
+ * it has, looked through for the worker's inodes). */
 #include <errno.h>
 #include <linux/unix_diag.h>
 #include <netinet/tcp.h>
@@ -16,7 +17,6 @@
 #include "unixdiag.h"
 
 #define SOCKETS_MAX 64          /* a worker's sockets looked through */
-#define TCP_CONNS_MAX 4096      /* connections on one port */
 
 /* The worker's listening socket. */
 struct listener_seen {
@@ -68,31 +68,36 @@ unix_is_ours(unsigned long ino, const struct listener_seen *l)
     return rc == 1 && len == l->name_len && memcmp(name, l->name, len) == 0;
 }
 
+/* TCP: the worker's sockets but its listener, looked for in one dump of
+ * the listener's port (none when it has no other socket). */
+static int
+tcp_held(const struct listener_seen *l, const unsigned long *inos,
+         int nsock)
+{
+    unsigned long others[SOCKETS_MAX];
+    size_t n = 0;
+
+    for (int s = 0; s < nsock && s < SOCKETS_MAX; s++)
+        if (inos[s] != l->ino)  /* fd 0, or a copy of it (Go's fd 3) */
+            others[n++] = inos[s];
+    return inetdiag_port_count_matching(l->family, l->port, others, n);
+}
+
 static int
 count_held(const struct listener_seen *l, const unsigned long *inos,
            int nsock)
 {
-    static unsigned long tcp[TCP_CONNS_MAX];
-    int ntcp = -1, held = 0;
+    int held = 0;
 
+    if (!l->is_unix)
+        return tcp_held(l, inos, nsock);
     for (int s = 0; s < nsock; s++) {
         if (inos[s] == l->ino)
-            continue;           /* fd 0, or a copy of it (Go's fd 3) */
-        if (l->is_unix) {
-            int rc = unix_is_ours(inos[s], l);
-            if (rc == -1)
-                return -1;
-            held += rc;
-            continue;
-        }
-        if (ntcp == -1) {
-            ntcp = inetdiag_port_inodes(l->family, l->port, tcp,
-                                        TCP_CONNS_MAX);
-            if (ntcp == -1)
-                return -1;
-        }
-        for (int i = 0; i < ntcp; i++)
-            held += tcp[i] == inos[s];
+            continue;           /* fd 0, or a copy of it */
+        int rc = unix_is_ours(inos[s], l);
+        if (rc == -1)
+            return -1;
+        held += rc;
     }
     return held;
 }
