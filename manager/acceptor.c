@@ -24,7 +24,7 @@ on_listener(struct manager *m, struct watch *w, uint32_t events)
 
     (void)events;
     for (unsigned i = 0; i < a->accepts_per_event; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = sys_accept4(w->fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd != -1) {
             a->accept_failing = false;
             a->take(m, fd, now);
