@@ -1,10 +1,10 @@
 /* Unit tests for manager/acceptor.c, the listening side of the status
  * and control servers: accept4 (faked in fake_sys.c) failing for want
  * of descriptors or memory pauses the listener, logged once, and it is
- * watched again after the pause; transient failures do not pause; one
- * wake-up accepts a bounded number; a full status server closes its
- * oldest client for a new one, a full control server refuses the new
- * one. The listener and the epoll set are real: whether the listener is
+ * watched again after the pause (later, if epoll refuses then);
+ * transient failures do not pause; one wake-up accepts a bounded
+ * number; a full status server closes its oldest client for a new one,
+ * a full control server refuses the new one. The listener and the epoll set are real: whether the listener is
  * watched is what epoll_wait reports. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +348,38 @@ test_reload_while_paused(void **state)
     assert_int_equal(f->m.status.nclients, 1);
 }
 
+/* The pause ends but epoll cannot take the listener back (out of
+ * memory, as accept was): it is tried again later, not given up. */
+static void
+test_rewatch_failure_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct acceptor *a = &f->m.status.acc;
+    int epfd = f->m.epfd;
+
+    listen_on(f, a, "status");
+    will_return(sys_accept4, -ENOMEM);
+    wake(f, 1000);
+    f->m.epfd = -1;
+    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS);
+    f->m.epfd = epfd;
+    assert_false(listener_reported(f));
+    assert_false(a->watched);
+    assert_int_equal(acceptor_next_deadline(a), 1000 + PAUSE_MS + 1000);
+    assert_int_equal(log_count("cannot add fd"), 1);
+    char want[256];
+    snprintf(want, sizeof(want), "status unix:%s: accepting stays paused, "
+             "next try in 1000 ms", f->path);
+    assert_int_equal(log_count(want), 1);
+    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS + 999);
+    assert_false(listener_reported(f));
+    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS + 1000);
+    assert_true(listener_reported(f));
+    assert_int_equal(acceptor_next_deadline(a), NEVER);
+    accept_one(f, 2200);
+    assert_int_equal(f->m.status.nclients, 1);
+}
+
 /* Closed while paused: the pause's end watches nothing. */
 static void
 test_close_while_paused(void **state)
@@ -425,6 +457,7 @@ main(void)
         T(test_transient_failures_do_not_pause),
         T(test_accepts_per_event_bounded),
         T(test_reload_while_paused),
+        T(test_rewatch_failure_retried),
         T(test_close_while_paused),
         T(test_status_full_closes_oldest),
         T(test_control_full_refuses_newest),
