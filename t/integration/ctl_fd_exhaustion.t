@@ -3,7 +3,7 @@
 # socket take those two; accept then fails with EMFILE. The master stops
 # watching the listener for a while: it logs that once (per listener,
 # and again only after accepting worked in between), does not spin (its
-# CPU time and system calls over a second stay low), and its pool keeps
+# CPU time and wake-ups over a second stay low), and its pool keeps
 # serving. A ctl status sent meanwhile waits; once the clients are gone
 # and the limit is back, it is answered, as are new ctl and status
 # requests, and the master holds no more descriptors than before.
@@ -81,7 +81,7 @@ CTL=$!
 wait_log "control unix:$CSOCK: cannot accept, pausing: Too many open files"
 
 # The listeners stay readable, unwatched: over a second the master
-# neither spins (its CPU time; its system calls under strace, which a
+# neither spins (its CPU time; its wake-ups under strace, which a
 # loaded machine cannot hide) nor floods its log, and its pool serves.
 LINES=$(wc -l <"$LOG")
 T0=$(now_ms)
@@ -93,12 +93,13 @@ used=$((C1 - C0))
 spent=$((T1 - T0))
 [ $((used * 10)) -lt "$spent" ] \
     || fail "the paused master spins: ${used} ms of CPU in ${spent} ms"
+# Its wake-ups, each an epoll_wait: two a pause, ten pauses a second
+# for each listener; a spinning master wakes thousands of times. (Under
+# valgrind, valgrind's own calls come in between: not counted.)
 timeout -s INT 1 strace -p "$P" -o "$TMP/strace.out" 2>/dev/null
-calls=$(grep -vc '^epoll_wait(.*<detached \.\.\.>$' "$TMP/strace.out")
-# About five a pause, ten pauses a second for each listener; a spinning
-# master makes thousands.
-[ "$calls" -le 400 ] || fail "the paused master made $calls system calls" \
-    "in a second: $(cut -d'(' -f1 "$TMP/strace.out" | sort | uniq -c)"
+wakes=$(grep -c '^epoll_wait' "$TMP/strace.out")
+[ "$wakes" -le 120 ] || fail "the paused master woke $wakes times in a" \
+    "second: $(cut -d'(' -f1 "$TMP/strace.out" | sort | uniq -c)"
 for i in 1 2 3 4 5; do
     out=$(req "unix:$APP" / 2>&1) || fail "pool request $i failed: $out"
 done
@@ -111,7 +112,7 @@ closed=$(log_count "status unix:$SSOCK: closing a client")
 added=$(( $(wc -l <"$LOG") - LINES ))
 [ "$added" -le 10 ] || fail "$added log lines in 2 s: $(tail -n 5 "$LOG")"
 pid_alive "$P" || fail "the master died"
-ok "paused: ${used} ms of CPU in ${spent} ms, $calls system calls in 1 s," \
+ok "paused: ${used} ms of CPU in ${spent} ms, $wakes wake-ups in 1 s," \
     "pause logged once, the pool serves"
 
 # The clients go and the limit comes back: the waiting ctl status is
