@@ -15,6 +15,9 @@
 #include "sys.h"
 
 #define ACCEPT_PAUSE_MS 100
+/* When the listener cannot be watched again at the pause's end (epoll
+ * out of memory or watches, logged): how long until the next try. */
+#define WATCH_RETRY_MS 1000
 
 static void
 on_listener(struct manager *m, struct watch *w, uint32_t events)
@@ -24,7 +27,7 @@ on_listener(struct manager *m, struct watch *w, uint32_t events)
 
     (void)events;
     for (unsigned i = 0; i < a->accepts_per_event; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = sys_accept4(w->fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd != -1) {
             a->accept_failing = false;
             a->take(m, fd, now);
@@ -202,6 +205,14 @@ acceptor_run_due(struct manager *m, struct acceptor *a, uint64_t now)
     if (a->resume_at > now)
         return;
     a->resume_at = NEVER;
-    if (a->listener.fd != -1 && loop_watch(m, &a->ws[a->cur].w, EPOLLIN) == 0)
+    if (a->listener.fd == -1)
+        return;
+    if (loop_watch(m, &a->ws[a->cur].w, EPOLLIN) == 0) {
         a->watched = true;
+        return;
+    }
+    /* Unwatched, it would never accept again: try later. */
+    log_warn("%s %s: accepting stays paused, next try in %d ms", a->kind,
+             a->listener.name, WATCH_RETRY_MS);
+    a->resume_at = now + WATCH_RETRY_MS;
 }

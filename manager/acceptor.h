@@ -82,7 +82,8 @@ struct listener *acceptor_listener(struct acceptor *a);
 
 /* When accepting resumes after a pause, or NEVER. */
 uint64_t acceptor_next_deadline(const struct acceptor *a);
-/* Accept again once the pause is over. */
+/* Accept again once the pause is over; when the listener cannot be
+ * watched again (logged), try again a second later. */
 void acceptor_run_due(struct manager *m, struct acceptor *a, uint64_t now);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <time.h>
@@ -164,6 +165,12 @@ sys_proc_fd_count(pid_t pid, int max)
             n++;
     closedir(d);
     return n;
+}
+
+int
+sys_accept4(int fd, int flags)
+{
+    return accept4(fd, NULL, NULL, flags);
 }
 
 uint32_t

@@ -35,6 +35,8 @@ int sys_group_stopped(pid_t pid);
 /* How many descriptors pid has open, counted up to max + 1 (more is
  * reported as max + 1), or -1 with errno. */
 int sys_proc_fd_count(pid_t pid, int max);
+/* accept4(fd, NULL, NULL, flags): a new connection, or -1 with errno. */
+int sys_accept4(int fd, int flags);
 /* A uniformly distributed value in [0, bound), bound > 0. */
 uint32_t sys_random(uint32_t bound);
 

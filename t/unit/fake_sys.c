@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "sys.h"
 
@@ -119,6 +120,23 @@ sys_proc_fd_count(pid_t pid, int max)
     (void)pid;
     (void)max;
     return mock_type(int);
+}
+
+/* The queued value: a descriptor, or -errno for a failure. A new
+ * connection must come non-blocking and close-on-exec. */
+int
+sys_accept4(int fd, int flags)
+{
+    int r = mock_type(int);
+
+    (void)fd;
+    assert_int_equal(flags & (SOCK_NONBLOCK | SOCK_CLOEXEC),
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    return r;
 }
 
 uint32_t
