@@ -256,9 +256,14 @@ add_client(struct manager *m, int fd, uint64_t now)
 
     if (!peer_allowed(m, fd, now))
         return;
+    if (cs->nclients < CONTROL_MAX_CLIENTS / 2)
+        cs->crowded = false;
     if (cs->nclients == CONTROL_MAX_CLIENTS) {
-        log_warn("control %s: %d clients at once: refusing another",
-                 cs->acc.listener.name, CONTROL_MAX_CLIENTS);
+        if (!cs->crowded)
+            log_warn("control %s: %d clients at once: refusing others "
+                     "until fewer", cs->acc.listener.name,
+                     CONTROL_MAX_CLIENTS);
+        cs->crowded = true;
         refuse(fd, CONTROL_EXIT_FAILED, "too many control clients at once");
         return;
     }

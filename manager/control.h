@@ -33,6 +33,8 @@ struct control_server {
     uid_t refused_uid;          /* the last peer refused, and until when */
     uint64_t refused_quiet_at;  /* its further refusals are only counted */
     unsigned long refused_more;
+    bool crowded;               /* "refusing another" logged, until the
+                                 * clients fall to half the cap */
 };
 
 /* What a reload or an upgrade came to, for the clients waiting for it:
