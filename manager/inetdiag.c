@@ -47,10 +47,29 @@ send_request(int nl, int family, unsigned states, uint16_t port)
  * dump has told all that was asked (the rest is not read). */
 typedef bool sock_fn(const struct inet_diag_msg *m, void *arg);
 
+/* The end of a dump: NLMSG_DONE carries an int, negative when the dump
+ * ended early (-ENOMEM, say: the sockets not yet sent were never looked
+ * at, and "none of them" would be a guess). 1, or -1 with errno. Older
+ * kernels may send no int: the end as it is. */
+static int
+dump_done(const struct nlmsghdr *h)
+{
+    int error;
+
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(error)))
+        return 1;
+    memcpy(&error, NLMSG_DATA(h), sizeof(error));
+    if (error >= 0)
+        return 1;
+    errno = error == INT_MIN ? EPROTO : -error;
+    return -1;
+}
+
 /* Look through one part of the answer, len bytes at part. 1 at its end
  * (NLMSG_DONE) or when each says so, 0 for more to read, -1 with errno:
- * the kernel's error, or EPROTO for a message cut short (which may have
- * been one looked for, so that nothing is told from a part in pieces). */
+ * the kernel's error, EPROTO for a message cut short (which may have
+ * been one looked for, so that nothing is told from a part in pieces),
+ * or EAGAIN for a dump the kernel marks as interrupted. */
 static int
 walk_part(const void *part, size_t len, sock_fn *each, void *arg)
 {
@@ -58,8 +77,17 @@ walk_part(const void *part, size_t len, sock_fn *each, void *arg)
     int left = len > INT_MAX ? INT_MAX : (int)len;
 
     for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        /* NLM_F_DUMP_INTR: the sockets changed while the dump was being
+         * made, so it may have skipped or repeated some, ours among them.
+         * Nothing is told from it. EAGAIN, not EINTR: no signal came (and
+         * EINTR reads as "call again at once"); a later dump, made anew,
+         * may well be whole, as at a later look. */
+        if (h->nlmsg_flags & NLM_F_DUMP_INTR) {
+            errno = EAGAIN;
+            return -1;
+        }
         if (h->nlmsg_type == NLMSG_DONE)
-            return 1;
+            return dump_done(h);
         if (h->nlmsg_type == NLMSG_ERROR) {
             const struct nlmsgerr *e = NLMSG_DATA(h);
             errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0

@@ -14,7 +14,9 @@
  * is read, and no more once all n are found. Never blocks: the kernel
  * builds each part as it is read. Returns the count (0 when n is 0,
  * without asking), or -1 with errno (EINVAL: port 0, or n over INT_MAX;
- * EPROTO or EMSGSIZE: an answer not understood). */
+ * EPROTO or EMSGSIZE: an answer not understood; EAGAIN: a dump the
+ * kernel marks as interrupted; the kernel's error, also one that ends a
+ * dump early). */
 int inetdiag_port_count_matching(int family, uint16_t port,
                                  const unsigned long *inos, size_t n);
 
@@ -35,7 +37,9 @@ struct inetdiag_match {
  * for struct nlmsghdr), adding to w->found each socket on w->port among
  * w->inos. Returns 1 at the answer's end (NLMSG_DONE) or once all n are
  * found, 0 when more parts follow, or -1 with errno: the kernel's error
- * (NLMSG_ERROR), or EPROTO for a message cut short. Reads nothing past
+ * (NLMSG_ERROR, or a negative one in NLMSG_DONE: the dump ended early),
+ * EAGAIN for a message flagged NLM_F_DUMP_INTR (the sockets changed
+ * during the dump), or EPROTO for a message cut short. Reads nothing past
  * len: inetdiag_port_count_matching's core, apart for its tests. */
 int inetdiag_match_part(const void *part, size_t len,
                         struct inetdiag_match *w);
