@@ -16,8 +16,10 @@
 
 #define ACCEPT_PAUSE_MS 100
 /* When the listener cannot be watched again at the pause's end (epoll
- * out of memory or watches, logged): how long until the next try. */
+ * out of memory or watches, logged once): how long until the next try,
+ * doubling at each failure up to the most. */
 #define WATCH_RETRY_MS 1000
+#define WATCH_RETRY_MAX_MS 10000
 
 static void
 on_listener(struct manager *m, struct watch *w, uint32_t events)
@@ -71,6 +73,7 @@ acceptor_close(struct manager *m, struct acceptor *a)
     listen_close(&a->listener);
     a->ws[a->cur].w.fd = -1;
     a->resume_at = NEVER;
+    a->rewatch_ms = 0;
 }
 
 /* What the loop needs of a listener of ours: accept4 must never block.
@@ -199,6 +202,18 @@ acceptor_next_deadline(const struct acceptor *a)
     return a->resume_at;
 }
 
+/* Watch the listener again after a pause. epoll_ctl here, not
+ * loop_watch, which logs each failure: while epoll refuses it, the
+ * acceptor logs once, when that starts, and once when it ends. */
+static int
+rewatch(struct manager *m, struct acceptor *a)
+{
+    struct watch *w = &a->ws[a->cur].w;
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+    return epoll_ctl(m->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
 void
 acceptor_run_due(struct manager *m, struct acceptor *a, uint64_t now)
 {
@@ -207,12 +222,25 @@ acceptor_run_due(struct manager *m, struct acceptor *a, uint64_t now)
     a->resume_at = NEVER;
     if (a->listener.fd == -1)
         return;
-    if (loop_watch(m, &a->ws[a->cur].w, EPOLLIN) == 0) {
+    if (rewatch(m, a) == 0) {
+        if (a->rewatch_ms != 0)
+            log_info("%s %s: watched again, accepting", a->kind,
+                     a->listener.name);
+        a->rewatch_ms = 0;
         a->watched = true;
         return;
     }
-    /* Unwatched, it would never accept again: try later. */
-    log_warn("%s %s: accepting stays paused, next try in %d ms", a->kind,
-             a->listener.name, WATCH_RETRY_MS);
-    a->resume_at = now + WATCH_RETRY_MS;
+    /* Unwatched, it would never accept again: try later, less and less
+     * often. */
+    if (a->rewatch_ms == 0) {
+        log_warn_errno("%s %s: accepting stays paused (next try in %d ms, "
+                       "then less often, up to every %d ms): cannot add fd "
+                       "%d to the epoll set", a->kind, a->listener.name,
+                       WATCH_RETRY_MS, WATCH_RETRY_MAX_MS, a->listener.fd);
+        a->rewatch_ms = WATCH_RETRY_MS;
+    } else {
+        a->rewatch_ms = a->rewatch_ms < WATCH_RETRY_MAX_MS / 2
+                            ? a->rewatch_ms * 2 : WATCH_RETRY_MAX_MS;
+    }
+    a->resume_at = now + a->rewatch_ms;
 }

@@ -43,6 +43,9 @@ struct acceptor {
     bool retired;               /* handed over to an upgrade's new master */
     bool accept_failing;        /* logged once until accept works */
     uint64_t resume_at;         /* accepting paused (out of fds) until */
+    unsigned rewatch_ms;        /* 0, or epoll refuses the listener back:
+                                   the wait before the next try (logged
+                                   once until a try works) */
 };
 
 /* Not listening; kind is a static string. */
@@ -83,7 +86,8 @@ struct listener *acceptor_listener(struct acceptor *a);
 /* When accepting resumes after a pause, or NEVER. */
 uint64_t acceptor_next_deadline(const struct acceptor *a);
 /* Accept again once the pause is over; when the listener cannot be
- * watched again (logged), try again a second later. */
+ * watched again, try again a second later, then twice as long each time
+ * up to 10 s (logged once, when that starts, and when it ends). */
 void acceptor_run_due(struct manager *m, struct acceptor *a, uint64_t now);
 
 #endif

@@ -1,7 +1,8 @@
 /* Unit tests for manager/acceptor.c, the listening side of the status
  * and control servers: accept4 (faked in fake_sys.c) failing for want
  * of descriptors or memory pauses the listener, logged once, and it is
- * watched again after the pause (later, if epoll refuses then);
+ * watched again after the pause (later and later, logged once, if epoll
+ * refuses then);
  * transient failures do not pause; one wake-up accepts a bounded
  * number; a full status server closes its oldest client for a new one,
  * a full control server refuses the new one. The listener and the epoll set are real: whether the listener is
@@ -349,35 +350,63 @@ test_reload_while_paused(void **state)
 }
 
 /* The pause ends but epoll cannot take the listener back (out of
- * memory, as accept was): it is tried again later, not given up. */
+ * memory, as accept was): it is tried again later, not given up, less
+ * and less often (1 s, doubling, up to 10 s), and logged once for the
+ * episode, not at each try; once a try works, that is logged, and a new
+ * episode is logged anew. */
 static void
 test_rewatch_failure_retried(void **state)
 {
+    static const uint64_t waits[] = { 1000, 2000, 4000, 8000, 10000, 10000 };
     struct fixture *f = *state;
     struct acceptor *a = &f->m.status.acc;
     int epfd = f->m.epfd;
+    uint64_t t = 1000 + PAUSE_MS;
+    char want[256];
 
     listen_on(f, a, "status");
     will_return(sys_accept4, -ENOMEM);
     wake(f, 1000);
-    f->m.epfd = -1;
-    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS);
+    f->m.epfd = -1;             /* epoll_ctl fails (EBADF) */
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+        acceptor_run_due(&f->m, a, t);
+        assert_false(a->watched);
+        assert_int_equal(acceptor_next_deadline(a), t + waits[i]);
+        /* Not before its time. */
+        acceptor_run_due(&f->m, a, t + waits[i] - 1);
+        assert_int_equal(acceptor_next_deadline(a), t + waits[i]);
+        t += waits[i];
+    }
     f->m.epfd = epfd;
     assert_false(listener_reported(f));
-    assert_false(a->watched);
-    assert_int_equal(acceptor_next_deadline(a), 1000 + PAUSE_MS + 1000);
-    assert_int_equal(log_count("cannot add fd"), 1);
-    char want[256];
-    snprintf(want, sizeof(want), "status unix:%s: accepting stays paused, "
-             "next try in 1000 ms", f->path);
+    snprintf(want, sizeof(want), "status unix:%s: accepting stays paused "
+             "(next try in 1000 ms, then less often, up to every 10000 ms): "
+             "cannot add fd %d to the epoll set: %s", f->path,
+             a->listener.fd, strerror(EBADF));
     assert_int_equal(log_count(want), 1);
-    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS + 999);
-    assert_false(listener_reported(f));
-    acceptor_run_due(&f->m, a, 1000 + PAUSE_MS + 1000);
+    assert_int_equal(log_count("stays paused"), 1);
+    assert_int_equal(log_count("cannot add fd"), 1);
+    /* epoll takes it back: watched, accepting, said once. */
+    acceptor_run_due(&f->m, a, t);
     assert_true(listener_reported(f));
+    assert_true(a->watched);
     assert_int_equal(acceptor_next_deadline(a), NEVER);
-    accept_one(f, 2200);
+    snprintf(want, sizeof(want), "status unix:%s: watched again, accepting",
+             f->path);
+    assert_int_equal(log_count(want), 1);
+    accept_one(f, t);
     assert_int_equal(f->m.status.nclients, 1);
+    /* A later episode starts again from 1 s, and is logged. */
+    will_return(sys_accept4, -ENOMEM);
+    wake(f, t + 1);
+    f->m.epfd = -1;
+    acceptor_run_due(&f->m, a, t + 1 + PAUSE_MS);
+    f->m.epfd = epfd;
+    assert_int_equal(acceptor_next_deadline(a), t + 1 + PAUSE_MS + 1000);
+    assert_int_equal(log_count("stays paused"), 2);
+    acceptor_run_due(&f->m, a, t + 1 + PAUSE_MS + 1000);
+    assert_true(listener_reported(f));
+    assert_int_equal(log_count("watched again"), 2);
 }
 
 /* Closed while paused: the pause's end watches nothing. */
