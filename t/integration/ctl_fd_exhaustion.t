@@ -138,8 +138,8 @@ CTL=$!      # not through ctl(): the pid ss shows, not a subshell's
 ctl_queued() { ss -xpH state established | grep -q "pid=$CTL,"; }
 wait_until 10 ctl_queued \
     || fail "ctl status did not connect: $(cat "$TMP/ctl.out")"
-pid_alive "$CTL" \
-    || fail "ctl status answered while out of descriptors: $(cat "$TMP/ctl.out")"
+pid_alive "$CTL" || fail "ctl status answered while out of descriptors:" \
+    "$(cat "$TMP/ctl.out")"
 
 # The clients go and the limit comes back: the waiting ctl status is
 # answered.
