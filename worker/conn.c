@@ -454,9 +454,9 @@ conn_wait(struct conn_set *cs, bool block)
     conn_expire(cs);
 }
 
-/* Connections were waiting at the last wait: take the next one without
- * one, a few times in a row (then the wait gives kept connections and
- * deadlines their turn), or as many as come while the worker holds no
+/* Connections were waiting at the last wait: take the next without
+ * waiting, a few in a row (then a wait gives kept connections and
+ * deadlines their turn), or any number while the worker holds no other
  * connection. Under load this saves an epoll_wait per request. Whether
  * one was taken. */
 static bool
