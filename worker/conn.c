@@ -363,18 +363,30 @@ conn_ripe_at(const struct conn_set *cs)
     return at;
 }
 
-/* Watch the listening socket unless stopping, paused, holding a young
- * connection, or full of connections none of which may be closed (each
- * has a request coming; they end soon, or at read_timeout). Not watching
- * (rather than ignoring its events) matters: with EPOLLEXCLUSIVE, a
- * wake-up given to us is one no other worker gets. */
-static void
-conn_listen_decide(struct conn_set *cs)
+/* Whether the worker takes a connection now: not stopping, not paused,
+ * holding no young connection, and not full of connections none of
+ * which may be closed (each has a request coming; they end soon, or at
+ * read_timeout). */
+static bool
+conn_may_accept(struct conn_set *cs)
 {
-    listen_watch(cs, !*cs->stop && cs->now >= cs->listen_again_at
-                         && conn_ripe_at(cs) == 0
-                         && (cs->nused < cs->room
-                             || conn_victim(cs) != NULL));
+    return !*cs->stop && cs->now >= cs->listen_again_at
+           && conn_ripe_at(cs) == 0
+           && (cs->nused < cs->room || conn_victim(cs) != NULL);
+}
+
+/* Before a wait: whether it accepts, and the listening socket watched
+ * accordingly. Not watching (rather than ignoring its events) matters
+ * while the worker sleeps: with EPOLLEXCLUSIVE, a wake-up given to us is
+ * one no other worker gets. The kernel counts one against an epoll set
+ * only when a thread sleeps in it, so a look that does not wait leaves
+ * the socket watched and ignores it: no epoll_ctl between requests. */
+static void
+conn_listen_decide(struct conn_set *cs, bool block)
+{
+    cs->take_listen = conn_may_accept(cs);
+    if (block || cs->take_listen)
+        listen_watch(cs, cs->take_listen);
 }
 
 static int
@@ -408,7 +420,7 @@ conn_dispatch(struct conn_set *cs, uint64_t key)
     if (key == KEY_STOP)
         return;                 /* *cs->stop says it */
     if (key == KEY_LISTEN) {
-        if (!*cs->stop)
+        if (cs->take_listen && !*cs->stop)
             cs->listen_ready = accept_one(cs);
         return;
     }
@@ -426,8 +438,8 @@ conn_wait(struct conn_set *cs, bool block)
 {
     struct epoll_event ev[NEVENTS];
 
-    conn_listen_decide(cs);
-    cs->served_since_wait = false;
+    conn_listen_decide(cs, block);
+    cs->look_due = false;
     cs->listen_ready = false;
     cs->direct_accepts = 0;
     int n = epoll_wait(cs->epfd, ev, NEVENTS,
@@ -442,6 +454,28 @@ conn_wait(struct conn_set *cs, bool block)
     conn_expire(cs);
 }
 
+/* Connections were waiting at the last wait: take the next without
+ * waiting, a few in a row (then a wait gives kept connections and
+ * deadlines their turn), or any number while the worker holds no other
+ * connection. Under load this saves an epoll_wait per request. Whether
+ * one was taken. */
+static bool
+conn_accept_direct(struct conn_set *cs)
+{
+    if (!cs->listen_ready || !cs->listening || cs->nused >= cs->room
+        || (cs->direct_accepts >= DIRECT_ACCEPTS_MAX && cs->nused > 0)
+        || !conn_may_accept(cs))
+        return false;
+    cs->direct_accepts++;
+    if (!accept_one(cs))
+        return false;
+    /* Held alone, it needs no look before it: nothing else could have a
+     * turn but the listening socket, and that has just had one. */
+    if (cs->nused == 1)
+        cs->look_due = false;
+    return true;
+}
+
 struct conn *
 conn_next(struct conn_set *cs)
 {
@@ -451,28 +485,18 @@ conn_next(struct conn_set *cs)
         /* Kept connections that always have a next request would keep
          * the ring from emptying: after each request, look at the rest
          * (accepts, other connections, deadlines) without waiting. */
-        if (cs->nready > 0 && cs->served_since_wait && !*cs->stop)
+        if (cs->nready > 0 && cs->look_due && !*cs->stop)
             conn_wait(cs, false);
         while ((c = conn_pop(cs)) != NULL)
             if (head_check(cs, c) == HEAD_READY) {
                 c->state = CONN_SERVING;
-                cs->served_since_wait = true;
+                cs->look_due = true;
                 return c;
             }
         if (*cs->stop)
             return NULL;
-        /* Connections were waiting at the last look: take the next one
-         * without a wait, a few times in a row; then the wait gives kept
-         * connections and deadlines their turn. Under load this saves an
-         * epoll_wait per request. */
-        if (cs->listen_ready && cs->listening
-            && cs->direct_accepts < DIRECT_ACCEPTS_MAX
-            && cs->nused < cs->room && conn_ripe_at(cs) == 0) {
-            cs->direct_accepts++;
-            if (accept_one(cs))
-                continue;
-        }
-        conn_wait(cs, true);
+        if (!conn_accept_direct(cs))
+            conn_wait(cs, true);
     }
 }
 

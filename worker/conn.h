@@ -65,7 +65,9 @@ struct conn_set {
                                    or none more accepted */
     uint64_t *ready;            /* ring of conn keys to peek */
     size_t ready_head, nready, ready_size;
-    bool served_since_wait;     /* a request since the last epoll_wait */
+    bool look_due;              /* a request since the last look at the
+                                   listener and the other connections */
+    bool take_listen;           /* this wait accepts from the listener */
     bool listen_ready;          /* the last wait took a connection */
     unsigned direct_accepts;    /* taken since, without a wait */
     uint64_t now;
