@@ -387,6 +387,10 @@ conn_listen_decide(struct conn_set *cs, bool block)
     cs->take_listen = conn_may_accept(cs);
     if (block || cs->take_listen)
         listen_watch(cs, cs->take_listen);
+    /* Still watched for a sleep (taking it out failed): a wake-up it
+     * gets must be acted on, as before the look learnt to ignore one. */
+    if (block && cs->listening && !*cs->stop)
+        cs->take_listen = true;
 }
 
 static int
@@ -419,8 +423,12 @@ conn_dispatch(struct conn_set *cs, uint64_t key)
 
     if (key == KEY_STOP)
         return;                 /* *cs->stop says it */
+    /* Taken even when a stop came with it: the kernel woke this worker
+     * alone for the connection, and the others asleep are not woken for
+     * it again. It is served before the worker leaves
+     * (conn_next_pending). */
     if (key == KEY_LISTEN) {
-        if (cs->take_listen && !*cs->stop)
+        if (cs->take_listen)
             cs->listen_ready = accept_one(cs);
         return;
     }
