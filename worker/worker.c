@@ -89,18 +89,41 @@ fail:
     return -1;
 }
 
+/* The supplementary groups come from the host's group database, so they
+ * are set before confine() changes root: a chroot's /etc/group may be
+ * written by the pool user itself, which would list itself in root's or
+ * disk's groups there. A user gets its groups; a group without a user,
+ * none. A user without a group (conf_check gives every user one) gets
+ * none too rather than keep the master's. */
+static int
+set_groups(const struct pool_conf *pc)
+{
+    if (pc->uid != (uid_t)-1 && pc->gid != (gid_t)-1 && pc->user != NULL) {
+        if (initgroups(pc->user, pc->gid) == 0)
+            return 0;
+        log_error_errno("pool %s: worker %d: cannot set the supplementary "
+                        "groups of %s (group %d)", pc->name, (int)getpid(),
+                        pc->user, (int)pc->gid);
+        return -1;
+    }
+    if (pc->uid == (uid_t)-1 && pc->gid == (gid_t)-1)
+        return 0;
+    if (setgroups(0, NULL) == 0)
+        return 0;
+    log_error_errno("pool %s: worker %d: cannot clear the supplementary "
+                    "groups", pc->name, (int)getpid());
+    return -1;
+}
+
+/* After set_groups() and confine(): nothing here reads a file, which
+ * would be the chroot's. */
 static int
 drop_privileges(const struct pool_conf *pc)
 {
-    if (pc->gid != (gid_t)-1) {
-        int rc = pc->user != NULL && pc->uid != (uid_t)-1
-                     ? initgroups(pc->user, pc->gid)
-                     : setgroups(0, NULL);
-        if (rc == -1 || setgid(pc->gid) == -1) {
-            log_error_errno("pool %s: worker %d: cannot set group %d",
-                            pc->name, (int)getpid(), (int)pc->gid);
-            return -1;
-        }
+    if (pc->gid != (gid_t)-1 && setgid(pc->gid) == -1) {
+        log_error_errno("pool %s: worker %d: cannot set group %d", pc->name,
+                        (int)getpid(), (int)pc->gid);
+        return -1;
     }
     if (pc->uid != (uid_t)-1 && setuid(pc->uid) == -1) {
         log_error_errno("pool %s: worker %d: cannot set user %d", pc->name,
@@ -203,7 +226,8 @@ set_limit(const struct pool_conf *pc, int resource, const char *name,
 }
 
 /* Limits, priority and chroot need the master's privileges: before they
- * are dropped. */
+ * are dropped, and after the supplementary groups are set (set_groups()
+ * reads the host's /etc/group, not the chroot's). */
 static int
 confine(const struct pool_conf *pc)
 {
@@ -232,7 +256,7 @@ worker_main(const struct pool_conf *pc, const struct worker_start *ws)
     sigdefaults_reset();
     if (place_fds(pc, ws->listen_fd, ws->out_fd, ws->wake_fd) == -1)
         _exit(127);
-    if (confine(pc) == -1)
+    if (set_groups(pc) == -1 || confine(pc) == -1)
         _exit(126);
     if (drop_privileges(pc) == -1)
         _exit(126);
