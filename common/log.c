@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 
 #include "log.h"
 #include "clock.h"
+#include "nofollow.h"
 
 /* LOG_TO_RELAY: a worker's lines to its output pipe, for the master. */
 enum log_target { LOG_TO_STDERR, LOG_TO_FILE, LOG_TO_RELAY, LOG_TO_SYSLOG };
@@ -38,18 +40,74 @@ static const int level_prio[] = {
     [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
-/* The master is root, and the log's directory may be writable by a pool
- * user: never follow a symbolic link planted there, never write through
- * another name of a file (a hard link), never block opening a FIFO. A
- * character device (/dev/null, a terminal) is fine: only root makes one. */
-int
-log_open_file(const char *path)
+/* Open the directory that holds path, following no symbolic link a user
+ * other than root (or us) could have made (nofollow_open_dir), and point
+ * *name at path's last component. The O_PATH descriptor, or -1 with
+ * errno (EISDIR when path names no file in a directory). */
+static int
+open_parent(const char *path, const char **name)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+
+    *name = slash != NULL ? slash + 1 : path;
+    if (**name == '\0' || strcmp(*name, ".") == 0
+        || strcmp(*name, "..") == 0) {
+        errno = EISDIR;
+        return -1;
+    }
+    if (slash == NULL)
+        return nofollow_open_dir(".");
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return nofollow_open_dir(dir);
+}
+
+/* Whether an existing file may have been put there by someone else: a
+ * user who can write the log's directory could have made it (after a
+ * logrotate, say) to read, or fill, what we append. */
+static bool
+owned_by_another(const struct stat *st)
+{
+    return st->st_uid != 0 && st->st_uid != geteuid();
+}
+
+/* The master is root, and the log's directory, or one above it, may be
+ * writable by a pool user: never follow a symbolic link planted there
+ * (in the directories above too: the file is opened relative to its
+ * directory, reached by nofollow_open_dir), never write through another
+ * name of a file (a hard link), nor to a file another user owns, never
+ * block opening a FIFO. A character device (/dev/null, a terminal) is
+ * fine: only root makes one. The refusals errno alone does not explain
+ * are logged, naming path, and *logged set. */
+static int
+open_file(const char *path, bool *logged)
 {
     struct stat st;
+    const char *name;
     int saved;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW
-                  | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640);
+    int dir = open_parent(path, &name);
 
+    *logged = false;
+    if (dir == -1) {
+        if (errno == ELOOP) {
+            log_error_errno("log %s: not opened: a symbolic link on the way "
+                            "to its directory could be another user's, "
+                            "not root's", path);
+            *logged = true;
+        }
+        return -1;
+    }
+    int fd = openat(dir, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW
+                    | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0640);
+    saved = errno;
+    close(dir);
+    errno = saved;
     if (fd == -1)
         return -1;
     if (fstat(fd, &st) == -1)
@@ -62,6 +120,14 @@ log_open_file(const char *path)
         errno = EMLINK;
         goto fail;
     }
+    if (S_ISREG(st.st_mode) && owned_by_another(&st)) {
+        log_error("log %s: not appended to: the file belongs to uid %d, "
+                  "neither root nor uid %d (ours)", path, (int)st.st_uid,
+                  (int)geteuid());
+        *logged = true;
+        errno = EPERM;
+        goto fail;
+    }
     /* Writes to a terminal may block, as they do on stderr. */
     if (fcntl(fd, F_SETFL, O_APPEND) == -1)
         goto fail;
@@ -71,6 +137,14 @@ fail:
     close(fd);
     errno = saved;
     return -1;
+}
+
+int
+log_open_file(const char *path)
+{
+    bool logged;
+
+    return open_file(path, &logged);
 }
 
 int
@@ -105,11 +179,16 @@ log_open(const char *where, enum log_level level)
 int
 log_reopen(void)
 {
+    bool logged;
+
     if (target != LOG_TO_FILE)
         return 0;
-    int fd = log_open_file(file_path);
-    if (fd == -1)
+    int fd = open_file(file_path, &logged);
+    if (fd == -1) {
+        if (!logged)
+            log_error_errno("log %s: cannot reopen it", file_path);
         return -1;
+    }
     /* dup3 keeps the descriptor number, so children that were handed the
      * log as their stderr by number stay valid for new spawns. */
     if (dup3(fd, file_fd, O_CLOEXEC) == -1) {

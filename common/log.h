@@ -14,16 +14,23 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
 
 /*
  * Send logs to target: "stderr", "syslog" or a file path (appended,
- * created 0640). Returns 0, or -1 with errno when the file cannot be
- * opened (the previous target stays in use): ELOOP when the path is a
- * symbolic link, EMLINK when the file has other hard links, EINVAL when
- * it is neither a regular file nor a character device.
+ * created 0640), opened relative to its directory, itself reached
+ * following no symbolic link but root's (nofollow_open_dir). Returns 0,
+ * or -1 with errno when the file cannot be opened (the previous target
+ * stays in use): ELOOP when the path is a symbolic link or one on the
+ * way to its directory could be another user's, EMLINK when the file has
+ * other hard links, EPERM when it belongs to neither root nor our
+ * effective uid, EINVAL when it is neither a regular file nor a
+ * character device. ELOOP from the directory and EPERM are also logged,
+ * naming the path.
  */
 int log_open(const char *target, enum log_level level);
 /* Open path to append log lines, as log_open does: a new descriptor
  * (close-on-exec), or -1 with errno as log_open sets it. */
 int log_open_file(const char *path);
-/* Reopen a file target (logrotate). Returns 0 or -1 with errno. */
+/* Reopen a file target (logrotate), as log_open opens it. Returns 0, or
+ * -1 with errno, having logged why with the path; the open file stays in
+ * use. */
 int log_reopen(void);
 void log_close(void);
 void log_set_level(enum log_level level);

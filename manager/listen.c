@@ -4,39 +4,81 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "log.h"
+#include "nofollow.h"
 #include "sockperm.h"
 
-/* Decide what to do with an existing path: 0 free (or stale and removed),
- * -1 in use or not ours to remove (logged). */
+/* Open the directory that holds path, following no symbolic link a user
+ * other than root (or us) could have made (nofollow_open_dir), and point
+ * *name at path's last component. The O_PATH descriptor, or -1 with
+ * errno (EISDIR when path names no file in a directory). */
 static int
-clear_stale_unix(const struct listener *l)
+open_parent(const char *path, const char **name)
 {
-    struct stat st;
+    char dir[sizeof(((struct fcgi_addr *)0)->path)];
+    const char *slash = strrchr(path, '/');
 
-    if (lstat(l->addr.path, &st) == -1) {
-        if (errno == ENOENT)
-            return 0;
-        log_error_errno("%s %s: cannot stat %s", l->kind, l->name,
-                        l->addr.path);
+    *name = slash != NULL ? slash + 1 : path;
+    if (**name == '\0' || strcmp(*name, ".") == 0
+        || strcmp(*name, "..") == 0) {
+        errno = EISDIR;
         return -1;
     }
-    if (!S_ISSOCK(st.st_mode)) {
+    if (slash == NULL)
+        return nofollow_open_dir(".");
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return nofollow_open_dir(dir);
+}
+
+/* fcgi_addr_probe_unix on the socket file open as fd (O_PATH): connect()
+ * goes through the descriptor's /proc link, so what is probed is that
+ * very file, wherever its path leads by now. */
+static int
+probe_file(const struct fcgi_addr *a, int fd)
+{
+    struct fcgi_addr via = *a;
+    struct sockaddr_un *sun = (struct sockaddr_un *)&via.sa;
+    int len = snprintf(sun->sun_path, sizeof(sun->sun_path),
+                       "/proc/self/fd/%d", fd);
+
+    via.salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path)
+                            + (size_t)len + 1);
+    return fcgi_addr_probe_unix(&via);
+}
+
+/* The file at name in dir, open as fd (O_PATH) and st: 0 when it is a
+ * socket nothing answers on, removed; -1 when in use or not ours to
+ * remove (logged). */
+static int
+remove_if_stale(const struct listener *l, int dir, const char *name,
+                int fd, const struct stat *st)
+{
+    struct stat now;
+
+    if (!S_ISSOCK(st->st_mode)) {
         log_error("%s %s: %s exists and is not a socket", l->kind, l->name,
                   l->addr.path);
         return -1;
     }
     /* The probe never blocks: this runs in the master, during a reload
      * too, and a server with a full accept queue must not stall it. */
-    int busy = fcgi_addr_probe_unix(&l->addr);
+    int busy = probe_file(&l->addr, fd);
     if (busy == 1) {
         log_error("%s %s: another server answers on %s", l->kind, l->name,
                   l->addr.path);
@@ -47,13 +89,58 @@ clear_stale_unix(const struct listener *l)
                         l->addr.path);
         return -1;
     }
-    if (unlink(l->addr.path) == -1 && errno != ENOENT) {
+    /* Removed relative to the directory, if the name is still the file
+     * probed. */
+    if (fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) == 0
+        && (now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
+        log_error("%s %s: %s was replaced while probed; left in place",
+                  l->kind, l->name, l->addr.path);
+        return -1;
+    }
+    if (unlinkat(dir, name, 0) == -1 && errno != ENOENT) {
         log_error_errno("%s %s: cannot remove stale %s", l->kind, l->name,
                         l->addr.path);
         return -1;
     }
     log_info("%s %s: removed stale socket file", l->kind, l->name);
     return 0;
+}
+
+/* Decide what to do with an existing path: 0 free (or stale and removed),
+ * -1 in use or not ours to remove (logged). The file is found, probed
+ * and removed through a descriptor of its directory, reached following
+ * no symlink but root's: a pool user who can write a directory above it
+ * cannot point the removal at another directory. */
+static int
+clear_stale_unix(const struct listener *l)
+{
+    struct stat st;
+    const char *name;
+    int rc = -1;
+    int dir = open_parent(l->addr.path, &name);
+
+    if (dir == -1) {
+        if (errno == ENOENT)
+            return 0;           /* bind() says so */
+        log_error_errno("%s %s: cannot open the directory of %s%s", l->kind,
+                        l->name, l->addr.path, errno == ELOOP
+                        ? " (a symbolic link on the way could be another "
+                          "user's, not root's)"
+                        : "");
+        return -1;
+    }
+    int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1 && errno == ENOENT)
+        rc = 0;
+    else if (fd == -1 || fstat(fd, &st) == -1)
+        log_error_errno("%s %s: cannot stat %s", l->kind, l->name,
+                        l->addr.path);
+    else
+        rc = remove_if_stale(l, dir, name, fd, &st);
+    if (fd != -1)
+        close(fd);
+    close(dir);
+    return rc;
 }
 
 /* Mode and owner go through a descriptor of the very file our socket is
