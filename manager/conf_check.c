@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "fcgi_addr.h"
+#include "nofollow.h"
 
 /* An address as fcgi_addr_format() writes it. */
 #define CONF_ADDR_MAX (sizeof(((struct fcgi_addr *)0)->path) + 64)
@@ -376,12 +377,13 @@ conf_check_cgi_root(struct conf_ctx *x, struct pool_conf *p,
 
 /* A module file must be there to load: from chdir, as the worker loads it
  * after changing directory, or with preload, from the master's own (which
- * no chroot changes). The path itself is kept as written. */
+ * no chroot changes) and root's, as the master runs it as root. The path
+ * itself is kept as written. */
 static int
 conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
                   const struct conf_src *s)
 {
-    char why[CONF_MSG_MAX];
+    char why[CONF_MSG_MAX], trust[CONF_MSG_MAX - 260];
     struct stat st;
     char *abs;
 
@@ -397,6 +399,10 @@ conf_check_module(struct conf_ctx *x, const struct pool_conf *p,
         snprintf(why, sizeof(why), "'%s' is not a regular file", p->module);
     else if (access(abs, R_OK) == -1)
         snprintf(why, sizeof(why), "'%s' is not readable", p->module);
+    else if (p->preload
+             && nofollow_check_trusted(abs, trust, sizeof(trust)) == -1)
+        snprintf(why, sizeof(why), "'%.100s' cannot be preloaded: %s (%s)",
+                 p->module, trust, NOFOLLOW_TRUSTED_RULE);
     else
         why[0] = '\0';
     free(abs);

@@ -1,9 +1,13 @@
 /* Module mode: load a request handler (a shared object or a built-in) and
  * call it for every request. A process may hold several, as the master
- * preloads one per pool; a worker uses the one its pool's load picked. */
+ * preloads one per pool; a worker uses the one its pool's load picked.
+ * The master runs a preloaded module's code as root: it loads only a file
+ * root owns in directories no one else may write, and loads the very file
+ * it checked. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 #include "builtin.h"
 #include "handler.h"
 #include "log.h"
+#include "nofollow.h"
 
 /* More pools than this with distinct modules under one master would be
  * a strange setup; the limit keeps the table static. */
@@ -29,6 +34,7 @@ struct module {
     int argc;
     char **argv;                /* NULL-terminated */
     void *dl;                   /* NULL for a built-in */
+    int fd;                     /* a preloaded one's file, or -1 */
     module_handle_fn *handle;
     module_exit_fn *exit;
 };
@@ -139,20 +145,91 @@ module_open_builtin(const struct pool_conf *pc, struct module *m)
 
 /* A path without '/' would make dlopen search the library path; a module
  * path names a file, so it is taken relative to the working directory. */
-static void *
-module_dlopen(const char *name)
+static int
+module_dlopen(const struct pool_conf *pc, struct module *m)
 {
-    if (strchr(name, '/') != NULL)
-        return dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    size_t len = strlen(name);
-    char *path = malloc(len + 3);
-    if (path == NULL)
-        return NULL;
-    memcpy(path, "./", 2);
-    memcpy(path + 2, name, len + 1);
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    const char *name = pc->module;
+    char *path = NULL;
+    const char *err;
+
+    if (strchr(name, '/') == NULL) {
+        size_t len = strlen(name);
+        if ((path = malloc(len + 3)) == NULL) {
+            log_error_errno("pool %s: cannot load module %s", pc->name, name);
+            return -1;
+        }
+        memcpy(path, "./", 2);
+        memcpy(path + 2, name, len + 1);
+    }
+    m->dl = dlopen(path != NULL ? path : name, RTLD_NOW | RTLD_LOCAL);
     free(path);
-    return dl;
+    if (m->dl == NULL) {
+        err = dlerror();
+        log_error("pool %s: cannot load module %s: %s", pc->name, name,
+                  err != NULL ? err : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The loader's name for the file open at fd. */
+static void
+module_fd_name(int fd, char *name, size_t len)
+{
+    snprintf(name, len, "/proc/self/fd/%d", fd);
+}
+
+/* preload: the master runs the module's constructors and fcgipm_init as
+ * root, so it loads through a descriptor of the file it checked (see
+ * nofollow_open_trusted) and of no other. The descriptor stays open as
+ * long as the object is loaded: the loader knows an object by the name it
+ * was opened by, and the same /proc/self/fd/N with N reused would give the
+ * first object back for the second file. */
+static int
+module_dlopen_trusted(const struct pool_conf *pc, struct module *m)
+{
+    char why[1024], name[32];
+    const char *err;
+    int fd = nofollow_open_trusted(pc->module, why, sizeof(why));
+
+    if (fd == -1) {
+        log_error("pool %s: module %s cannot be preloaded: %s (%s)",
+                  pc->name, pc->module, why, NOFOLLOW_TRUSTED_RULE);
+        return -1;
+    }
+    module_fd_name(fd, name, sizeof(name));
+    m->dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (m->dl == NULL) {
+        err = dlerror();
+        log_error("pool %s: cannot load module %s (as %s): %s", pc->name,
+                  pc->module, name, err != NULL ? err : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    m->fd = fd;
+    return 0;
+}
+
+/* Unload m after a failed load. Its descriptor is closed once the object
+ * is gone: one the loader keeps (a module may ask to stay) keeps the
+ * descriptor's name, and so the descriptor. */
+static void
+module_close(struct module *m)
+{
+    char name[32];
+
+    dlclose(m->dl);
+    m->dl = NULL;
+    if (m->fd == -1)
+        return;
+    module_fd_name(m->fd, name, sizeof(name));
+    void *still = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (still != NULL)
+        dlclose(still);
+    else
+        close(m->fd);
+    dlerror();
+    m->fd = -1;
 }
 
 /* dlsym returns void *; POSIX guarantees it converts to a function
@@ -164,20 +241,15 @@ module_open_so(const struct pool_conf *pc, struct module *m,
     const char *err;
 
     dlerror();
-    m->dl = module_dlopen(pc->module);
-    if (m->dl == NULL) {
-        err = dlerror();
-        log_error("pool %s: cannot load module %s: %s", pc->name,
-                  pc->module, err != NULL ? err : strerror(errno));
+    if ((pc->preload ? module_dlopen_trusted(pc, m) : module_dlopen(pc, m))
+        == -1)
         return -1;
-    }
     m->handle = (module_handle_fn *)dlsym(m->dl, "fcgipm_handle");
     if (m->handle == NULL) {
         err = dlerror();
         log_error("pool %s: module %s has no fcgipm_handle: %s", pc->name,
                   pc->module, err != NULL ? err : "NULL symbol");
-        dlclose(m->dl);
-        m->dl = NULL;
+        module_close(m);
         return -1;
     }
     *init = (module_init_fn *)dlsym(m->dl, "fcgipm_init");
@@ -222,15 +294,15 @@ module_load(const struct pool_conf *pc)
         return -1;
     }
     m = &module_table[module_count];
-    *m = (struct module){ 0 };
+    *m = (struct module){ .fd = -1 };
     int rc = module_is_builtin(pc->module) ? module_open_builtin(pc, m)
                                            : module_open_so(pc, m, &init);
     if (rc == -1)
         return -1;
     if (module_init(pc, m, init) == -1) {
         if (m->dl != NULL)
-            dlclose(m->dl);
-        *m = (struct module){ 0 };
+            module_close(m);
+        *m = (struct module){ .fd = -1 };
         return -1;
     }
     module_count++;
