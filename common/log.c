@@ -40,33 +40,6 @@ static const int level_prio[] = {
     [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
-/* Open the directory that holds path, following no symbolic link a user
- * other than root (or us) could have made (nofollow_open_dir), and point
- * *name at path's last component. The O_PATH descriptor, or -1 with
- * errno (EISDIR when path names no file in a directory). */
-static int
-open_parent(const char *path, const char **name)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-
-    *name = slash != NULL ? slash + 1 : path;
-    if (**name == '\0' || strcmp(*name, ".") == 0
-        || strcmp(*name, "..") == 0) {
-        errno = EISDIR;
-        return -1;
-    }
-    if (slash == NULL)
-        return nofollow_open_dir(".");
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    if (len >= sizeof(dir)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-    return nofollow_open_dir(dir);
-}
 
 /* Whether an existing file may have been put there by someone else: a
  * user who can write the log's directory could have made it (after a
@@ -91,7 +64,7 @@ open_file(const char *path, bool *logged)
     struct stat st;
     const char *name;
     int saved;
-    int dir = open_parent(path, &name);
+    int dir = nofollow_open_parent(path, &name);
 
     *logged = false;
     if (dir == -1) {

@@ -339,3 +339,27 @@ nofollow_check_trusted(const char *path, char *why, size_t len)
     close(fd);
     return 0;
 }
+
+int
+nofollow_open_parent(const char *path, const char **name)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    *name = slash != NULL ? slash + 1 : path;
+    if (**name == '\0' || strcmp(*name, ".") == 0
+        || strcmp(*name, "..") == 0) {
+        errno = EISDIR;
+        return -1;
+    }
+    if (slash == NULL)
+        return nofollow_open_dir(".");
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return nofollow_open_dir(dir);
+}

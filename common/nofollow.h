@@ -17,6 +17,12 @@
  * something else, or openat's. */
 int nofollow_open_dir(const char *path);
 
+/* nofollow_open_dir of the directory that holds path, with *name pointed
+ * at path's last component: for a file the master creates, opens or
+ * removes relative to that descriptor. -1 with errno (EISDIR when path
+ * names no file in a directory, ENAMETOOLONG, or nofollow_open_dir's). */
+int nofollow_open_parent(const char *path, const char **name);
+
 /* What nofollow_open_trusted asks of a file, for messages. */
 #define NOFOLLOW_TRUSTED_RULE                                               \
     "the file and every directory above it must belong to root, or to "  \

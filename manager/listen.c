@@ -18,33 +18,6 @@
 #include "nofollow.h"
 #include "sockperm.h"
 
-/* Open the directory that holds path, following no symbolic link a user
- * other than root (or us) could have made (nofollow_open_dir), and point
- * *name at path's last component. The O_PATH descriptor, or -1 with
- * errno (EISDIR when path names no file in a directory). */
-static int
-open_parent(const char *path, const char **name)
-{
-    char dir[sizeof(((struct fcgi_addr *)0)->path)];
-    const char *slash = strrchr(path, '/');
-
-    *name = slash != NULL ? slash + 1 : path;
-    if (**name == '\0' || strcmp(*name, ".") == 0
-        || strcmp(*name, "..") == 0) {
-        errno = EISDIR;
-        return -1;
-    }
-    if (slash == NULL)
-        return nofollow_open_dir(".");
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    if (len >= sizeof(dir)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-    return nofollow_open_dir(dir);
-}
 
 /* fcgi_addr_probe_unix on the socket file open as fd (O_PATH): connect()
  * goes through the descriptor's /proc link, so what is probed is that
@@ -117,7 +90,7 @@ clear_stale_unix(const struct listener *l)
     struct stat st;
     const char *name;
     int rc = -1;
-    int dir = open_parent(l->addr.path, &name);
+    int dir = nofollow_open_parent(l->addr.path, &name);
 
     if (dir == -1) {
         if (errno == ENOENT)

@@ -31,33 +31,6 @@ close_keep_errno(int fd)
     errno = saved;
 }
 
-/* Open the directory that holds path, following no symbolic link a user
- * other than root (or us) could have made (nofollow_open_dir), and point
- * *name at path's last component. The O_PATH descriptor, or -1 with
- * errno (EISDIR when path names no file in a directory). */
-static int
-open_parent(const char *path, const char **name)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-
-    *name = slash != NULL ? slash + 1 : path;
-    if (**name == '\0' || strcmp(*name, ".") == 0
-        || strcmp(*name, "..") == 0) {
-        errno = EISDIR;
-        return -1;
-    }
-    if (slash == NULL)
-        return nofollow_open_dir(".");
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    if (len >= sizeof(dir)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-    return nofollow_open_dir(dir);
-}
 
 /* What to add to "cannot open its directory: <errno>": ELOOP alone does
  * not say that a symlink was refused on purpose. */
@@ -176,7 +149,7 @@ pidfile_write(const char *path, pid_t pid, pid_t may_replace)
 {
     struct stat st;
     const char *name;
-    int dir = open_parent(path, &name);
+    int dir = nofollow_open_parent(path, &name);
 
     if (dir == -1) {
         int saved = errno;
@@ -216,7 +189,7 @@ pidfile_remove(const char *path, pid_t pid)
 {
     struct stat st;
     const char *name;
-    int dir = open_parent(path, &name);
+    int dir = nofollow_open_parent(path, &name);
 
     if (dir == -1) {
         int saved = errno;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "nofollow.h"
 #include "sockperm.h"
 #include "unixdiag.h"
 
@@ -147,28 +148,6 @@ sockperm_apply(int sock, const char *path, mode_t mode, uid_t uid,
     return rc;
 }
 
-/* Open the directory that holds path (O_PATH) and point *base at the
- * last component. The descriptor, or -1 with errno. */
-static int
-open_parent(const char *path, const char **base)
-{
-    const char *slash = strrchr(path, '/');
-
-    *base = slash != NULL ? slash + 1 : path;
-    if (slash == NULL)
-        return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (slash == path)
-        return open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    char *dir = strndup(path, (size_t)(slash - path));
-    if (dir == NULL)
-        return -1;
-    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int saved = errno;
-    free(dir);
-    errno = saved;
-    return fd;
-}
-
 int
 sockperm_unlink(int sock, const char *path, const char *kind,
                 const char *name)
@@ -177,8 +156,9 @@ sockperm_unlink(int sock, const char *path, const char *kind,
     int fd, rc = -1;
 
     /* Check and remove through one descriptor of the directory, so that
-     * the name removed is the name checked, in the same directory. */
-    int dir = open_parent(path, &base);
+     * the name removed is the name checked, in the same directory; reached
+     * through no symlink a pool user could have made. */
+    int dir = nofollow_open_parent(path, &base);
     if (dir == -1) {
         if (errno == ENOENT)
             return 0;
