@@ -34,7 +34,8 @@ manager_init(struct manager *m)
 }
 
 /* Each death may leave orphans, reparented to us as it happened: look
- * for them at once, while its worker is still known by its pid. */
+ * for them at once, while its worker is still known by its pid; what the
+ * orphans reaped here left, once for them all at the end. */
 static void
 reap(struct manager *m, uint64_t now)
 {
@@ -42,13 +43,13 @@ reap(struct manager *m, uint64_t now)
         int st;
         pid_t pid = sys_waitpid(-1, &st, WNOHANG);
         if (pid == 0)
-            return;
+            break;
         if (pid == -1) {
             if (errno == EINTR)
                 continue;
             if (errno != ECHILD)
                 log_error_errno("waitpid");
-            return;
+            break;
         }
         struct slot *s = NULL;
         size_t i;
@@ -58,14 +59,18 @@ reap(struct manager *m, uint64_t now)
             struct pool *p = m->pools[i - 1];
             s->exit_status = st;    /* for pool_replace's failure */
             child_died(p, s, st, now);
+            /* The uid is the pool's configuration, ours. */
             if (p->conf->mode != MODE_EXEC)
-                orphan_sweep(m, p->conf->name, pid);
+                orphan_sweep(m, p->conf->name, pid,
+                             p->conf->mode == MODE_CGI ? p->conf->uid
+                                                       : (uid_t)-1);
         } else if (upgrade_reaped(m, pid, st) != 0) {
-            orphan_sweep(m, NULL, pid);
+            orphan_sweep(m, NULL, pid, (uid_t)-1);
         } else {
             orphan_reaped(m, pid, st);
         }
     }
+    orphan_sweep_owed(m);
 }
 
 static void

@@ -170,6 +170,15 @@ struct orphan {
     pid_t pid;
     pid_t from;                 /* the worker (or process) that left it */
     char pool[32];              /* from's pool, truncated; "" if none */
+    uid_t uid;                  /* what it leaves is swept by this uid
+                                   (orphan_sweep); (uid_t)-1: by none */
+};
+
+/* A few uids the orphans of which are to be swept (orphan.c). */
+#define ORPHAN_UIDS_MAX 16
+struct orphan_uids {
+    uid_t uid[ORPHAN_UIDS_MAX];
+    size_t n;
 };
 
 /* Orphans tracked until reaped; more are killed all the same, and reaped
@@ -204,6 +213,11 @@ struct manager {
     struct orphan orphans[ORPHANS_MAX];  /* killed, not yet reaped */
     size_t norphans;
     bool orphans_unlisted;      /* reading our children failed: logged */
+    struct orphan_uids orphans_owed;  /* uids of orphans reaped in this
+                                         batch: swept once at its end */
+    struct orphan_uids orphans_lost;  /* uids of orphans killed but not
+                                         kept (ORPHANS_MAX): an unknown
+                                         orphan reaped owes them a sweep */
 };
 
 /* An idle manager: nothing open, nothing listening, no pool. */

@@ -1,6 +1,8 @@
 /* Orphans: the master is a child subreaper, so what a dead worker left
- * running is reparented to it; after each death it kills every child it
- * does not know, by what it knows itself, never by what a worker wrote. */
+ * running is reparented to it; after each death it kills the children it
+ * does not know that the worker left, by what it knows itself (its
+ * process group, its session, the pool's uid), never by what a worker
+ * wrote. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -51,18 +53,51 @@ orphan_parse_children(const char *text, pid_t *out, size_t max)
 }
 
 int
-orphan_parse_stat(const char *stat, pid_t *pgid, pid_t *sid)
+orphan_parse_stat(const char *stat, pid_t *ppid, pid_t *pgid, pid_t *sid)
 {
     const char *p = strrchr(stat, ')');
     char state;
-    int ppid, pgrp, session;
+    int parent, pgrp, session;
 
-    if (p == NULL || sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp,
+    if (p == NULL || sscanf(p + 1, " %c %d %d %d", &state, &parent, &pgrp,
                             &session) != 4)
         return -1;
+    *ppid = (pid_t)parent;
     *pgid = (pid_t)pgrp;
     *sid = (pid_t)session;
     return 0;
+}
+
+int
+orphan_parse_uid(const char *status, uid_t *uid)
+{
+    /* The name line comes first and is the process's to choose: only a
+     * line that starts with "Uid:" counts. */
+    const char *p = strncmp(status, "Uid:", 4) == 0 ? status
+                                                     : strstr(status,
+                                                              "\nUid:");
+    if (p == NULL)
+        return -1;
+    p += *p == '\n' ? 5 : 4;
+    while (*p == '\t' || *p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(p, &end, 10);
+    if (errno != 0 || v >= (unsigned long)(uid_t)-1
+        || (*end != '\t' && *end != ' ' && *end != '\n'))
+        return -1;
+    *uid = (uid_t)v;
+    return 0;
+}
+
+bool
+orphan_uid_rule(uid_t uid, uid_t master_uid)
+{
+    /* A root pool's scripts are root: they could escape any rule. */
+    return uid != (uid_t)-1 && uid != 0 && uid != master_uid;
 }
 
 static int
@@ -175,31 +210,96 @@ list_children(struct manager *m, size_t *n)
     return pids;
 }
 
-/* Keep pid until it is reaped, for its log line and for the exit. */
-static void
-remember(struct manager *m, pid_t pid, const char *pool, pid_t from)
+static bool
+uids_has(const struct orphan_uids *u, uid_t uid)
 {
-    if (m->norphans == ORPHANS_MAX)
+    for (size_t i = 0; i < u->n; i++)
+        if (u->uid[i] == uid)
+            return true;
+    return false;
+}
+
+/* Add uid to u; false when it is full. */
+static bool
+uids_add(struct orphan_uids *u, uid_t uid)
+{
+    if (uids_has(u, uid))
+        return true;
+    if (u->n == ORPHAN_UIDS_MAX)
+        return false;
+    u->uid[u->n++] = uid;
+    return true;
+}
+
+/* Keep pid until it is reaped, for its log line, for the exit, and for
+ * the sweep by uid (not (uid_t)-1) of what it leaves. */
+static void
+remember(struct manager *m, pid_t pid, const char *pool, pid_t from,
+         uid_t uid)
+{
+    if (m->norphans == ORPHANS_MAX) {
+        /* Not kept: any orphan reaped that we do not know may be it. */
+        if (uid != (uid_t)-1 && !uids_add(&m->orphans_lost, uid))
+            log_warn("too many users' orphans to follow: what orphan %d "
+                     "leaves is not killed", (int)pid);
         return;
+    }
     struct orphan *o = &m->orphans[m->norphans++];
     o->pid = pid;
     o->from = from;
+    o->uid = uid;
     snprintf(o->pool, sizeof(o->pool), "%s", pool != NULL ? pool : "");
 }
 
-/* SIGKILL orphan pid, and the group it leads, if worker from left it.
- * It is our child, not yet reaped, so its pid cannot name another
- * process, and a group named by its pid is one it made. Returns whether
+/* Whether our child pid runs with a real uid among uids; its uid into
+ * *uid. The real uid: a script cannot change it without privileges it
+ * does not have. */
+static bool
+owned_by(pid_t pid, const struct orphan_uids *uids, uid_t *uid)
+{
+    char status[2048];
+
+    if (sys_proc_read(pid, "status", status, sizeof(status)) == -1) {
+        log_warn_errno("cannot read /proc/%d/status: orphan %d not killed",
+                       (int)pid, (int)pid);
+        return false;
+    }
+    if (orphan_parse_uid(status, uid) == -1) {
+        log_warn("no uid in /proc/%d/status: orphan %d not killed",
+                 (int)pid, (int)pid);
+        return false;
+    }
+    return uids_has(uids, *uid);
+}
+
+/* SIGKILL orphan pid, and the group it leads, if worker from (0: none)
+ * left it, or if its real uid is among uids. It is our child, not yet
+ * reaped, so its pid cannot name another process, and a group named by
+ * its pid is one it made; its stat must name us as its parent too, or it
+ * is left alone (/proc may be another PID namespace's). Returns whether
  * it was killed. */
 static bool
-kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from)
+kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from,
+            const struct orphan_uids *uids)
 {
     char stat[1024];
-    pid_t pgid, sid;
+    pid_t ppid, pgid, sid;
+    uid_t uid = (uid_t)-1;
 
-    if (sys_proc_read(pid, "stat", stat, sizeof(stat)) == -1
-        || orphan_parse_stat(stat, &pgid, &sid) == -1
-        || !orphan_left_by(pid, pgid, sid, from, getsid(0)))
+    if (sys_proc_read(pid, "stat", stat, sizeof(stat)) == -1) {
+        log_warn_errno("cannot read /proc/%d/stat: orphan %d not killed",
+                       (int)pid, (int)pid);
+        return false;
+    }
+    if (orphan_parse_stat(stat, &ppid, &pgid, &sid) == -1
+        || ppid != getpid()) {
+        log_warn("/proc/%d/stat does not name this master as the parent: "
+                 "orphan %d not killed", (int)pid, (int)pid);
+        return false;
+    }
+    if (from > 0 && orphan_left_by(pid, pgid, sid, from, getsid(0)))
+        uid = uids->n > 0 ? uids->uid[0] : (uid_t)-1;
+    else if (uids->n == 0 || !owned_by(pid, uids, &uid))
         return false;
     if (sys_kill(pid, SIGKILL) == -1) {
         log_warn_errno("cannot kill orphan %d", (int)pid);
@@ -211,13 +311,15 @@ kill_orphan(struct manager *m, pid_t pid, const char *pool, pid_t from)
                        (int)pid);
     log_debug("killed orphan %d%s", (int)pid,
               group ? " and its process group" : "");
-    remember(m, pid, pool, from);
+    remember(m, pid, pool, from, uid);
     return true;
 }
 
-/* Kill the children we do not know; returns how many. */
+/* Kill the children we do not know that from left or that run as one of
+ * uids; returns how many. */
 static unsigned
-sweep(struct manager *m, const char *pool, pid_t from)
+sweep(struct manager *m, const char *pool, pid_t from,
+      const struct orphan_uids *uids)
 {
     size_t n, nknown, nkill;
     pid_t *children = list_children(m, &n);
@@ -232,16 +334,21 @@ sweep(struct manager *m, const char *pool, pid_t from)
     }
     nkill = orphan_pick(children, n, known, nknown, getpid());
     for (size_t i = 0; i < nkill; i++)
-        killed += kill_orphan(m, children[i], pool, from);
+        killed += kill_orphan(m, children[i], pool, from, uids);
     free(known);
     free(children);
     return killed;
 }
 
 void
-orphan_sweep(struct manager *m, const char *pool, pid_t from)
+orphan_sweep(struct manager *m, const char *pool, pid_t from, uid_t uid)
 {
-    unsigned killed = sweep(m, pool, from);
+    struct orphan_uids uids = { .n = 0 };
+
+    /* Our uid, not the worker's word: it may have changed its own. */
+    if (orphan_uid_rule(uid, getuid()))
+        uids_add(&uids, uid);
+    unsigned killed = sweep(m, pool, from, &uids);
 
     if (killed == 0)
         return;
@@ -251,6 +358,41 @@ orphan_sweep(struct manager *m, const char *pool, pid_t from)
     else
         log_info("killed %u process%s left by process %d", killed,
                  killed == 1 ? "" : "es", (int)from);
+}
+
+void
+orphan_sweep_owed(struct manager *m)
+{
+    struct orphan_uids owed = m->orphans_owed;
+
+    if (owed.n == 0)
+        return;
+    m->orphans_owed.n = 0;
+    unsigned killed = sweep(m, NULL, 0, &owed);
+    if (killed > 0) {
+        log_info("killed %u process%s left by killed orphans", killed,
+                 killed == 1 ? "" : "es");
+        return;
+    }
+    /* None of those users' processes is our child any more, not even
+     * one killed but not kept: none is left to follow. */
+    struct orphan_uids *lost = &m->orphans_lost;
+    size_t kept = 0;
+    for (size_t i = 0; i < lost->n; i++)
+        if (!uids_has(&owed, lost->uid[i]))
+            lost->uid[kept++] = lost->uid[i];
+    lost->n = kept;
+}
+
+/* What an orphan killed by the uid rule leaves is swept by uid, at the
+ * end of this batch of reaps; a sweep now when too many uids are owed. */
+static void
+owe(struct manager *m, uid_t uid)
+{
+    if (uids_add(&m->orphans_owed, uid))
+        return;
+    orphan_sweep_owed(m);
+    uids_add(&m->orphans_owed, uid);
 }
 
 void
@@ -264,8 +406,10 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
         ;
     if (i == m->norphans) {
         /* Left by a worker that still runs (a program's background job),
-         * or beyond ORPHANS_MAX. */
+         * or beyond ORPHANS_MAX: then it may be one killed by uid. */
         log_debug("reaped orphan %d: %s", (int)pid, how);
+        for (size_t j = 0; j < m->orphans_lost.n; j++)
+            owe(m, m->orphans_lost.uid[j]);
         return;
     }
     struct orphan o = m->orphans[i];
@@ -274,9 +418,15 @@ orphan_reaped(struct manager *m, pid_t pid, int st)
     if (pool != NULL)
         log_debug("reaped orphan %d left by pool %s (worker %d): %s",
                   (int)pid, pool, (int)o.from, how);
-    else
+    else if (o.from > 0)
         log_debug("reaped orphan %d left by process %d: %s", (int)pid,
                   (int)o.from, how);
+    else
+        log_debug("reaped orphan %d left by a killed orphan: %s",
+                  (int)pid, how);
+    /* Its own children came to us as it died. */
+    if (o.uid != (uid_t)-1)
+        owe(m, o.uid);
 }
 
 bool

@@ -20,10 +20,21 @@ void orphan_init(void);
  * nor the new master of an upgrade, and the process group each one
  * leads; one log line says how many, and who left them. Exec workers are
  * not swept: a program's background jobs outlive it, as they would
- * under any other manager. */
-void orphan_sweep(struct manager *m, const char *pool, pid_t from);
+ * under any other manager. For a cgi worker, uid is its pool's uid (from
+ * the configuration, never from the worker): when orphan_uid_rule holds,
+ * every such child whose real uid is uid is killed too, whatever its
+ * session or group (a script's setsid child, which its worker adopted
+ * as a child subreaper until it died); (uid_t)-1 for none. */
+void orphan_sweep(struct manager *m, const char *pool, pid_t from,
+                  uid_t uid);
+/* The sweep owed to the orphans reaped since the last call, if any: what
+ * an orphan killed by the uid rule left came to us as it died, and is
+ * swept by the same rule; one sweep for all those reaped together (one
+ * each would read /proc for every other orphan still dying). */
+void orphan_sweep_owed(struct manager *m);
 /* pid was reaped and is none of ours: an orphan. Logs it at debug level,
- * with the pool that left it when it was killed by a sweep. */
+ * with the pool that left it when it was killed by a sweep; owes
+ * orphan_sweep_owed its uid, if it was killed by a uid rule. */
 void orphan_reaped(struct manager *m, pid_t pid, int st);
 /* Whether orphans killed by a sweep are still to be reaped: the master
  * waits for them before it exits. */
@@ -34,10 +45,19 @@ bool orphan_pending(const struct manager *m);
  * many, or -1 (nothing to act on) when the text holds anything else or
  * more than max. Pure. */
 ssize_t orphan_parse_children(const char *text, pid_t *out, size_t max);
-/* The process group and session in a /proc/PID/stat text ("pid (comm)
- * state ppid pgrp session ..."; comm may hold spaces and parentheses, so
- * the last ')' ends it). 0, or -1 when malformed. Pure. */
-int orphan_parse_stat(const char *stat, pid_t *pgid, pid_t *sid);
+/* The parent, process group and session in a /proc/PID/stat text ("pid
+ * (comm) state ppid pgrp session ..."; comm may hold spaces and
+ * parentheses, so the last ')' ends it). 0, or -1 when malformed. Pure. */
+int orphan_parse_stat(const char *stat, pid_t *ppid, pid_t *pgid,
+                      pid_t *sid);
+/* The real uid (the first of the "Uid:" line) in a /proc/PID/status
+ * text. 0, or -1 when there is none or it is malformed. Pure. */
+int orphan_parse_uid(const char *status, uid_t *uid);
+/* Whether a pool's uid (its configuration's; (uid_t)-1 when unset) names
+ * the orphans of its dead workers: not when unset, nor root, nor the
+ * master's own (master_uid): processes of those users are not only the
+ * pool's. Pure. */
+bool orphan_uid_rule(uid_t uid, uid_t master_uid);
 /* Which of the n children (any order) to kill: those > 1, not self, not
  * among the nknown pids of known (sorted ascending). Moves them to the
  * front of children, in their order, and returns how many. Pure. */

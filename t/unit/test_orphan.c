@@ -42,21 +42,63 @@ test_parse_children(void **state)
 static void
 test_parse_stat(void **state)
 {
-    pid_t pgid = 0, sid = 0;
+    pid_t ppid = 0, pgid = 0, sid = 0;
 
     (void)state;
-    assert_int_equal(orphan_parse_stat("555 (sh) S 1 555 556 0 -1 4194560 "
-                                       "90 0 0 0", &pgid, &sid), 0);
+    assert_int_equal(orphan_parse_stat("555 (sh) S 9 555 556 0 -1 4194560 "
+                                       "90 0 0 0", &ppid, &pgid, &sid), 0);
+    assert_int_equal(ppid, 9);
     assert_int_equal(pgid, 555);
     assert_int_equal(sid, 556);
     /* The name is the worker's to choose: spaces, ') 1 1 ', anything. */
-    assert_int_equal(orphan_parse_stat("777 (a) S 1 1 b) R 1 42 43 0",
-                                       &pgid, &sid), 0);
+    assert_int_equal(orphan_parse_stat("777 (a) S 1 1 b) R 7 42 43 0",
+                                       &ppid, &pgid, &sid), 0);
+    assert_int_equal(ppid, 7);
     assert_int_equal(pgid, 42);
     assert_int_equal(sid, 43);
-    assert_int_equal(orphan_parse_stat("777 (x", &pgid, &sid), -1);
-    assert_int_equal(orphan_parse_stat("777 (x) S 1 2", &pgid, &sid), -1);
-    assert_int_equal(orphan_parse_stat("", &pgid, &sid), -1);
+    assert_int_equal(orphan_parse_stat("777 (x", &ppid, &pgid, &sid), -1);
+    assert_int_equal(orphan_parse_stat("777 (x) S 1 2", &ppid, &pgid, &sid),
+                     -1);
+    assert_int_equal(orphan_parse_stat("", &ppid, &pgid, &sid), -1);
+}
+
+static void
+test_parse_uid(void **state)
+{
+    uid_t uid = 0;
+
+    (void)state;
+    assert_int_equal(orphan_parse_uid("Name:\tsleep\nUmask:\t0022\n"
+                                      "Uid:\t1000\t0\t0\t0\nGid:\t5\n",
+                                      &uid), 0);
+    assert_int_equal(uid, 1000);    /* the real one, the first */
+    assert_int_equal(orphan_parse_uid("Uid:\t33\t33\t33\t33\n", &uid), 0);
+    assert_int_equal(uid, 33);
+    /* The name is the process's: a "Uid:" in it is not the line. */
+    assert_int_equal(orphan_parse_uid("Name:\tUid:\t0\nGid:\t0\n", &uid),
+                     -1);
+    assert_int_equal(orphan_parse_uid("Name:\tx\nUid:\t0\nGid:\t0\n", &uid),
+                     0);
+    assert_int_equal(uid, 0);
+    assert_int_equal(orphan_parse_uid("Name:\tx\nUid:\t-1\t0\n", &uid), -1);
+    assert_int_equal(orphan_parse_uid("Uid:\t12x\t0\n", &uid), -1);
+    assert_int_equal(orphan_parse_uid("Uid:\t4294967295\t0\n", &uid), -1);
+    assert_int_equal(orphan_parse_uid("Uid:\t99999999999\t0\n", &uid), -1);
+    assert_int_equal(orphan_parse_uid("Uid:", &uid), -1);
+    assert_int_equal(orphan_parse_uid("", &uid), -1);
+}
+
+/* Only a pool user of its own: not unset, root, nor the master's. */
+static void
+test_uid_rule(void **state)
+{
+    (void)state;
+    assert_true(orphan_uid_rule(1000, 0));
+    assert_true(orphan_uid_rule(1000, 500));
+    assert_false(orphan_uid_rule((uid_t)-1, 0));
+    assert_false(orphan_uid_rule(0, 0));
+    assert_false(orphan_uid_rule(0, 1000));
+    assert_false(orphan_uid_rule(1000, 1000));
 }
 
 /* Dead worker 100, the master's session 10. */
@@ -145,6 +187,14 @@ stat_is(pid_t pid, const char *text)
 }
 
 static void
+status_is(pid_t pid, const char *text)
+{
+    expect_value(sys_proc_read, pid, pid);
+    expect_string(sys_proc_read, name, "status");
+    will_return(sys_proc_read, text);
+}
+
+static void
 expect_kill(pid_t pid)
 {
     expect_value(sys_kill, pid, pid);
@@ -160,8 +210,8 @@ stat_of(pid_t pid, pid_t pgid, pid_t sid)
     static int next;
     char *t = text[next++ % 4];
 
-    snprintf(t, sizeof(text[0]), "%d (x) S 1 %d %d 0 -1", (int)pid,
-             (int)pgid, (int)sid);
+    snprintf(t, sizeof(text[0]), "%d (x) S %d %d %d 0 -1", (int)pid,
+             (int)getpid(), (int)pgid, (int)sid);
     return t;
 }
 
@@ -184,11 +234,14 @@ test_sweep_kills_what_the_worker_left(void **state)
     stat_is(555, stat_of(555, 555, sid));
     expect_kill(555);
     expect_kill(-555);
-    stat_is(777, "777 (x) S 1 777 y) S 1 102 1 0");
+    char odd[64];
+    snprintf(odd, sizeof(odd), "777 (x) S 1 777 y) S %d 102 1 0",
+             (int)getpid());
+    stat_is(777, odd);
     expect_kill(777);
     stat_is(888, stat_of(888, 888, 888));
     stat_is(999, stat_of(999, 100, sid));
-    orphan_sweep(&f->m, "www", 102);
+    orphan_sweep(&f->m, "www", 102, (uid_t)-1);
     assert_int_equal(f->m.norphans, 2);
     assert_true(orphan_pending(&f->m));
     assert_string_equal(f->m.orphans[1].pool, "www");
@@ -199,6 +252,7 @@ test_sweep_kills_what_the_worker_left(void **state)
     assert_int_equal(f->m.norphans, 1);
     orphan_reaped(&f->m, 777, W_EXITCODE(0, SIGKILL));
     assert_false(orphan_pending(&f->m));
+    orphan_sweep_owed(&f->m);       /* no uid: nothing owed */
 }
 
 /* What cannot be read or parsed kills nothing. */
@@ -209,15 +263,114 @@ test_sweep_without_a_list_kills_nothing(void **state)
 
     (void)state;
     children_are(NULL);
-    orphan_sweep(&f->m, "www", 100);
+    orphan_sweep(&f->m, "www", 100, 1000);
     assert_true(f->m.orphans_unlisted);
     children_are("100 555 oops ");
-    orphan_sweep(&f->m, "www", 100);
+    orphan_sweep(&f->m, "www", 100, 1000);
     assert_false(f->m.orphans_unlisted);
     children_are("100 556 ");
     stat_is(556, NULL);
-    orphan_sweep(&f->m, NULL, 4000);
+    orphan_sweep(&f->m, NULL, 4000, (uid_t)-1);
+    /* A stat that does not name us as the parent, a status without a
+     * uid: not killed. */
+    children_are("557 558 ");
+    stat_is(557, "557 (x) S 1 557 557 0");
+    stat_is(558, stat_of(558, 558, 558));
+    status_is(558, "Name:\tx\nUid:\tnone\n");
+    orphan_sweep(&f->m, "www", 100, 1000);
     assert_int_equal(f->m.norphans, 0);
+}
+
+/* Dead cgi worker 102 of pool www, uid 1000 (not ours: the test runs as
+ * anything but 1000): its setsid escapee 555 (a session of its own, uid
+ * 1000) is killed with its group; 888 (an exec job of uid 33, also in a
+ * session of its own) is spared. When 555 is reaped, what it left (666,
+ * uid 1000, setsid again) is swept once at the end of the batch, not at
+ * the reap; reaping 888, killed by no one, owes nothing. */
+static void
+test_sweep_kills_the_pool_users_escapees(void **state)
+{
+    struct fixture *f = fixture();
+
+    (void)state;
+    if (getuid() == 1000)
+        skip();
+    children_are("100 555 888 ");
+    stat_is(555, stat_of(555, 555, 555));
+    status_is(555, "Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\n");
+    expect_kill(555);
+    expect_kill(-555);
+    stat_is(888, stat_of(888, 888, 888));
+    status_is(888, "Name:\tjob\nUid:\t33\t33\t33\t33\n");
+    orphan_sweep(&f->m, "www", 102, 1000);
+    assert_int_equal(f->m.norphans, 1);
+    assert_int_equal(f->m.orphans[0].uid, 1000);
+
+    orphan_reaped(&f->m, 555, W_EXITCODE(0, SIGKILL));
+    orphan_reaped(&f->m, 888, W_EXITCODE(0, 0));
+    children_are("100 666 889 ");
+    stat_is(666, stat_of(666, 666, 666));
+    status_is(666, "Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\n");
+    expect_kill(666);
+    expect_kill(-666);
+    stat_is(889, stat_of(889, 889, 889));
+    status_is(889, "Name:\tjob\nUid:\t33\t33\t33\t33\n");
+    orphan_sweep_owed(&f->m);
+    orphan_sweep_owed(&f->m);       /* owed once */
+    assert_int_equal(f->m.norphans, 1);
+    assert_int_equal(f->m.orphans[0].from, 0);
+    orphan_reaped(&f->m, 666, W_EXITCODE(0, SIGKILL));
+    children_are("100 889 ");
+    stat_is(889, stat_of(889, 889, 889));
+    status_is(889, "Name:\tjob\nUid:\t33\t33\t33\t33\n");
+    orphan_sweep_owed(&f->m);
+    assert_false(orphan_pending(&f->m));
+}
+
+/* Root, unset, or the master's own uid: no rule, the setsid escapee of
+ * a root pool stays (its script is root: it could escape any rule). */
+static void
+test_sweep_without_a_pool_user(void **state)
+{
+    struct fixture *f = fixture();
+
+    (void)state;
+    children_are("555 ");
+    stat_is(555, stat_of(555, 555, 555));
+    orphan_sweep(&f->m, "www", 102, 0);
+    children_are("555 ");
+    stat_is(555, stat_of(555, 555, 555));
+    orphan_sweep(&f->m, "www", 102, getuid());
+    assert_int_equal(f->m.norphans, 0);
+}
+
+/* Beyond ORPHANS_MAX, a killed orphan is not kept: any unknown orphan
+ * reaped then owes its uid a sweep, until one finds nothing. */
+static void
+test_sweep_beyond_orphans_max(void **state)
+{
+    struct fixture *f = fixture();
+
+    (void)state;
+    if (getuid() == 1000)
+        skip();
+    f->m.norphans = ORPHANS_MAX;
+    for (size_t i = 0; i < ORPHANS_MAX; i++)
+        f->m.orphans[i] = (struct orphan){ .pid = (pid_t)(1000 + i),
+                                           .uid = (uid_t)-1 };
+    children_are("555 ");
+    stat_is(555, stat_of(555, 555, 555));
+    status_is(555, "Uid:\t1000\t1000\t1000\t1000\n");
+    expect_kill(555);
+    expect_kill(-555);
+    orphan_sweep(&f->m, "www", 102, 1000);
+    assert_int_equal(f->m.orphans_lost.n, 1);
+    orphan_reaped(&f->m, 555, W_EXITCODE(0, SIGKILL));
+    children_are("");
+    orphan_sweep_owed(&f->m);
+    assert_int_equal(f->m.orphans_lost.n, 0);
+    orphan_reaped(&f->m, 556, W_EXITCODE(0, 0));
+    orphan_sweep_owed(&f->m);       /* nothing owed: no /proc read */
 }
 
 int
@@ -226,11 +379,16 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_children),
         cmocka_unit_test(test_parse_stat),
+        cmocka_unit_test(test_parse_uid),
+        cmocka_unit_test(test_uid_rule),
         cmocka_unit_test(test_left_by),
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_group_killable),
         cmocka_unit_test(test_sweep_kills_what_the_worker_left),
         cmocka_unit_test(test_sweep_without_a_list_kills_nothing),
+        cmocka_unit_test(test_sweep_kills_the_pool_users_escapees),
+        cmocka_unit_test(test_sweep_without_a_pool_user),
+        cmocka_unit_test(test_sweep_beyond_orphans_max),
     };
     return cmocka_run_group_tests_name("orphan", tests, NULL, NULL);
 }
