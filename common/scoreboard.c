@@ -175,8 +175,8 @@ scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
         uint32_t before = LOAD(&s->seq);
         if (before & 1)
             continue;
-        load_str(out->method, s->method, sizeof(out->method));
-        load_str(out->uri, s->uri, sizeof(out->uri));
+        load_str(out->method, s->method, sizeof(s->method));
+        load_str(out->uri, s->uri, sizeof(s->uri));
         out->req_started_ms = LOAD(&s->req_started_ms);
         if (LOAD(&s->seq) == before)
             break;
@@ -189,11 +189,13 @@ scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out)
 }
 
 char *
-scoreboard_printable(char *s)
+scoreboard_printable_n(char *s, size_t size)
 {
-    for (unsigned char *c = (unsigned char *)s; *c != '\0'; c++)
-        if (*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    char raw[SB_URI_MAX];
+    size_t n = strnlen(s, size < sizeof(raw) ? size : sizeof(raw) - 1);
+
+    memcpy(raw, s, n);
+    lines_clean(s, size, raw, n, 0);
     return s;
 }
 

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lines.h"
+
 #define SB_METHOD_MAX 16
 #define SB_URI_MAX 256
 
@@ -70,8 +72,9 @@ struct sb_snapshot {
     uint64_t requests;
     uint64_t slow_requests;
     uint64_t req_started_ms;
-    char method[SB_METHOD_MAX];
-    char uri[SB_URI_MAX];
+    /* As read, with room for scoreboard_printable's escapes. */
+    char method[LINES_CLEAN_SIZE(SB_METHOD_MAX - 1)];
+    char uri[LINES_CLEAN_SIZE(SB_URI_MAX - 1)];
 };
 
 /* Master: a shared anonymous mapping with nslots slots, inherited by the
@@ -95,9 +98,18 @@ struct sb_slot *scoreboard_slot(struct scoreboard *sb, size_t i);
 void scoreboard_claim(struct sb_slot *s, uint64_t now_ms);
 /* Master: a consistent copy of s, strings NUL-terminated. */
 void scoreboard_read(const struct sb_slot *s, struct sb_snapshot *out);
-/* Master: s, a string read from a slot, with its control characters
- * (a newline would forge a log line) replaced by '?'. Returns s. */
-char *scoreboard_printable(char *s);
+/* Master: s, a snapshot's method or uri, made printable in place by
+ * lines_clean: control bytes (a newline would forge a log line), C1
+ * controls (a terminal's CSI) and what is not UTF-8 become \xNN. s must
+ * be the array itself, whose size is the room (checked at build time).
+ * Returns s. */
+#define scoreboard_printable(s)                                           \
+    scoreboard_printable_n((s), sizeof(s)                                 \
+        + 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(s),     \
+                                                        char *) ? -1 : 1]))
+/* The same with the room given: at most SB_URI_MAX - 1 bytes of s are
+ * cleaned, and cut to fit size. */
+char *scoreboard_printable_n(char *s, size_t size);
 /* Master: the worker is gone. */
 void scoreboard_release(struct sb_slot *s);
 

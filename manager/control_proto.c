@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "control_proto.h"
+#include "lines.h"
 #include "pool_conf.h"
 
 #define WORDS_MAX 8
@@ -201,14 +202,18 @@ control_proto_format_request(const struct control_request *rq, char *buf,
     return n;
 }
 
-/* Append s without its control characters (one line, no tab). */
+/* Append s cleaned by lines_clean: one line, no tab, printable UTF-8
+ * (a worker's URI may carry a terminal's escapes or any bytes). */
 static int
 put_clean(struct status_buf *out, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        char c = iscntrl((unsigned char)*s) ? '?' : *s;
-        if (status_buf_append(out, &c, 1) == -1)
+    for (size_t n = strlen(s); n > 0;) {
+        char c[LINES_CHAR_MAX];
+        size_t len, took = lines_clean_char(s, n, 0, c, &len);
+        if (status_buf_append(out, c, len) == -1)
             return -1;
+        s += took;
+        n -= took;
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* fcgipm ctl: find the control socket (-S, or control_listen in the
- * configuration), send one request, and print the answer as aligned
- * columns or JSON; the exit status is the master's. */
+ * configuration), check that root or our user listens there, send one
+ * request, and print the answer, made printable, as aligned columns or
+ * JSON; the exit status is the master's. */
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "conf.h"
 #include "control_proto.h"
 #include "ctl.h"
+#include "lines.h"
 
 /* Where fcgipm ctl looks for control_listen without -S or -c: the
  * configuration the shipped systemd unit runs. */
@@ -140,6 +142,33 @@ read_all(int fd, int timeout_ms, struct ctl_answer *ans)
     }
 }
 
+/* Everything the master sent, made printable before anything reads or
+ * prints it: each line cleaned by lines_clean, tabs (the fields'
+ * separator) and newlines kept. 0, or -1 (ENOMEM). */
+static int
+clean_answer(struct ctl_answer *ans)
+{
+    size_t cap = LINES_CLEAN_SIZE(ans->len), len = 0, pos = 0;
+    char *clean = malloc(cap);
+
+    if (clean == NULL)
+        return -1;
+    while (pos < ans->len) {
+        char *line = ans->data + pos;
+        char *nl = memchr(line, '\n', ans->len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - line) : ans->len - pos;
+        len += lines_clean(clean + len, cap - len, line, n, LINES_KEEP_TAB);
+        if (nl != NULL)
+            clean[len++] = '\n';
+        pos += n + (nl != NULL);
+    }
+    clean[len] = '\0';
+    free(ans->data);
+    ans->data = clean;
+    ans->len = len;
+    return 0;
+}
+
 /* The last line must be the final one. 0, or -1. */
 static int
 take_final(struct ctl_answer *ans)
@@ -152,6 +181,31 @@ take_final(struct ctl_answer *ans)
     ans->len = (size_t)(last - ans->data);
     return control_proto_parse_final(last, &ans->code, &ans->text) == 1
                ? 0 : -1;
+}
+
+/* The process at the socket must be root or our own user: anyone else
+ * bound the path first (a directory others can write) and must not
+ * answer for the master. 0, or -1 having said why. */
+static int
+check_peer(int fd, const char *path)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+        fprintf(stderr, "fcgipm ctl: %s: cannot read who listens there: "
+                "%s\n", path, strerror(errno));
+        return -1;
+    }
+    if (cred.uid != 0 && cred.uid != geteuid()) {
+        fprintf(stderr, "fcgipm ctl: %s: not asked: the process there "
+                "(pid %ld) runs as uid %lu, neither root nor uid %lu; "
+                "is the socket's directory writable by others?\n", path,
+                (long)cred.pid, (unsigned long)cred.uid,
+                (unsigned long)geteuid());
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -181,6 +235,10 @@ ctl_exchange(const char *path, const struct control_request *rq,
     int fd = connect_to(path);
     if (fd == -1)
         return cannot_connect(path);
+    if (check_peer(fd, path) == -1) {
+        close(fd);
+        return CONTROL_EXIT_UNREACHABLE;
+    }
     /* A master that refuses us may close before reading: its answer is
      * still there to read. */
     if (send(fd, line, (size_t)len, MSG_NOSIGNAL) == -1 && errno != EPIPE
@@ -192,6 +250,8 @@ ctl_exchange(const char *path, const struct control_request *rq,
     }
     int rc = read_all(fd, timeout_ms, ans);
     close(fd);
+    if (rc == 0 && clean_answer(ans) == -1)
+        rc = -1;
     if (rc == -1 || take_final(ans) == -1) {
         fprintf(stderr, "fcgipm ctl: %s: no answer from the master%s%s\n",
                 path, rc == -1 ? ": " : "", rc == -1 ? strerror(errno) : "");

@@ -22,10 +22,12 @@ struct ctl_answer {
 /*
  * Send rq to the control socket at path and read the whole answer into
  * *ans, waiting at most timeout_ms for each read (-1: as long as it
- * takes). Returns 0 with an answer (free it with ctl_answer_free), or
- * the exit status having said why on stderr: CONTROL_EXIT_UNREACHABLE
- * (no master, or no answer), CONTROL_EXIT_NOPERM (the socket refuses
- * us).
+ * takes), cleaned by lines_clean line by line (tabs kept): nothing in it
+ * needs escaping before it is printed. Returns 0 with an answer (free
+ * it with ctl_answer_free), or the exit status having said why on
+ * stderr: CONTROL_EXIT_UNREACHABLE (no master, no answer, or a process
+ * there that runs neither as root nor as our user), CONTROL_EXIT_NOPERM
+ * (the socket refuses us).
  */
 int ctl_exchange(const char *path, const struct control_request *rq,
                  int timeout_ms, struct ctl_answer *ans);

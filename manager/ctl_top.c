@@ -97,14 +97,20 @@ wait_frame(const struct top_term *t)
     }
 }
 
-/* One line, cut at the terminal's width. */
+/* One line, cut at the terminal's width (in bytes, a bound), never
+ * inside a UTF-8 character: the answer is printable UTF-8 (ctl_exchange
+ * cleaned it) and stays so. */
 static void
 put_line(const struct top_term *t, const char *s)
 {
-    if (t->cols > 0 && strlen(s) > t->cols)
-        printf("%.*s\n", (int)t->cols, s);
-    else
-        printf("%s\n", s);
+    size_t n = strlen(s);
+
+    if (t->cols > 0 && n > t->cols) {
+        n = t->cols;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    printf("%.*s\n", (int)n, s);
 }
 
 /* "1.2s" from milliseconds, "-" when not busy. */

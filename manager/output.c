@@ -61,6 +61,7 @@ drop_line(struct lines *ol, struct output_budget *b)
     ol->len = 0;
     ol->continued = false;
     ol->cr = false;
+    ol->npend = 0;
 }
 
 /* Count dropped bytes up to and with the first end of line; the rest is

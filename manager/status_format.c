@@ -1,6 +1,6 @@
 /* The status page's three forms (text, JSON, OpenMetrics), from a report
  * status_report.c filled in. Strings from clients (URIs, methods) are
- * escaped for each form, invalid UTF-8 included. */
+ * cleaned (lines_clean), then escaped for each form. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lines.h"
 #include "status_format.h"
 
 void
@@ -74,78 +75,30 @@ put(struct status_buf *b, const char *s)
     return status_buf_append(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when it
- * is not one (overlong forms and surrogates included). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min, cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 enum escape {
-    ESCAPE_TEXT,        /* control bytes become '?' */
+    ESCAPE_TEXT,        /* cleaned only */
     ESCAPE_JSON,        /* JSON string content */
     ESCAPE_LABEL,       /* OpenMetrics label value */
 };
 
-/* Append s escaped for how; bytes that are not UTF-8 become U+FFFD
- * (JSON and OpenMetrics must be UTF-8). */
+/* Append s cleaned by lines_clean (control bytes, C1 controls and bytes
+ * that are not UTF-8 become \xNN: every form is printable UTF-8), then
+ * with '"' and '\\' escaped for JSON and OpenMetrics, escapes included. */
 static int
 put_escaped(struct status_buf *b, const char *s, enum escape how)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
 
     while (n > 0) {
-        size_t len = utf8_len(p, n);
-        char esc[8];
-        if (len == 0) {
-            status_buf_append(b, "\xef\xbf\xbd", 3);
-            len = 1;
-        } else if (len > 1 || (*p >= 0x20 && *p != 0x7f && *p != '"'
-                               && *p != '\\')) {
-            status_buf_append(b, p, len);
-        } else if (how == ESCAPE_TEXT) {
-            status_buf_append(b, *p < 0x20 || *p == 0x7f ? "?" : (char *)p,
-                              1);
-        } else if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            status_buf_append(b, esc, 2);
-        } else if (*p == '\n') {
-            put(b, "\\n");
-        } else if (how == ESCAPE_JSON) {
-            snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            put(b, esc);
-        } else {
-            /* OpenMetrics escapes only \\, \" and \n: hide the rest. */
-            put(b, "?");
+        char out[LINES_CHAR_MAX];
+        size_t len, took = lines_clean_char(s, n, 0, out, &len);
+        for (size_t i = 0; i < len; i++) {
+            if (how != ESCAPE_TEXT && (out[i] == '"' || out[i] == '\\'))
+                status_buf_append(b, "\\", 1);
+            status_buf_append(b, &out[i], 1);
         }
-        p += len;
-        n -= len;
+        s += took;
+        n -= took;
     }
     return b->failed ? -1 : 0;
 }

@@ -126,7 +126,7 @@ bad=$(grep -cvE "$LINE" "$LOG")
 [ "$bad" = 0 ] || fail "$bad log lines not written by fcgipm: \
 $(grep -vE "$LINE" "$LOG" | head -3)"
 log_has '^2000-01-01' && fail "a forged line reached the log"
-log_has 'killed by SIGKILL while serving \?+ ' \
+log_has 'killed by SIGKILL while serving (\\x0a)+ ' \
     || fail "no line for the worker claiming to be busy"
 ok "the log holds only fcgipm's lines, the scribbled strings made printable"
 

@@ -168,7 +168,14 @@ test_final(void **state)
     assert_int_equal(control_proto_final(&out, 78, "f:3: workers:\nbad\t"),
                      0);
     assert_string_equal(out.data, "ok reload done\n"
-                                  "error 78 f:3: workers:?bad?\n");
+                                  "error 78 f:3: workers:\\x0abad\\x09\n");
+    status_buf_free(&out);
+    /* A terminal's CSI and OSC, as bytes and as UTF-8, and bytes that
+     * are not UTF-8, are text too. */
+    assert_int_equal(control_proto_final(&out, 2, "\x9b\xc2\x9d" "0;t\xc2\x9c"
+                                         "\xff\xfe\xc3\xa9"), 0);
+    assert_string_equal(out.data, "error 2 \\x9b\\xc2\\x9d0;t\\xc2\\x9c"
+                                  "\\xff\\xfe\xc3\xa9\n");
     status_buf_free(&out);
     assert_int_equal(control_proto_final(&out, 0, NULL), 0);
     assert_string_equal(out.data, "ok\n");
@@ -220,7 +227,7 @@ test_status_rows(void **state)
     struct status_worker w[2] = {
         { .pid = 101, .state = "busy", .requests = 7, .busy = true,
           .duration_ms = 1500, .method = "GET",
-          .uri = "/slow?a=1\tb\nworker 1 forged" },
+          .uri = "/slow?a=1\tb\nworker 1 forged\xc2\x9b" "2J\x9b\xff\xc3\xa9" },
         { .pid = 102, .state = "running", .requests = STATUS_UNKNOWN },
     };
     struct status_pool p = {
@@ -238,8 +245,8 @@ test_status_rows(void **state)
     assert_int_equal(control_proto_format_status(&r, rss, &out), 0);
     assert_string_equal(out.data,
         "pool\tapp\tmodule\tstatic\t2\t2\t1\t1\t8\t9\t-\n"
-        "worker\tapp\t101\tbusy\t7\t2048\t1500\tGET\t/slow?a=1?b?worker 1 "
-        "forged\n"
+        "worker\tapp\t101\tbusy\t7\t2048\t1500\tGET\t/slow?a=1\\x09b"
+        "\\x0aworker 1 forged\\xc2\\x9b2J\\x9b\\xff\xc3\xa9\n"
         "worker\tapp\t102\trunning\t-\t-\t-\t-\t-\n");
     /* Each row has a field per column, and the name of its kind. */
     char *nl = strchr(out.data, '\n');

@@ -1,5 +1,6 @@
-/* Unit tests for common/lines.c: how a byte stream becomes log lines
- * (partial reads, CRLF, control bytes, long lines cut in pieces). */
+/* Unit tests for common/lines.c: the cleaner (C0, DEL, C1 controls and
+ * what is not UTF-8 escaped, UTF-8 text kept) and how a byte stream
+ * becomes log lines (partial reads, CRLF, long lines cut in pieces). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,172 @@ test_escapes_count_against_limit(void **state)
     free(zeros);
 }
 
+/* lines_clean on n bytes of s into a buffer of size room. */
+static const char *
+clean(const char *s, size_t n, size_t room, unsigned flags)
+{
+    static char buf[256];
+
+    assert_true(room <= sizeof(buf));
+    size_t len = lines_clean(buf, room, s, n, flags);
+    assert_int_equal(len, strlen(buf));
+    return buf;
+}
+
+#define CLEAN(s) clean((s), sizeof(s) - 1, 256, 0)
+
+static void
+test_clean_c0_del_tab(void **state)
+{
+    (void)state;
+    assert_string_equal(clean("a\0b", 3, 256, 0), "a\\x00b");
+    assert_string_equal(CLEAN("\x1b[2J\x7f\r\n"),
+                        "\\x1b[2J\\x7f\\x0d\\x0a");
+    assert_string_equal(CLEAN("a\tb"), "a\\x09b");
+    assert_string_equal(clean("a\tb", 3, 256, LINES_KEEP_TAB), "a\tb");
+    assert_string_equal(CLEAN(" ~\\"), " ~\\");
+    assert_string_equal(CLEAN(""), "");
+}
+
+/* C1 controls: CSI, OSC, ST... as bytes alone (not UTF-8) and as UTF-8
+ * (U+0080 to U+009F), which terminals obey as well. */
+static void
+test_clean_c1(void **state)
+{
+    (void)state;
+    assert_string_equal(CLEAN("\x9b" "2J\x9d" "0;t\x9c\x80\x9f"),
+                        "\\x9b2J\\x9d0;t\\x9c\\x80\\x9f");
+    assert_string_equal(CLEAN("\xc2\x9b" "31mPWNED\xc2\x9d" "0;title\xc2\x9c"),
+                        "\\xc2\\x9b31mPWNED\\xc2\\x9d0;title\\xc2\\x9c");
+    assert_string_equal(CLEAN("\xc2\x80\xc2\x9f"), "\\xc2\\x80\\xc2\\x9f");
+    /* U+00A0 and up are text. */
+    assert_string_equal(CLEAN("\xc2\xa0\xc2\xbf"), "\xc2\xa0\xc2\xbf");
+}
+
+static void
+test_clean_invalid_utf8(void **state)
+{
+    (void)state;
+    assert_string_equal(CLEAN("/\xff\xfe/"), "/\\xff\\xfe/");
+    assert_string_equal(CLEAN("\xa9x"), "\\xa9x");            /* stray */
+    assert_string_equal(CLEAN("\xe2\x82x"), "\\xe2\\x82x");   /* cut */
+    assert_string_equal(CLEAN("\xe2\x82"), "\\xe2\\x82");     /* at end */
+    assert_string_equal(CLEAN("\xf0\x9d\x84"), "\\xf0\\x9d\\x84");
+    assert_string_equal(CLEAN("\xc3\xc3\xa9"), "\\xc3\xc3\xa9");
+    /* Surrogates, beyond U+10FFFF, bytes never in UTF-8. */
+    assert_string_equal(CLEAN("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+    assert_string_equal(CLEAN("\xed\xbf\xbf"), "\\xed\\xbf\\xbf");
+    assert_string_equal(CLEAN("\xf4\x90\x80\x80"),
+                        "\\xf4\\x90\\x80\\x80");
+    assert_string_equal(CLEAN("\xf5\x80\x80\x80"),
+                        "\\xf5\\x80\\x80\\x80");
+    assert_string_equal(CLEAN("\xf8\x88\x80\x80\x80"),
+                        "\\xf8\\x88\\x80\\x80\\x80");
+}
+
+/* Overlong forms ("/" as 2, 3, 4 bytes; NUL as 2) hide what they are. */
+static void
+test_clean_overlong(void **state)
+{
+    (void)state;
+    assert_string_equal(CLEAN("\xc0\xaf"), "\\xc0\\xaf");
+    assert_string_equal(CLEAN("\xc1\xbf"), "\\xc1\\xbf");
+    assert_string_equal(CLEAN("\xc0\x80"), "\\xc0\\x80");
+    assert_string_equal(CLEAN("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");
+    assert_string_equal(CLEAN("\xe0\x9f\xbf"), "\\xe0\\x9f\\xbf");
+    assert_string_equal(CLEAN("\xf0\x80\x80\xaf"),
+                        "\\xf0\\x80\\x80\\xaf");
+    assert_string_equal(CLEAN("\xf0\x8f\xbf\xbf"),
+                        "\\xf0\\x8f\\xbf\\xbf");
+}
+
+/* Valid multibyte text is kept, at each length and at each edge. */
+static void
+test_clean_keeps_utf8(void **state)
+{
+    static const char text[] =
+        "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e \xe4\xb8\xad "
+        "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd\xf0\x90\x80\x80"
+        "\xf4\x8f\xbf\xbf";
+
+    (void)state;
+    assert_string_equal(CLEAN(text), text);
+}
+
+/* A buffer too small takes whole characters and escapes only. */
+static void
+test_clean_cut(void **state)
+{
+    char out[LINES_CHAR_MAX];
+    size_t len;
+
+    (void)state;
+    assert_string_equal(clean("ab\x1b", 3, 6, 0), "ab");
+    assert_string_equal(clean("ab\x1b", 3, 7, 0), "ab\\x1b");
+    assert_string_equal(clean("a\xe2\x82\xac", 4, 4, 0), "a");
+    assert_string_equal(clean("a\xc2\x9b", 3, 9, 0), "a");
+    assert_string_equal(clean("a\xc2\x9b", 3, 10, 0), "a\\xc2\\x9b");
+    assert_string_equal(clean("abc", 3, 1, 0), "");
+    /* One character at a time: how many bytes it took. */
+    assert_int_equal(lines_clean_char("\xc2\x9bx", 3, 0, out, &len), 2);
+    assert_int_equal(len, 8);
+    assert_int_equal(lines_clean_char("\xe2\x82\xac", 3, 0, out, &len), 3);
+    assert_int_equal(len, 3);
+    assert_int_equal(lines_clean_char("\xe2\x82", 2, 0, out, &len), 1);
+    assert_int_equal(len, 4);
+}
+
+/* In workers' output, a character split between reads is whole in the
+ * line, and one a line ends inside is escaped. */
+static void
+test_feed_utf8_across_reads(void **state)
+{
+    struct fixture *f = *state;
+
+    feed(f, "\xe2\x82");
+    feed(f, "\xac\xc2");
+    feed(f, "\x9b" "2J\xf0");
+    feed(f, "\x9d\x84");
+    feed(f, "\x9e\n");
+    feed(f, "x\xe2\x82\ny\xc3\r\nz\xf0\x9d");
+    flush(f);
+    assert_int_equal(f->seen.n, 4);
+    assert_string_equal(f->seen.text[0],
+                        "\xe2\x82\xac\\xc2\\x9b2J\xf0\x9d\x84\x9e");
+    assert_string_equal(f->seen.text[1], "x\\xe2\\x82");
+    assert_string_equal(f->seen.text[2], "y\\xc3");
+    assert_string_equal(f->seen.text[3], "z\\xf0\\x9d");
+}
+
+static void
+test_feed_c1_and_invalid(void **state)
+{
+    struct fixture *f = *state;
+
+    feed(f, "GET /slow.sh?\xc2\x9b" "2J\xc2\x9b" "31mPWNED\xc2\x9d" "0;title"
+         "\xc2\x9c \x9b\xff\xfe\xc0\xaf\xed\xa0\x80\xc3\xa9\n");
+    assert_int_equal(f->seen.n, 1);
+    assert_string_equal(f->seen.text[0],
+                        "GET /slow.sh?\\xc2\\x9b2J\\xc2\\x9b31mPWNED\\xc2"
+                        "\\x9d0;title\\xc2\\x9c \\x9b\\xff\\xfe\\xc0\\xaf"
+                        "\\xed\\xa0\\x80\xc3\xa9");
+}
+
+/* A C1 escape that does not fit goes whole to the next piece. */
+static void
+test_cut_keeps_escape_whole(void **state)
+{
+    struct fixture *f = *state;
+    char *line = repeat('u', LINES_MAX - 7);
+
+    feed(f, line);
+    feed(f, "\xc2\x9b\n");
+    assert_int_equal(f->seen.n, 2);
+    assert_int_equal(f->seen.len[0], LINES_MAX - 7);
+    assert_string_equal(f->seen.text[1], "\\xc2\\x9b");
+    free(line);
+}
+
 int
 main(void)
 {
@@ -231,6 +398,15 @@ main(void)
         T(test_long_line_middle_pieces),
         T(test_cut_keeps_utf8_whole),
         T(test_escapes_count_against_limit),
+        T(test_clean_c0_del_tab),
+        T(test_clean_c1),
+        T(test_clean_invalid_utf8),
+        T(test_clean_overlong),
+        T(test_clean_keeps_utf8),
+        T(test_clean_cut),
+        T(test_feed_utf8_across_reads),
+        T(test_feed_c1_and_invalid),
+        T(test_cut_keeps_escape_whole),
     };
 #undef T
     return cmocka_run_group_tests_name("lines", tests, NULL, NULL);

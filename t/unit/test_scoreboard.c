@@ -129,11 +129,23 @@ test_scribbled_slot_reads_harmlessly(void **state)
     assert_int_equal(strlen(snap.method), SB_METHOD_MAX - 1);
     assert_int_equal(strlen(snap.uri), SB_URI_MAX - 1);
     assert_string_equal(scoreboard_state_name(snap.state), "?");
+    /* Every byte escaped: the snapshot has the room. */
     assert_null(strchr(scoreboard_printable(snap.uri), '\n'));
-    assert_int_equal(strspn(snap.uri, "?"), SB_URI_MAX - 1);
-    char line[] = "GET /a\r\nfake: line\x7f\x1b[2J\xc3\xa9";
+    assert_int_equal(strlen(snap.uri), 4 * (SB_URI_MAX - 1));
+    assert_memory_equal(snap.uri, "\\x0a\\x0a", 8);
+    /* C0 and C1 controls (CSI, OSC: raw and as UTF-8) and what is not
+     * UTF-8 become \xNN; UTF-8 text stays. */
+    char line[LINES_CLEAN_SIZE(64)] = "GET /a\r\nfake: line\x7f\x1b[2J"
+                                      "\x9b\xc2\x9d" "0;t\xff\xc3\xa9";
     assert_string_equal(scoreboard_printable(line),
-                        "GET /a??fake: line??[2J\xc3\xa9");
+                        "GET /a\\x0d\\x0afake: line\\x7f\\x1b[2J\\x9b"
+                        "\\xc2\\x9d0;t\\xff\xc3\xa9");
+    /* Cut to the array, between escapes. */
+    char small[10] = "\x1b\x1b\x1b";
+    assert_string_equal(scoreboard_printable(small), "\\x1b\\x1b");
+    memcpy(snap.method, "GET\xc2\x9b", 6);
+    assert_string_equal(scoreboard_printable(snap.method),
+                        "GET\\xc2\\x9b");
     scoreboard_destroy(map);
 }
 

@@ -164,7 +164,8 @@ setup(void **state)
     f->mod_slots[3].state = SLOT_WAITING;
     sb->slots[1].slow_requests = 1;
     scoreboard_begin_request(&sb->slots[1], "POST",
-                             "/a\"b\\c?d=\n\x01\xff\xc3\xa9", NOW_MS - 1500);
+                             "/a\"b\\c?d=\n\x01\xff\xc2\x9b\xc3\xa9",
+                             NOW_MS - 1500);
     f->mod = (struct pool){ .m = &f->m, .conf = &f->mod_conf,
                             .listeners = &f->mod_l, .nlisteners = 1,
                             .slots = f->mod_slots, .nslots = 4,
@@ -269,6 +270,44 @@ test_collect(void **state)
 
 /* --- text ------------------------------------------------------------- */
 
+/* Whether s is lines of printable UTF-8: no control byte but newline,
+ * no C1 control, nothing that is not UTF-8 (checked here on its own,
+ * not with the cleaner under test). */
+static bool
+printable(const char *s)
+{
+    static const unsigned min[] = { 0, 0x80, 0x800, 0x10000 };
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p != '\0') {
+        unsigned c = *p, cp, n;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\n') || c == 0x7f)
+                return false;
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07;
+        else
+            return false;
+        for (unsigned i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min[n] || cp <= 0x9f || cp > 0x10ffff
+            || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
 static void
 test_text(void **state)
 {
@@ -318,9 +357,12 @@ test_text(void **state)
                                    "state:                busy\n"));
     assert_non_null(strstr(b.data, "request duration:     1500000\n"
                                    "request method:       POST\n"));
-    /* Control bytes cannot break a line; invalid UTF-8 is replaced. */
+    /* Control bytes cannot break a line nor reach a terminal, C1 ones
+     * (CSI here) neither; what is not UTF-8 is escaped too. */
     assert_non_null(strstr(b.data, "request URI:          "
-                                   "/a\"b\\c?d=??\xef\xbf\xbd\xc3\xa9\n"));
+                                   "/a\"b\\c?d=\\x0a\\x01\\xff\\xc2\\x9b"
+                                   "\xc3\xa9\n"));
+    assert_true(printable(b.data));
     assert_non_null(strstr(b.data, "pid:                  103\n"
                                    "slot:                 2\n"
                                    "state:                stopping\n"));
@@ -494,8 +536,10 @@ test_json(void **state)
                                    "\"state\":\"running\","));
     assert_non_null(strstr(b.data, "\"request duration\":1500000,"
                                    "\"request method\":\"POST\","
-                                   "\"request uri\":\"/a\\\"b\\\\c?d=\\n"
-                                   "\\u0001\xef\xbf\xbd\xc3\xa9\"}"));
+                                   "\"request uri\":\"/a\\\"b\\\\c?d="
+                                   "\\\\x0a\\\\x01\\\\xff\\\\xc2\\\\x9b"
+                                   "\xc3\xa9\"}"));
+    assert_true(printable(b.data));
     assert_non_null(strstr(b.data, "\"request method\":null"));
     status_buf_free(&b);
     status_report_free(&r);
@@ -636,7 +680,9 @@ test_openmetrics(void **state)
                                    "{pool=\"mod\",slot=\"1\",pid=\"202\"} "
                                    "1.500\n"));
     assert_non_null(strstr(b.data, "method=\"POST\",uri=\"/a\\\"b\\\\c?d="
-                                   "\\n?\xef\xbf\xbd\xc3\xa9\"} 1\n"));
+                                   "\\\\x0a\\\\x01\\\\xff\\\\xc2\\\\x9b"
+                                   "\xc3\xa9\"} 1\n"));
+    assert_true(printable(b.data));
     status_buf_free(&b);
     status_report_free(&r);
 }
