@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "handler.h"
+#include "lines.h"
 #include "log.h"
 #include "serve.h"
 
@@ -271,13 +272,18 @@ format_slow(struct serve *sv, FCGX_Request *r, int status, double duration,
     }
     time_t now = time(NULL);
     struct tm tm;
-    char when[32];
+    char when[32], m[64], u[1024];
     localtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    /* The client's bytes: a newline would forge a line of the file, a
+     * control sequence would reach whoever reads it on a terminal. */
+    method = method ? method : "-";
+    uri = uri ? uri : "-";
+    lines_clean(m, sizeof(m), method, strlen(method), 0);
+    lines_clean(u, sizeof(u), uri, strlen(uri), 0);
     int n = snprintf(line, size, "%s pool %s worker %d: %s %s took %.3fs "
-                     "(status %d)\n", when, pc->name, (int)getpid(),
-                     method ? method : "-", uri ? uri : "-", duration,
-                     status);
+                     "(status %d)\n", when, pc->name, (int)getpid(), m, u,
+                     duration, status);
     if (n <= 0)
         return 0;
     return (size_t)n < size ? (size_t)n : size - 1;

@@ -54,6 +54,17 @@ wait_until 5 grep -q "GET /slow?sleep=300 took 0.3" "$TMP/slow.log" \
     || fail "no slowlog line: $(cat "$TMP/slow.log" 2>/dev/null)"
 ok "a 300ms request lands in the slowlog (slow_request_time 200ms)"
 
+# A client's URI with a newline and a C1 control (CSI): one line, escaped.
+req "unix:$SOCK" "/slow?sleep=300" \
+    -p "REQUEST_URI=/forged"$'\n'"2026 fake line "$'\302\233'"31m" \
+    >/dev/null || fail "slow request with a hostile URI failed"
+wait_until 5 grep -q 'forged\\x0a2026 fake line \\xc2\\x9b31m took' "$TMP/slow.log" \
+    || fail "hostile URI not escaped in the slowlog: $(cat -v "$TMP/slow.log")"
+! grep -q '^2026 fake line' "$TMP/slow.log" || fail "a slowlog line was forged"
+! LC_ALL=C grep -q $'\302\233' "$TMP/slow.log" \
+    || fail "a raw C1 control in the slowlog"
+ok "the slowlog escapes a client's newline and C1 control"
+
 before=$(workers)
 req "unix:$SOCK" "/stuck?sleep=5000" >/dev/null 2>&1 && fail "a stuck request got an answer"
 wait_log "killed: request_timeout \(1000ms\) serving GET /stuck\?sleep=5000 for 1\.[0-9]s"
